@@ -1,0 +1,183 @@
+"""The Bitbucket REST 2.0 ASGI application: routing, authentication, limits, scopes, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import deque
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness.sandbox.bitbucket import handlers  # noqa: F401  (registers the handlers)
+from harness.sandbox.bitbucket.context import Ctx
+from harness.sandbox.bitbucket.errors import MISSING_SCOPE, BitbucketError, bad_request
+from harness.sandbox.bitbucket.operations import Operation, operation
+from harness.sandbox.bitbucket.ratelimit import RateLimiter
+from harness.sandbox.bitbucket.render import Renderer
+from harness.sandbox.bitbucket.routing import ENDPOINTS, Endpoint, Handler
+from harness.sandbox.bitbucket.scopes import missing_scopes, required_scopes
+from harness.sandbox.bitbucket.world import World
+
+log = logging.getLogger("harness.sandbox.bitbucket")
+
+NO_API = ("There is no API hosted at this URL.\n\nFor information about our API's, please refer to the "
+          "documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error_response(exc: BitbucketError) -> Response:
+    return Json(exc.envelope(), status_code=exc.status, headers=exc.headers)
+
+
+class AccessLog:
+    """The last requests the API served, for tests and the admin API (never credentials)."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self.entries: deque[dict[str, Any]] = deque(maxlen=size)
+
+    def add(self, method: str, path: str, status: int, who: str) -> None:
+        self.entries.append({"method": method, "path": path, "status": status, "credential": who})
+
+
+class BitbucketAPI:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.limiter = RateLimiter()
+        self.access_log = AccessLog()
+
+    def starlette_path(self, ep: Endpoint) -> str:
+        path = ep.path
+        for name in ep.greedy:
+            path = path.replace("{" + name + "}", "{" + name + ":path}")
+        path = path.replace("{pull_request_id}", "{pull_request_id:int}")
+        path = path.replace("{issue_id}", "{issue_id:int}").replace("{comment_id}", "{comment_id:int}")
+        return "/2.0" + path
+
+    def build(self) -> Starlette:
+        grouped: dict[str, dict[str, tuple[Operation, Handler]]] = {}
+        for ep in ENDPOINTS:
+            grouped.setdefault(self.starlette_path(ep), {})[ep.method.upper()] = (operation(ep.method, ep.path),
+                                                                                   ep.handler)
+        # Literal segments must win over parameters that would swallow them (e.g. .../src vs .../{path}).
+        ordered = sorted(grouped.items(), key=lambda kv: (kv[0].count("{"), -len(kv[0])))
+        routes = [Route(path, self._endpoint(methods), methods=list(methods)) for path, methods in ordered]
+        routes.append(Route("/site/oauth2/access_token", self._oauth, methods=["POST"]))
+        return Starlette(routes=routes, exception_handlers={HTTPException: self._http_error,
+                                                            Exception: self._crash})
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            err = BitbucketError(404, "Resource not found", detail=NO_API)
+        elif exc.status_code == 405:
+            err = BitbucketError(405, f"Method {request.method} is not allowed on this resource")
+        else:
+            err = BitbucketError(exc.status_code, exc.detail or "Error")
+        return error_response(err)
+
+    async def _crash(self, request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error for %s %s", request.method, request.url.path)
+        return error_response(BitbucketError(500, "Something went wrong", detail=type(exc).__name__))
+
+    def _endpoint(self, methods: dict[str, tuple[Operation, Handler]]) -> Any:
+        async def endpoint(request: Request) -> Response:
+            op, handler = methods[request.method]
+            response = await self.dispatch(request, op, handler)
+            who = getattr(request.state, "credential", "anonymous")
+            self.access_log.add(request.method, request.url.path, response.status_code, who)
+            return response
+
+        return endpoint
+
+    async def dispatch(self, request: Request, op: Operation, handler: Handler) -> Response:
+        world = self.world
+        extra: dict[str, str] = {}
+        try:
+            cred = world.authenticate(request.headers.get("authorization"))
+            request.state.credential = cred.key
+            extra = self.limiter.check(cred.key, cred.rate_limit, world.epoch())
+            missing = missing_scopes(self._effective(op), cred.vocabulary, cred.scopes)
+            if missing and not cred.anonymous:
+                raise BitbucketError(403, MISSING_SCOPE, detail={
+                    "granted": list(cred.granted_order),
+                    "required": required_scopes(self._effective(op), cred.vocabulary)})
+            ctx = Ctx(world, cred, op, Renderer(self._base(request)), dict(request.path_params),
+                      request.query_params, request.url.path)
+            await self._read_body(request, ctx)
+            with world.transaction():
+                result = handler(ctx)
+        except BitbucketError as exc:
+            exc.headers = {**extra, **exc.headers}
+            return error_response(exc)
+        response = result if isinstance(result, Response) else Json(result)
+        response.headers.update(extra)
+        return response
+
+    def _effective(self, op: Operation) -> Operation:
+        """Operations whose scope rule is configurable per sandbox (see Settings)."""
+        if (self.world.settings.pr_comment_requires_write and op.method == "post"
+                and op.path.endswith("/pullrequests/{pull_request_id}/comments")):
+            return Operation(op.method, op.path, ("pullrequest:write",),
+                             ("read:pullrequest:bitbucket", "write:pullrequest:bitbucket"), op.deprecated)
+        return op
+
+    @staticmethod
+    def _base(request: Request) -> str:
+        host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+        return f"{request.url.scheme}://{host}"
+
+    async def _read_body(self, request: Request, ctx: Ctx) -> None:
+        limit = self.world.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise BitbucketError(413, "Request entity too large", detail=f"The limit is {limit} bytes.")
+        if request.method in ("GET", "DELETE", "HEAD"):
+            return
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype in _FORM_TYPES:
+            try:
+                form = await request.form(max_files=1000, max_fields=1000)
+            except Exception as exc:  # multipart parser errors have no common base class
+                raise bad_request(f"Malformed form body: {exc}") from None
+            fields: list[tuple[str, str | bytes]] = []
+            for key, value in form.multi_items():
+                fields.append((key, value if isinstance(value, str) else await value.read()))
+            ctx.form = fields
+            return
+        raw = await request.body()
+        if len(raw) > limit:
+            raise BitbucketError(413, "Request entity too large", detail=f"The limit is {limit} bytes.")
+        if raw.strip():
+            try:
+                ctx.body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise bad_request(f"Malformed JSON body: {exc}") from None
+
+    # OAuth --------------------------------------------------------------------------------------
+    async def _oauth(self, request: Request) -> Response:
+        from harness.sandbox.bitbucket.oauth import token_endpoint
+
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        status, body = token_endpoint(self.world, request.headers.get("authorization"), fields)
+        return Json(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def create_app(world: World) -> tuple[Starlette, BitbucketAPI]:
+    api = BitbucketAPI(world)
+    return api.build(), api
+
+
+_ = (re, time)

@@ -1,0 +1,311 @@
+"""Repository content as real git objects (dulwich): real SHA-1s, branches, history and diffs.
+
+Repositories live in memory, or as bare repositories under a data directory so that they survive a
+restart of the sandbox.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import shutil
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from dulwich.diff_tree import tree_changes
+from dulwich.graph import find_merge_base
+from dulwich.index import commit_tree
+from dulwich.merge import three_way_merge
+from dulwich.object_store import BaseObjectStore
+from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.patch import write_tree_diff
+from dulwich.refs import Ref
+from dulwich.repo import BaseRepo, MemoryRepo, Repo
+
+HEADS = b"refs/heads/"
+_HEX = re.compile(r"[0-9a-f]{4,40}")
+_BAD_BRANCH = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20~^:?*\[\\])|(@\{)|(/\.)|(\.lock$)|(/$)|(\.$)|(//)")
+
+
+class RevisionNotFound(LookupError):
+    pass
+
+
+class AmbiguousRevision(LookupError):
+    pass
+
+
+class InvalidPath(ValueError):
+    pass
+
+
+class MergeConflict(Exception):
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(", ".join(paths))
+        self.paths = paths
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    hash: str
+    message: str
+    author: str  # "Name <email>"
+    date: datetime
+    parents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    is_dir: bool
+    size: int
+    mode: int
+    sha: str
+
+
+def valid_branch_name(name: str) -> bool:
+    """git's ref-name rules, as Bitbucket applies them to branch names."""
+    return bool(name) and len(name) <= 255 and not _BAD_BRANCH.search(name)
+
+
+def clean_path(path: str) -> str:
+    """Normalise a repository path; refuse traversal outside the tree."""
+    parts = [p for p in path.strip("/").split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts) or any("\x00" in p for p in parts) or (parts and parts[0] == ".git"):
+        raise InvalidPath(path)
+    return "/".join(parts)
+
+
+class GitRepo:
+    def __init__(self, repo: BaseRepo) -> None:
+        self._repo = repo
+
+    @property
+    def store(self) -> BaseObjectStore:
+        return self._repo.object_store
+
+    # refs -------------------------------------------------------------------------------------
+    def branches(self) -> list[tuple[str, str]]:
+        refs = self._repo.get_refs()
+        names = [(r[len(HEADS):].decode(), sha.decode()) for r, sha in refs.items() if r.startswith(HEADS)]
+        return sorted(names)
+
+    def branch_head(self, name: str) -> str | None:
+        sha = self._repo.get_refs().get(Ref(HEADS + name.encode()))
+        return sha.decode() if sha else None
+
+    def set_branch(self, name: str, sha: str) -> None:
+        self._repo.refs[Ref(HEADS + name.encode())] = ObjectID(sha.encode())
+
+    def delete_branch(self, name: str) -> bool:
+        ref = Ref(HEADS + name.encode())
+        if ref not in self._repo.refs:
+            return False
+        del self._repo.refs[ref]
+        return True
+
+    def resolve(self, rev: str) -> str:
+        """A branch name, a full hash or a unique abbreviated hash (4+ hex digits)."""
+        head = self.branch_head(rev)
+        if head:
+            return head
+        if not _HEX.fullmatch(rev):
+            raise RevisionNotFound(rev)
+        if len(rev) == 40:
+            if ObjectID(rev.encode()) in self.store and isinstance(self.store[ObjectID(rev.encode())], Commit):
+                return rev
+            raise RevisionNotFound(rev)
+        matches = {
+            sha.decode() for sha in self.store
+            if sha.decode().startswith(rev) and isinstance(self.store[sha], Commit)
+        }
+        if len(matches) > 1:
+            raise AmbiguousRevision(rev)
+        if not matches:
+            raise RevisionNotFound(rev)
+        return matches.pop()
+
+    # commits ----------------------------------------------------------------------------------
+    def _commit(self, sha: str) -> Commit:
+        obj = self.store[ObjectID(sha.encode())]
+        assert isinstance(obj, Commit)
+        return obj
+
+    def commit(self, sha: str) -> CommitInfo:
+        c = self._commit(sha)
+        tz = timezone(timedelta(seconds=c.author_timezone))
+        return CommitInfo(
+            hash=sha,
+            message=c.message.decode("utf-8", "replace"),
+            author=c.author.decode("utf-8", "replace"),
+            date=datetime.fromtimestamp(c.author_time, tz),
+            parents=tuple(p.decode() for p in c.parents),
+        )
+
+    def log(self, include: list[str], exclude: list[str] | None = None) -> list[CommitInfo]:
+        walker = self._repo.get_walker(
+            include=[ObjectID(s.encode()) for s in include],
+            exclude=[ObjectID(s.encode()) for s in exclude or []],
+        )
+        return [self.commit(entry.commit.id.decode()) for entry in walker]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return any(c.hash == ancestor for c in self.log([descendant]))
+
+    def commit_files(
+        self,
+        parent: str | None,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        author: str,
+        when: datetime,
+    ) -> str:
+        """Write a commit on top of ``parent``: ``None`` content deletes a path.
+
+        Raises ``InvalidPath`` when a path to delete does not exist (Bitbucket fails the commit).
+        """
+        files: dict[bytes, tuple[ObjectID, int]] = {}
+        if parent:
+            for entry in self.store.iter_tree_contents(self._commit(parent).tree):
+                files[entry.path] = (entry.sha, entry.mode)
+        for path, content in changes.items():
+            key = clean_path(path).encode()
+            if not key:
+                raise InvalidPath(path)
+            if content is None:
+                if files.pop(key, None) is None:
+                    raise InvalidPath(path)
+                continue
+            blob = Blob.from_string(content)
+            self.store.add_object(blob)
+            files[key] = (blob.id, stat.S_IFREG | 0o644)
+        tree_id = commit_tree(self.store, [(p, sha, mode) for p, (sha, mode) in sorted(files.items())])
+        return self._write_commit(tree_id, [parent] if parent else [], message, author, when)
+
+    def _write_commit(self, tree: ObjectID, parents: list[str], message: str, author: str,
+                      when: datetime) -> str:
+        c = Commit()
+        c.tree = tree
+        c.parents = [ObjectID(p.encode()) for p in parents]
+        c.author = c.committer = author.encode()
+        c.author_time = c.commit_time = int(when.timestamp())
+        offset = when.utcoffset() or timedelta(0)
+        c.author_timezone = c.commit_timezone = int(offset.total_seconds())
+        c.encoding = b"UTF-8"
+        c.message = message.encode()
+        self.store.add_object(c)
+        return c.id.decode()
+
+    # content ----------------------------------------------------------------------------------
+    def read(self, sha: str, path: str) -> bytes | list[Entry]:
+        """A file's bytes, or a directory's entries; ``RevisionNotFound`` when the path is absent."""
+        tree = self.store[self._commit(sha).tree]
+        assert isinstance(tree, Tree)
+        target = clean_path(path)
+        obj: object = tree
+        if target:
+            try:
+                _mode, obj_sha = tree.lookup_path(self.store.__getitem__, target.encode())
+            except KeyError:
+                raise RevisionNotFound(path) from None
+            obj = self.store[obj_sha]
+        if isinstance(obj, Blob):
+            return obj.as_raw_string()
+        assert isinstance(obj, Tree)
+        entries = []
+        for item in obj.iteritems():
+            child = posixpath.join(target, item.path.decode()) if target else item.path.decode()
+            is_dir = stat.S_ISDIR(item.mode)
+            size = 0 if is_dir else len(self.store[item.sha].as_raw_string())
+            entries.append(Entry(child, is_dir, size, item.mode, item.sha.decode()))
+        return entries
+
+    def diff(self, old: str | None, new: str, path: str | None = None) -> str:
+        """A unified diff; ``old`` None diffs a root commit against the empty tree."""
+        out = io.BytesIO()
+        write_tree_diff(out, self.store, self._commit(old).tree if old else None, self._commit(new).tree)
+        text = out.getvalue().decode("utf-8", "replace")
+        if not path:
+            return text
+        keep = [f for f in re.split(r"(?m)^(?=diff --git )", text) if f" b/{clean_path(path)}\n" in f]
+        return "".join(keep)
+
+    def changed_paths(self, old: str | None, new: str) -> list[str]:
+        old_tree = self._commit(old).tree if old else None
+        paths = []
+        for change in tree_changes(self.store, old_tree, self._commit(new).tree):
+            entry = change.new if change.new and change.new.path else change.old
+            if entry and entry.path:
+                paths.append(entry.path.decode())
+        return paths
+
+    def merge(self, source: str, destination: str, message: str, author: str, when: datetime,
+              strategy: str = "merge_commit") -> str:
+        """Merge ``source`` into ``destination``; returns the new head of the destination."""
+        if self.is_ancestor(source, destination):
+            return destination
+        ff_possible = self.is_ancestor(destination, source)
+        if strategy == "fast_forward":
+            if not ff_possible:
+                raise MergeConflict(["fast-forward not possible"])
+            return source
+        base_ids = find_merge_base(self._repo, [ObjectID(destination.encode()), ObjectID(source.encode())])
+        base = self._commit(base_ids[0].decode()) if base_ids else None
+        tree, conflicts = three_way_merge(self.store, base, self._commit(destination), self._commit(source))
+        if conflicts:
+            raise MergeConflict([c.decode() for c in conflicts])
+        self.store.add_object(tree)
+        parents = [destination] if strategy.startswith("squash") else [destination, source]
+        return self._write_commit(tree.id, parents, message, author, when)
+
+
+class GitStore:
+    """All repositories of a sandbox, keyed by repository UUID."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
+        self._repos: dict[str, GitRepo] = {}
+        if root:
+            root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        assert self._root is not None
+        return self._root / (key.strip("{}") + ".git")
+
+    def create(self, key: str) -> GitRepo:
+        if self._root:
+            path = self._path(key)
+            path.mkdir(parents=True, exist_ok=True)
+            repo: BaseRepo = Repo.init_bare(str(path))
+        else:
+            repo = MemoryRepo()
+        self._repos[key] = GitRepo(repo)
+        return self._repos[key]
+
+    def get(self, key: str) -> GitRepo:
+        found = self._repos.get(key)
+        if found is None and self._root and self._path(key).exists():
+            found = self._repos[key] = GitRepo(Repo(str(self._path(key))))
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def delete(self, key: str) -> None:
+        self._repos.pop(key, None)
+        if self._root and self._path(key).exists():
+            shutil.rmtree(self._path(key))
+
+    def clear(self) -> None:
+        for key in list(self._repos):
+            self.delete(key)
+        if self._root:
+            for path in self._root.glob("*.git"):
+                shutil.rmtree(path)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
