@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from harness.sandbox.admin import AdminAPI
 from harness.sandbox.bitbucket.app import create_app
 from harness.sandbox.bitbucket.webhooks import WebhookDispatcher
-from harness.sandbox.bitbucket.world import World
+from harness.sandbox.bitbucket.world import Settings, World
 from harness.sandbox.faults import FaultInjector, FaultPlan
 from harness.sandbox.fixtures import Fixture, default_fixture, load_fixture
 
@@ -97,6 +98,7 @@ class Sandboxed:
         self.faults.clear()
         self.bitbucket.limiter.reset()
         self.bitbucket.access_log.entries.clear()
+        self.world.settings = Settings()
         self.world.reset()
         self.world.load(fixture or self.fixture)
 
@@ -133,8 +135,11 @@ def credentials_summary(world: World) -> dict[str, Any]:
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: the event loop only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+    # and without it Nagle holds a response's body behind its headers until the client's delayed ACK (~40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets on Linux
     try:
         sock.bind((HOST, port))
     except OSError as exc:
@@ -144,10 +149,40 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a caught SIGTERM after shutting down; a stopped sandbox should exit 0 instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop when installed (it is in the lock file): a cheaper event loop and transports than asyncio's."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def run(sb: Sandboxed, state_file: Path | None, announce: bool) -> None:
+    """Serve until stopped, on the fastest available event loop."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(serve(sb, state_file, announce))
+
+
 async def serve(sb: Sandboxed, state_file: Path | None, announce: bool) -> None:
-    config = uvicorn.Config(sb.asgi(), loop="asyncio", http="httptools", lifespan="on", access_log=False,
+    # ``loop`` only matters to uvicorn.run(); here the caller's loop is used (see run()).
+    config = uvicorn.Config(sb.asgi(), loop="auto", http="httptools", lifespan="on", access_log=False,
                             log_level="warning", timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stop)
     task = asyncio.create_task(server.serve(sockets=list(sb.sockets.values())))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
@@ -188,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     frozen = datetime.fromisoformat(args.frozen_at) if args.frozen_at else None
     ports = {name: getattr(args, f"{name}_port") for name in SERVERS}
     sb = Sandboxed(fixture, args.data_dir, frozen, ports, args.admin_key or secrets.token_urlsafe(16))
-    asyncio.run(serve(sb, args.state_file, announce=not args.quiet))
+    run(sb, args.state_file, announce=not args.quiet)
 
 
 if __name__ == "__main__":

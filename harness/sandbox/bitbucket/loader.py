@@ -114,6 +114,12 @@ def _first_member(world: World, ws: str) -> str:
 
 def _credentials(world: World, fixture: Fixture) -> None:
     creds = fixture.credentials
+    for token in creds.api_tokens:
+        _user(world, token.user, f"API token {token.label or '?'}")
+    for password in creds.app_passwords:
+        _user(world, password.user, f"app password {password.label or '?'}")
+    for consumer in creds.oauth_consumers:
+        _user(world, consumer.owner, f"OAuth consumer {consumer.key}")
     for t in creds.api_tokens:
         world.store.put("api_token", f"{t.user}:{t.token}", {
             "user": t.user, "token": t.token, "label": t.label, "scopes": t.scopes, "scoped": t.scoped,

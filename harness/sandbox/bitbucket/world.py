@@ -55,6 +55,8 @@ class World:
     @classmethod
     def create(cls, data_dir: Path | None = None, frozen_at: datetime | None = None,
                seed: str = "sandbox") -> World:
+        if data_dir:
+            data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(data_dir / "bitbucket.sqlite3" if data_dir else None)
         git = GitStore(data_dir / "git" if data_dir else None)
         world = cls(store, git, Clock(frozen_at), Ids(seed))
@@ -222,10 +224,15 @@ class World:
         self.rebuild_credentials()
 
     def load(self, fixture: Fixture) -> None:
-        from harness.sandbox.bitbucket.loader import apply_fixture
+        from harness.sandbox.bitbucket.loader import FIXTURE_EPOCH, apply_fixture
 
-        with self.transaction():
-            apply_fixture(self, fixture)
+        # Fixture objects get timestamps from a clock of their own, so the same fixture is the same world.
+        clock, self.clock = self.clock, Clock(FIXTURE_EPOCH)
+        try:
+            with self.transaction():
+                apply_fixture(self, fixture)
+        finally:
+            self.clock = clock
         self.settings.default_rate_limit = _limit(fixture.default_rate_limit) or \
             self.settings.default_rate_limit
         self.rebuild_credentials()
