@@ -7,13 +7,15 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.types import Receive, Scope, Send
 
 from harness.sandbox.bitbucket import handlers  # noqa: F401  (registers the handlers)
 from harness.sandbox.bitbucket.context import Ctx
@@ -32,13 +34,66 @@ NO_API = ("There is no API hosted at this URL.\n\nFor information about our API'
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+# What json.dumps(content, ensure_ascii=False, separators=(",", ":")) builds on every call, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 class Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _ENCODER.encode(content).encode("utf-8")
 
 
 def error_response(exc: BitbucketError) -> Response:
     return Json(exc.envelope(), status_code=exc.status, headers=exc.headers)
+
+
+class MemoRouter(Router):
+    """Starlette's router, remembering the route each (method, path) resolved to.
+
+    Starlette tries the routes' regular expressions in order on every request (about twenty here). The routes
+    never change after ``build()`` and a route's match depends only on the path and the method, so the
+    remembered answer is the one the scan would give. Paths that no route matches (404s, trailing-slash
+    redirects) and anything but plain HTTP requests take Starlette's own path every time.
+    """
+
+    _MAX_ENTRIES = 10_000
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        super().__init__(routes)
+        self._memo: dict[tuple[str, str, str], tuple[BaseRoute, Scope]] = {}
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path_params"):
+            await super().app(scope, receive, send)
+            return
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._resolve(scope)
+            if hit is None:
+                await super().app(scope, receive, send)
+                return
+            if len(self._memo) >= self._MAX_ENTRIES:
+                self._memo.clear()
+            self._memo[key] = hit
+        route, child_scope = hit
+        if "router" not in scope:
+            scope["router"] = self
+        scope["route"] = route
+        scope.update(child_scope)
+        scope["path_params"] = dict(child_scope["path_params"])  # a fresh dict per request, as Starlette gives
+        await route.handle(scope, receive, send)
+
+    def _resolve(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+        """The first full match, else the first partial one (a 405), as in ``Router.app``."""
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        return partial
 
 
 class AccessLog:
@@ -74,8 +129,10 @@ class BitbucketAPI:
         ordered = sorted(grouped.items(), key=lambda kv: (kv[0].count("{"), -len(kv[0])))
         routes = [Route(path, self._endpoint(methods), methods=list(methods)) for path, methods in ordered]
         routes.append(Route("/site/oauth2/access_token", self._oauth, methods=["POST"]))
-        return Starlette(routes=routes, exception_handlers={HTTPException: self._http_error,
-                                                            Exception: self._crash})
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error,
+                                                           Exception: self._crash})
+        app.router = MemoRouter(routes)
+        return app
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -122,7 +179,8 @@ class BitbucketAPI:
             exc.headers = {**extra, **exc.headers}
             return error_response(exc)
         response = result if isinstance(result, Response) else Json(result)
-        response.headers.update(extra)
+        if extra:
+            response.headers.update(extra)
         return response
 
     def _effective(self, op: Operation) -> Operation:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.sandbox.bitbucket.errors import INVALID_TOKEN, BitbucketError
 
@@ -52,13 +53,38 @@ ANONYMOUS = Credential("anonymous", "oauth", frozenset(), None, "anonymous")
 class CredentialIndex:
     """Resolves header values to credentials; rebuilt whenever credentials change."""
 
+    _MAX_PARSED = 1024
+
     def __init__(self) -> None:
         self.basic: dict[tuple[str, str], Credential] = {}
         self.bearer: dict[str, Credential] = {}
+        # Header value -> where to look it up: clients send the same header on every request, so the
+        # base64 decoding is done once. The lookup itself (and the expiry check) runs every time.
+        self._parsed: dict[str, tuple[str, Any]] = {}
 
     def resolve(self, header: str | None, now: float) -> Credential:
         if not header:
             return ANONYMOUS
+        parsed = self._parsed.get(header)
+        if parsed is None:
+            parsed = self._parse(header)
+            if len(self._parsed) >= self._MAX_PARSED:
+                self._parsed.clear()
+            self._parsed[header] = parsed
+        table, key = parsed
+        if table == "basic":
+            found = self.basic.get(key)
+        elif table == "bearer":
+            found = self.bearer.get(key)
+        else:
+            found = None
+        if found is None or (found.expires_at is not None and now >= found.expires_at):
+            raise BitbucketError(401, INVALID_TOKEN)
+        return found
+
+    @staticmethod
+    def _parse(header: str) -> tuple[str, Any]:
+        """("basic", (user, secret)), ("bearer", token) or ("", None); a malformed Basic value raises the 401."""
         scheme, _, value = header.strip().partition(" ")
         scheme = scheme.lower()
         value = value.strip()
@@ -67,11 +93,7 @@ class CredentialIndex:
                 user, sep, secret = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 raise BitbucketError(401, INVALID_TOKEN) from None
-            found = self.basic.get((user, secret)) if sep else None
-        elif scheme == "bearer":
-            found = self.bearer.get(value)
-        else:
-            found = None
-        if found is None or (found.expires_at is not None and now >= found.expires_at):
-            raise BitbucketError(401, INVALID_TOKEN)
-        return found
+            return ("basic", (user, secret)) if sep else ("", None)
+        if scheme == "bearer":
+            return "bearer", value
+        return "", None

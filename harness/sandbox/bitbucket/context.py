@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -58,6 +59,7 @@ class Ctx:
         if self.body is not None:
             if not isinstance(self.body, dict):
                 raise bad_request("The request body must be a JSON object.")
+            _require_unicode(self.body)
             return self.body
         if self.form is not None:
             return {k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v for k, v in self.form}
@@ -97,3 +99,11 @@ class Ctx:
     def _page_url(self, page: int) -> str:
         items = [(k, v) for k, v in self.query.multi_items() if k != "page"] + [("page", str(page))]
         return f"{self.r.base}{self.url_path}?{urlencode(items)}"
+
+
+def _require_unicode(body: J) -> None:
+    """JSON may escape a lone surrogate ("\\ud800"): it parses, but can be neither stored in git nor sent back."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("Malformed JSON body: a string holds a lone UTF-16 surrogate.") from None

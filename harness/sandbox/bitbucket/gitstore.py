@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from dulwich.diff_tree import tree_changes
+from dulwich.errors import NotTreeError
 from dulwich.graph import find_merge_base
 from dulwich.index import commit_tree
 from dulwich.merge import three_way_merge
@@ -28,7 +29,7 @@ from dulwich.repo import BaseRepo, MemoryRepo, Repo
 
 HEADS = b"refs/heads/"
 _HEX = re.compile(r"[0-9a-f]{4,40}")
-_BAD_BRANCH = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20~^:?*\[\\])|(@\{)|(/\.)|(\.lock$)|(/$)|(\.$)|(//)")
+_BAD_BRANCH = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(/\.)|(\.lock$)|(/$)|(\.$)|(//)")
 
 
 class RevisionNotFound(LookupError):
@@ -100,6 +101,10 @@ class GitRepo:
 
     def set_branch(self, name: str, sha: str) -> None:
         self._repo.refs[Ref(HEADS + name.encode())] = ObjectID(sha.encode())
+
+    def conflicting_branch(self, name: str) -> str | None:
+        """A branch that rules ``name`` out: refs are paths, so ``a`` and ``a/b`` cannot both exist."""
+        return next((b for b, _ in self.branches() if b.startswith(name + "/") or name.startswith(b + "/")), None)
 
     def delete_branch(self, name: str) -> bool:
         ref = Ref(HEADS + name.encode())
@@ -210,7 +215,7 @@ class GitRepo:
         if target:
             try:
                 _mode, obj_sha = tree.lookup_path(self.store.__getitem__, target.encode())
-            except KeyError:
+            except (KeyError, NotTreeError):  # NotTreeError: the path goes through a file (README.md/x)
                 raise RevisionNotFound(path) from None
             obj = self.store[obj_sha]
         if isinstance(obj, Blob):

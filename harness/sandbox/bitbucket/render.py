@@ -246,8 +246,9 @@ class Renderer:
         if c.get("inline"):
             out["inline"] = c["inline"]
         if c.get("parent_id"):
-            out["parent"] = {"id": c["parent_id"], "links": {"self": href(self_url.rsplit("/", 1)[0] +
-                                                                         f"/{c['parent_id']}")}}
+            # The schema types the parent as a comment, and every object carries ``type``.
+            out["parent"] = {"type": kind, "id": c["parent_id"],
+                             "links": {"self": href(self_url.rsplit("/", 1)[0] + f"/{c['parent_id']}")}}
         if kind == "pullrequest_comment":
             out["pending"] = False
         return compact(out)

@@ -84,7 +84,7 @@ def create_pullrequest(ctx: Ctx) -> Response:
     description = body.get("description", "")
     if not isinstance(description, str):
         raise field_error("description", "A string is required.")
-    reviewers = [_reviewer(ctx, r) for r in body.get("reviewers") or []]
+    reviewers = _reviewers(ctx, body.get("reviewers"))
     for open_pr in ctx.world.store.children("pullrequest", repo["full_name"]):
         if (open_pr["state"] == "OPEN" and open_pr["source_branch"] == source
                 and open_pr["destination_branch"] == (_name(body, "destination") or repo["mainbranch"])):
@@ -97,6 +97,14 @@ def create_pullrequest(ctx: Ctx) -> Response:
     _emit(ctx, repo, "pullrequest:created", pr)
     out = render(ctx, repo, pr)
     return _created(out, out["links"]["self"]["href"])
+
+
+def _reviewers(ctx: Ctx, refs: object) -> list[str]:
+    if refs is None:
+        return []
+    if not isinstance(refs, list):
+        raise field_error("reviewers", "A list of accounts is required.")
+    return [_reviewer(ctx, r) for r in refs]
 
 
 def _reviewer(ctx: Ctx, ref: object) -> str:
@@ -135,7 +143,7 @@ def update_pullrequest(ctx: Ctx) -> J:
             raise field_error("destination", f"branch not found: {destination}")
         pr["destination_branch"], pr["destination_commit"] = destination, head
     if "reviewers" in body:
-        pr["reviewers"] = [_reviewer(ctx, r) for r in body["reviewers"] or []]
+        pr["reviewers"] = _reviewers(ctx, body["reviewers"])
     pr["updated_on"] = ctx.world.now()
     ctx.world.store.put("pullrequest", _key(repo, pr["id"]), pr, parent=repo["full_name"])
     _emit(ctx, repo, "pullrequest:updated", pr)
@@ -163,9 +171,7 @@ def create_comment(ctx: Ctx) -> Response:
     extra: J = {}
     inline = body.get("inline")
     if inline is not None:
-        if not isinstance(inline, dict) or not isinstance(inline.get("path"), str):
-            raise field_error("inline", "inline.path is required.")
-        extra["inline"] = {k: inline[k] for k in ("path", "from", "to") if k in inline}
+        extra["inline"] = _inline(inline)
     parent = body.get("parent")
     if parent is not None:
         parent_id = parent.get("id") if isinstance(parent, dict) else None
@@ -178,6 +184,21 @@ def create_comment(ctx: Ctx) -> Response:
     out = ctx.r.pr_comment(repo, pr, comment, ctx.users)
     _emit(ctx, repo, "pullrequest:comment_created", pr, comment=out)
     return _created(out, out["links"]["self"]["href"])
+
+
+def _inline(inline: object) -> J:
+    """``path`` and the anchor lines; a null line is left out (the schema has no null for ``from``/``to``)."""
+    if not isinstance(inline, dict) or not isinstance(inline.get("path"), str):
+        raise field_error("inline", "inline.path is required.")
+    out: J = {"path": inline["path"]}
+    for key in ("from", "to"):
+        line = inline.get(key)
+        if line is None:
+            continue
+        if not isinstance(line, int) or isinstance(line, bool) or line < 1:
+            raise field_error("inline", f"inline.{key} must be a line number (1 or more).")
+        out[key] = line
+    return out
 
 
 def _participate(ctx: Ctx, repo: Doc, pr: Doc, user: Doc, **changes: Any) -> Doc:

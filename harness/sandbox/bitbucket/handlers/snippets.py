@@ -56,7 +56,7 @@ def _create(ctx: Ctx, ws: Doc) -> Response:
                 files[f"file{len(files) + 1}.txt" if files else "file.txt"] = (
                     value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
             else:
-                meta[key] = value.decode() if isinstance(value, bytes) else value
+                meta[key] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     else:
         meta = ctx.fields()
         raw_files = meta.get("files") or {}

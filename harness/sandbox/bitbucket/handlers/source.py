@@ -88,6 +88,7 @@ def create_branch(ctx: Ctx) -> Response:
     if git.branch_head(name) is not None:
         raise BitbucketError(400, f"BRANCH_ALREADY_EXISTS: Branch \"{name}\" already exists.",
                              detail=f"Branch \"{name}\" already exists.", fields={"name": ["already exists"]})
+    _no_conflict(git, name, "name")
     sha = resolve(git, target["hash"], "Target commit")
     git.set_branch(name, sha)
     ctx.world.emit(repo["full_name"], "repo:push",
@@ -108,6 +109,12 @@ def delete_branch(ctx: Ctx) -> Response:
         raise BitbucketError(404, f"Branch \"{name}\" not found")
     ctx.world.emit(repo["full_name"], "repo:push", push_payload(ctx, repo, git, name, old=old, new=None))
     return Response(status_code=204)
+
+
+def _no_conflict(git: GitRepo, name: str, field: str) -> None:
+    conflict = git.conflicting_branch(name)
+    if conflict is not None:
+        raise field_error(field, f"\"{name}\" conflicts with the existing branch \"{conflict}\".")
 
 
 def _created(body: J, location: str) -> Response:
@@ -158,7 +165,7 @@ def read_src(ctx: Ctx) -> Response | J:
 
 def _max_depth(ctx: Ctx) -> int:
     raw = ctx.query.get("max_depth", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 20:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 20:  # "²".isdigit() but int() refuses it
         raise BitbucketError(400, "Invalid max_depth", fields={"max_depth": ["Must be a number from 1 to 20."]})
     return int(raw)
 
@@ -199,11 +206,13 @@ def commit_src(ctx: Ctx) -> Response:
     if not valid_branch_name(branch):
         raise field_error("branch", f"\"{branch}\" is not a valid branch name.")
     old = git.branch_head(branch)
+    if old is None:
+        _no_conflict(git, branch, "branch")
     parent = resolve(git, meta["parents"].split(",")[0].strip(), "Parent commit") if meta.get("parents") else \
         old or git.branch_head(repo["mainbranch"])
     author = meta.get("author") or author_line(ctx.me, ctx.cred.principal.display_name if ctx.cred.principal
                                                 else "Sandbox")
-    if not re.fullmatch(r"[^<>]+ <[^<>]+>", author):
+    if not re.fullmatch(r"[^<>\n]+ <[^<>\n]+>", author):  # a newline would corrupt the commit's header
         raise field_error("author", "Must be of the form 'Name <email>'.")
     try:
         sha = git.commit_files(parent, changes, meta.get("message") or "Edited online with Bitbucket", author,
@@ -282,4 +291,8 @@ def diff(ctx: Ctx) -> Response:
         new = resolve(git, spec)
         parents = git.commit(new).parents
         old = parents[0] if parents else None
-    return Response(git.diff(old, new, ctx.query.get("path")), media_type="text/plain")
+    try:
+        text = git.diff(old, new, ctx.query.get("path"))
+    except InvalidPath:
+        raise bad_request(f"Invalid path: {ctx.query.get('path')}") from None
+    return Response(text, media_type="text/plain")
