@@ -65,3 +65,10 @@ def test_empty_commit_form_is_refused(sandbox: Sandbox) -> None:
     with api(sandbox) as c:
         r = c.post("repositories/acme/widgets/src", data={"message": "only a message"})
     assert r.status_code == 400 and "changes nothing" in str(error(r))
+
+
+def test_deeply_nested_json_is_a_400(sandbox: Sandbox) -> None:
+    with api(sandbox) as c:
+        r = c.post("repositories/acme/widgets/issues", content=b"[" * 100_000,
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "Malformed JSON" in str(error(r))

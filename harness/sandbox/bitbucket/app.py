@@ -220,7 +220,7 @@ class BitbucketAPI:
         if raw.strip():
             try:
                 ctx.body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise bad_request(f"Malformed JSON body: {exc}") from None
 
     # OAuth --------------------------------------------------------------------------------------
