@@ -72,3 +72,8 @@ def test_deeply_nested_json_is_a_400(sandbox: Sandbox) -> None:
         r = c.post("repositories/acme/widgets/issues", content=b"[" * 100_000,
                    headers={"content-type": "application/json"})
     assert r.status_code == 400 and "Malformed JSON" in str(error(r))
+
+
+def test_head_is_answered_like_get(sandbox: Sandbox) -> None:
+    with api(sandbox) as c:
+        assert c.head("repositories/acme/widgets").status_code == 200

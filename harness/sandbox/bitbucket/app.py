@@ -150,7 +150,7 @@ class BitbucketAPI:
 
     def _endpoint(self, methods: dict[str, tuple[Operation, Handler]]) -> Any:
         async def endpoint(request: Request) -> Response:
-            op, handler = methods[request.method]
+            op, handler = methods["GET" if request.method == "HEAD" else request.method]
             response = await self.dispatch(request, op, handler)
             who = getattr(request.state, "credential", "anonymous")
             self.access_log.add(request.method, request.url.path, response.status_code, who)
