@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -236,6 +234,3 @@ class BitbucketAPI:
 def create_app(world: World) -> tuple[Starlette, BitbucketAPI]:
     api = BitbucketAPI(world)
     return api.build(), api
-
-
-_ = (re, time)
