@@ -133,6 +133,7 @@ class AdminAPI:
         repo = request.query_params.get("repository")
         if repo:
             docs = [d for d in docs if d["repository"] == repo]
+        docs.sort(key=lambda d: (d["event_sequence"], d["attempt"]))
         return JSONResponse({"deliveries": docs})
 
     async def requests(self, request: Request) -> Response:

@@ -227,3 +227,31 @@ def test_anonymous_and_unknown(sandbox: Sandbox) -> None:
     classic = httpx.get(sandbox.urls["bitbucket_api"] + "/user",
                         auth=("alice@example.com", "sandbox-apitoken-alice-classic"), trust_env=False)
     assert classic.status_code == 401
+
+
+def test_pagination_follows_absolute_links_across_pages(sandbox: Sandbox) -> None:
+    with api(sandbox) as c:
+        for i in range(22):
+            assert c.post("repositories/acme/widgets/issues", json={"title": f"paged {i}"}).status_code == 201
+        url: str | None = sandbox.urls["bitbucket_api"] + '/repositories/acme/widgets/issues?q=title~"paged"&pagelen=10'
+        pages = []
+        while url:
+            assert url.startswith(sandbox.urls["bitbucket_api"] + "/")  # absolute, on the sandbox's own host
+            body = c.get(url).json()
+            pages.append(body)
+            url = body.get("next")
+    assert [p["page"] for p in pages] == [1, 2, 3]
+    assert [len(p["values"]) for p in pages] == [10, 10, 2]
+    assert all(p["size"] == 22 and p["pagelen"] == 10 for p in pages)
+    assert "previous" not in pages[0] and "next" not in pages[2]
+    assert "q=title" in pages[1]["previous"] and "page=1" in pages[1]["previous"]
+    titles = [v["title"] for p in pages for v in p["values"]]
+    assert sorted(titles) == sorted(f"paged {i}" for i in range(22))
+
+
+def test_pagelen_outside_one_to_one_hundred_is_refused(sandbox: Sandbox) -> None:
+    with api(sandbox) as c:
+        for bad in ("0", "101", "ten"):
+            response = c.get("repositories/acme/widgets/issues", params={"pagelen": bad})
+            assert response.status_code == 400, bad
+            assert "pagelen" in response.json()["error"]["fields"]

@@ -6,6 +6,7 @@ restart of the sandbox.
 
 from __future__ import annotations
 
+import heapq
 import io
 import posixpath
 import re
@@ -22,12 +23,13 @@ from dulwich.graph import find_merge_base
 from dulwich.index import commit_tree
 from dulwich.merge import three_way_merge
 from dulwich.object_store import BaseObjectStore
-from dulwich.objects import Blob, Commit, ObjectID, Tree
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.patch import write_tree_diff
 from dulwich.refs import Ref
 from dulwich.repo import BaseRepo, MemoryRepo, Repo
 
 HEADS = b"refs/heads/"
+_OBJECT_CACHE_SIZE = 4096
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 _BAD_BRANCH = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(/\.)|(\.lock$)|(/$)|(\.$)|(//)")
 
@@ -82,25 +84,36 @@ def clean_path(path: str) -> str:
 
 
 class GitRepo:
+    """One repository. Branch heads and parsed commits are cached: reads dominate, and every ref
+    change goes through this class, which refreshes the branch cache."""
+
     def __init__(self, repo: BaseRepo) -> None:
         self._repo = repo
+        self._heads: dict[str, str] | None = None
+        self._commits: dict[str, CommitInfo] = {}
+        self._generations: dict[str, int] = {}
+        self._objects: dict[ObjectID, ShaFile] = {}  # parsed trees and blobs; the store copies on every read
 
     @property
     def store(self) -> BaseObjectStore:
         return self._repo.object_store
 
     # refs -------------------------------------------------------------------------------------
+    def _branch_heads(self) -> dict[str, str]:
+        if self._heads is None:
+            refs = self._repo.get_refs()
+            self._heads = {r[len(HEADS):].decode(): sha.decode() for r, sha in refs.items() if r.startswith(HEADS)}
+        return self._heads
+
     def branches(self) -> list[tuple[str, str]]:
-        refs = self._repo.get_refs()
-        names = [(r[len(HEADS):].decode(), sha.decode()) for r, sha in refs.items() if r.startswith(HEADS)]
-        return sorted(names)
+        return sorted(self._branch_heads().items())
 
     def branch_head(self, name: str) -> str | None:
-        sha = self._repo.get_refs().get(Ref(HEADS + name.encode()))
-        return sha.decode() if sha else None
+        return self._branch_heads().get(name)
 
     def set_branch(self, name: str, sha: str) -> None:
         self._repo.refs[Ref(HEADS + name.encode())] = ObjectID(sha.encode())
+        self._branch_heads()[name] = sha
 
     def conflicting_branch(self, name: str) -> str | None:
         """A branch that rules ``name`` out: refs are paths, so ``a`` and ``a/b`` cannot both exist."""
@@ -111,6 +124,7 @@ class GitRepo:
         if ref not in self._repo.refs:
             return False
         del self._repo.refs[ref]
+        self._branch_heads().pop(name, None)
         return True
 
     def resolve(self, rev: str) -> str:
@@ -135,28 +149,80 @@ class GitRepo:
         return matches.pop()
 
     # commits ----------------------------------------------------------------------------------
+    def _object(self, sha: ObjectID) -> ShaFile:
+        """A parsed object, cached: objects are immutable and callers only read them."""
+        obj = self._objects.get(sha)
+        if obj is None:
+            if len(self._objects) >= _OBJECT_CACHE_SIZE:
+                self._objects.clear()
+            obj = self._objects[sha] = self.store[sha]
+        return obj
+
     def _commit(self, sha: str) -> Commit:
-        obj = self.store[ObjectID(sha.encode())]
+        obj = self._object(ObjectID(sha.encode()))
         assert isinstance(obj, Commit)
         return obj
 
     def commit(self, sha: str) -> CommitInfo:
-        c = self._commit(sha)
-        tz = timezone(timedelta(seconds=c.author_timezone))
-        return CommitInfo(
-            hash=sha,
-            message=c.message.decode("utf-8", "replace"),
-            author=c.author.decode("utf-8", "replace"),
-            date=datetime.fromtimestamp(c.author_time, tz),
-            parents=tuple(p.decode() for p in c.parents),
-        )
+        cached = self._commits.get(sha)  # commits are immutable, so the cache never goes stale
+        if cached is None:
+            c = self._commit(sha)
+            tz = timezone(timedelta(seconds=c.author_timezone))
+            cached = self._commits[sha] = CommitInfo(
+                hash=sha,
+                message=c.message.decode("utf-8", "replace"),
+                author=c.author.decode("utf-8", "replace"),
+                date=datetime.fromtimestamp(c.author_time, tz),
+                parents=tuple(p.decode() for p in c.parents),
+            )
+        return cached
 
-    def log(self, include: list[str], exclude: list[str] | None = None) -> list[CommitInfo]:
-        walker = self._repo.get_walker(
-            include=[ObjectID(s.encode()) for s in include],
-            exclude=[ObjectID(s.encode()) for s in exclude or []],
-        )
-        return [self.commit(entry.commit.id.decode()) for entry in walker]
+    def generation(self, sha: str) -> int:
+        """1 for a root commit, else one more than its highest parent: a child always ranks above its parents."""
+        stack = [sha]
+        while stack:
+            top = stack[-1]
+            if top in self._generations:
+                stack.pop()
+                continue
+            missing = [p for p in self.commit(top).parents if p not in self._generations]
+            if missing:
+                stack.extend(missing)
+            else:
+                stack.pop()
+                self._generations[top] = 1 + max((self._generations[p] for p in self.commit(top).parents), default=0)
+        return self._generations[sha]
+
+    def log(self, include: list[str], exclude: list[str] | None = None, limit: int | None = None) -> list[CommitInfo]:
+        """Commits reachable from ``include`` and not from ``exclude``, newest first (at most ``limit``).
+
+        The walk pops commits by generation, so every child of a commit is seen before the commit itself and
+        exclusion has reached it by then, whatever the timestamps say (a frozen clock gives equal ones). It
+        stops as soon as only excluded commits are queued, without walking the rest of the history.
+        """
+        hidden: set[str] = set(exclude or [])
+        queue: list[tuple[int, float, str]] = []
+        queued: set[str] = set()
+
+        def push(sha: str) -> None:
+            if sha not in queued:
+                queued.add(sha)
+                heapq.heappush(queue, (-self.generation(sha), -self.commit(sha).date.timestamp(), sha))
+
+        for sha in [*include, *hidden]:
+            push(sha)
+        out: list[CommitInfo] = []
+        while queue and (limit is None or len(out) < limit) and not queued <= hidden:
+            _, _, sha = heapq.heappop(queue)
+            queued.discard(sha)
+            info = self.commit(sha)
+            if sha in hidden:
+                hidden.update(info.parents)
+            else:
+                out.append(info)
+            for parent in info.parents:
+                push(parent)
+        return out
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return any(c.hash == ancestor for c in self.log([descendant]))
@@ -208,16 +274,16 @@ class GitRepo:
     # content ----------------------------------------------------------------------------------
     def read(self, sha: str, path: str) -> bytes | list[Entry]:
         """A file's bytes, or a directory's entries; ``RevisionNotFound`` when the path is absent."""
-        tree = self.store[self._commit(sha).tree]
+        tree = self._object(self._commit(sha).tree)
         assert isinstance(tree, Tree)
         target = clean_path(path)
         obj: object = tree
         if target:
             try:
-                _mode, obj_sha = tree.lookup_path(self.store.__getitem__, target.encode())
+                _mode, obj_sha = tree.lookup_path(self._object, target.encode())
             except (KeyError, NotTreeError):  # NotTreeError: the path goes through a file (README.md/x)
                 raise RevisionNotFound(path) from None
-            obj = self.store[obj_sha]
+            obj = self._object(obj_sha)
         if isinstance(obj, Blob):
             return obj.as_raw_string()
         assert isinstance(obj, Tree)
@@ -225,7 +291,7 @@ class GitRepo:
         for item in obj.iteritems():
             child = posixpath.join(target, item.path.decode()) if target else item.path.decode()
             is_dir = stat.S_ISDIR(item.mode)
-            size = 0 if is_dir else len(self.store[item.sha].as_raw_string())
+            size = 0 if is_dir else len(self._object(item.sha).as_raw_string())
             entries.append(Entry(child, is_dir, size, item.mode, item.sha.decode()))
         return entries
 

@@ -53,7 +53,8 @@ def push_payload(ctx: Ctx, repo: Doc, git: GitRepo, branch: str, old: str | None
     def state(sha: str | None) -> J | None:
         return branch_json(ctx, repo, git, branch, sha) if sha else None
 
-    commits = [commit_json(ctx, repo, git, c.hash) for c in git.log([new], [old] if old else [])[:5]] if new else []
+    newest = git.log([new], [old] if old else [], limit=5) if new else []
+    commits = [commit_json(ctx, repo, git, c.hash) for c in newest]
     r = ctx.r.repo_base(repo)
     change = {
         "new": state(new), "old": state(old), "created": created, "forced": False, "closed": new is None,
@@ -66,7 +67,11 @@ def push_payload(ctx: Ctx, repo: Doc, git: GitRepo, branch: str, old: str | None
 
 
 class WebhookDispatcher:
-    """Sends events after their transaction commits; every attempt is written to the delivery log."""
+    """Sends events after their transaction commits; every attempt is written to the delivery log.
+
+    Deliveries run concurrently, as on Bitbucket, so each log entry carries the sequence number of its
+    event: the log reads in the order the events happened whatever order the receivers answered in.
+    """
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -76,11 +81,12 @@ class WebhookDispatcher:
         for repo_full, event, payload in events:
             for hook in self.world.store.children("hook", repo_full):
                 if hook["active"] and event in hook["events"]:
-                    task = asyncio.get_running_loop().create_task(self._deliver(hook, event, payload))
+                    sequence = self.world.store.next_value("webhook-event")
+                    task = asyncio.get_running_loop().create_task(self._deliver(hook, event, payload, sequence))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
 
-    async def _deliver(self, hook: Doc, event: str, payload: J) -> None:
+    async def _deliver(self, hook: Doc, event: str, payload: J, sequence: int) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         request_uuid = str(uuid.uuid4())
         headers = {"Content-Type": "application/json", "User-Agent": "Bitbucket-Webhooks/2.0",
@@ -94,7 +100,7 @@ class WebhookDispatcher:
                 await asyncio.sleep(delay)
                 status, error = await self._attempt(client, hook["url"], body,
                                                     {**headers, "X-Attempt-Number": str(attempt)})
-                self._log(hook, event, request_uuid, attempt, status, error, payload)
+                self._log(hook, event, sequence, request_uuid, attempt, status, error, payload)
                 if status is not None and 200 <= status < 300:
                     return
 
@@ -109,12 +115,13 @@ class WebhookDispatcher:
             return None, f"{type(exc).__name__}: {exc}"
         return response.status_code, None
 
-    def _log(self, hook: Doc, event: str, request_uuid: str, attempt: int, status: int | None,
+    def _log(self, hook: Doc, event: str, sequence: int, request_uuid: str, attempt: int, status: int | None,
              error: str | None, payload: J) -> None:
         number = self.world.store.next_value("delivery")
         self.world.store.put("delivery", str(number), {
             "id": number, "hook": hook["uuid"], "repository": hook["repository"], "url": hook["url"],
-            "event": event, "request_uuid": request_uuid, "attempt": attempt, "status": status, "error": error,
+            "event": event, "event_sequence": sequence, "request_uuid": request_uuid, "attempt": attempt,
+            "status": status, "error": error,
             "signed": bool(hook.get("secret")), "at": self.world.now(), "payload": payload,
         }, parent=hook["uuid"])
 
