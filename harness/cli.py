@@ -15,6 +15,10 @@ app = typer.Typer(help="Evaluate AI agents that work on Bitbucket through MCP.",
 sandbox_app = typer.Typer(help="The embedded sandbox: emulated Bitbucket and friends on 127.0.0.1.",
                           no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+scenarios_app = typer.Typer(help="Scenario files: check them, export their JSON Schema.", no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
+tools_app = typer.Typer(help="MCP tool lists: fetch one, compare it with a snapshot.", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
 
 STATE_FILE = Path(".sandbox/sandbox.json")
 
@@ -43,16 +47,18 @@ def sandbox_up(
     data_dir: Annotated[Path | None, typer.Option(help="Keep state here across restarts.")] = None,
     bitbucket_port: Annotated[int, typer.Option(help="Port for the Bitbucket API (0: a free port).")] = 0,
     admin_port: Annotated[int, typer.Option(help="Port for the admin API (0: a free port).")] = 0,
+    composio_port: Annotated[int, typer.Option(help="Port for the Composio Tool Router (0: a free port).")] = 0,
+    rovo_port: Annotated[int, typer.Option(help="Port for the Rovo MCP server (0: a free port).")] = 0,
+    model_port: Annotated[int, typer.Option(help="Port for the reference model (0: a free port).")] = 0,
     frozen_at: Annotated[str | None, typer.Option(help="Deterministic clock start (ISO timestamp).")] = None,
     env: Annotated[bool, typer.Option("--env", help="Print a .env file instead of JSON.")] = False,
     state_file: Annotated[Path, typer.Option(help="Where `sandbox down` finds this sandbox.")] = STATE_FILE,
 ) -> None:
     """Start the sandbox in this process, print its URLs and credentials, and serve until stopped."""
-    import asyncio
     from datetime import datetime
 
     from harness.sandbox.fixtures import default_fixture, load_fixture
-    from harness.sandbox.server import Sandboxed, serve
+    from harness.sandbox.server import Sandboxed, run
     from harness.yamlio import InputError
 
     if state_file.exists() and _alive(json.loads(state_file.read_text()).get("pid")):
@@ -66,10 +72,12 @@ def sandbox_up(
     import secrets
 
     sb = Sandboxed(world, data_dir, datetime.fromisoformat(frozen_at) if frozen_at else None,
-                   {"bitbucket": bitbucket_port, "admin": admin_port}, secrets.token_urlsafe(16))
+                   {"bitbucket": bitbucket_port, "admin": admin_port, "composio": composio_port, "rovo": rovo_port,
+                    "model": model_port},
+                   secrets.token_urlsafe(16))
     if env:
         typer.echo("\n".join(env_lines(sb.info())))
-    asyncio.run(serve(sb, state_file, announce=not env))
+    run(sb, state_file, announce=not env)
 
 
 def _alive(pid: object) -> bool:
@@ -100,6 +108,142 @@ def sandbox_down(state_file: Annotated[Path, typer.Option(help="The state file `
         time.sleep(0.1)
     state_file.unlink(missing_ok=True)
     typer.echo(f"stopped the sandbox (pid {pid})")
+
+
+@scenarios_app.command("check")
+def scenarios_check(paths: Annotated[list[Path], typer.Argument(help="Scenario files or directories.")]) -> None:
+    """Validate scenario files; every problem is printed as file:line: field: message."""
+    from harness.scenarios import load_scenarios
+    from harness.yamlio import InputError
+
+    try:
+        scenarios = load_scenarios(paths)
+    except InputError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{len(scenarios)} scenarios ok: {', '.join(s.id for s in scenarios)}")
+
+
+@scenarios_app.command("schema")
+def scenarios_schema() -> None:
+    """Print the scenario format as JSON Schema (for editors' YAML validation)."""
+    from harness.scenarios import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+def _csv(value: str, known: tuple[str, ...] | list[str], what: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in known]
+    if unknown or not items:
+        raise typer.BadParameter(f"unknown {what}: {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(known)}")
+    return items
+
+
+@app.command("run")
+def run_command(
+    scenarios: Annotated[list[Path] | None, typer.Option("--scenarios", "-s",
+                                                         help="Scenario files or directories.")] = None,
+    frameworks: Annotated[str, typer.Option(help="Comma-separated framework variants.")] =
+        "autogen,openai-agents-hosted,openai-agents-client,pydantic-ai",
+    paths: Annotated[str, typer.Option(help="Comma-separated MCP paths.")] = "composio,rovo",
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name, repeatable.")] = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Attempts per cell (pass^k).")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, help="Cells in flight at once.")] = 2,
+    world: Annotated[str, typer.Option(help="sandbox (embedded), live (.env), or replay (cassettes only).")] =
+        "sandbox",
+    record_mode: Annotated[str | None, typer.Option(help="none|once|new_episodes|all (default: all, or none "
+                                                         "for replay).")] = None,
+    cassettes: Annotated[Path | None, typer.Option(help="Cassette directory (default: the run's own).")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Resume this run (default: a new one).")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where runs are written.")] = Path("runs"),
+    env_file: Annotated[Path | None, typer.Option(help="A .env for the live world.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per cell conversation.")] = 300.0,
+) -> None:
+    """Run scenarios x frameworks x paths x models; write runs/<run-id>/results.jsonl and transcripts."""
+    from harness.frameworks import ADAPTERS
+    from harness.paths import PATHS
+    from harness.recording import RECORD_MODES
+    from harness.runner.session import execute_run
+
+    mode = record_mode or ("none" if world == "replay" else "all")
+    if mode not in RECORD_MODES:
+        raise typer.BadParameter(f"--record-mode {mode!r}: choose from {', '.join(RECORD_MODES)}")
+    if world not in ("sandbox", "live", "replay"):
+        raise typer.BadParameter(f"--world {world!r}: choose sandbox, live or replay")
+    if world == "replay" and cassettes is None:
+        raise typer.BadParameter("--world replay needs --cassettes (the directory that holds the recordings)")
+    code = execute_run(
+        scenario_paths=scenarios or [Path("scenarios")], frameworks=_csv(frameworks, list(ADAPTERS), "framework"),
+        paths=_csv(paths, PATHS, "path"), models=model or ["sandbox-reference"], repeat=repeat,
+        concurrency=concurrency, world=world, record_mode=mode, cassettes=cassettes, run_id=run_id,  # type: ignore[arg-type]
+        runs_dir=runs_dir, env_file=env_file, timeout_s=timeout)
+    raise typer.Exit(code)
+
+
+@app.command("doctor")
+def doctor(env_file: Annotated[Path | None, typer.Option(help="A .env to check with the environment.")] = None,
+           ) -> None:
+    """Check the live world's configuration without calling anything."""
+    from harness.worlds import LIVE_OPTIONAL, ConfigError, live_world, load_env
+
+    try:
+        env = load_env(env_file)
+        config = live_world(env)
+    except ConfigError as exc:
+        typer.echo(f"not ready: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"live world ready: Bitbucket {config.oracle.api_url} (workspace {config.oracle.workspace}), "
+               f"Composio {config.composio.base_url}, Rovo {config.rovo.url}, model {config.model.base_url}")
+    typer.echo(f"scope profiles: composio {sorted(config.composio.user_ids)}, rovo {sorted(config.rovo.tokens)}")
+    for name, why in LIVE_OPTIONAL.items():
+        if not env.get(name):
+            typer.echo(f"  optional, not set: {name} ({why})")
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    headers = {}
+    for value in values:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"--header {value!r}: expected 'Name: value'")
+        headers[name.strip()] = content.strip()
+    return headers
+
+
+@tools_app.command("list")
+def tools_list(
+    url: Annotated[str, typer.Option(help="The MCP endpoint (streamable HTTP).")],
+    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="'Name: value', repeatable.")] = None,
+    header_env: Annotated[list[str] | None, typer.Option(
+        help="'Name=ENV_VAR': a header whose value is read from the environment (keeps keys off the command "
+             "line).")] = None,
+    against: Annotated[Path | None, typer.Option(help="A snapshot to compare with; exit 1 on drift.")] = None,
+) -> None:
+    """Print a server's tools/list, normalised as the sandbox's snapshots are (or its drift from one)."""
+    import asyncio
+
+    from harness import tool_lists
+
+    headers = _headers(header or [])
+    for item in header_env or []:
+        name, _, var = item.partition("=")
+        if var not in os.environ:
+            raise typer.BadParameter(f"--header-env {item!r}: ${var} is not set")
+        headers[name] = os.environ[var]
+    tools = asyncio.run(tool_lists.fetch_tools(url, headers))
+    if against is None:
+        typer.echo(tool_lists.dumps(tools), nl=False)
+        return
+    try:
+        reference = tool_lists.load(against)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    found = tool_lists.drift(reference, tools)
+    typer.echo("\n".join(found.lines()))
+    raise typer.Exit(0 if found.none else 1)
 
 
 if __name__ == "__main__":

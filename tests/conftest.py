@@ -1,1 +1,10 @@
 """Shared test configuration; the sandbox fixtures come from the harness_sandbox pytest plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-snapshots", action="store_true", default=False,
+                     help="rewrite the MCP tool-list snapshots under tests/snapshots/ from the sandbox")

@@ -66,7 +66,7 @@ class AdminAPI:
             self.route("/clock/advance", self.advance, ["POST"]),
             self.route("/bitbucket/deliveries", self.deliveries, ["GET"]),
             self.route("/bitbucket/requests", self.requests, ["GET", "DELETE"]),
-            *self.extra_routes,
+            *(self.route(r.path, r.endpoint, sorted(r.methods or ["GET"])) for r in self.extra_routes),
         ]
         return Starlette(routes=routes)
 

@@ -188,11 +188,58 @@ class Credentials(_Model):
     service_accounts: list[ServiceAccount] = []
 
 
+class ConnectedAccount(_Model):
+    """A Composio connected account: ``user_id``'s Composio-managed OAuth connection to Bitbucket.
+
+    Executing a Bitbucket tool acts as ``bitbucket_user`` with a Bitbucket OAuth token limited to ``scopes``
+    (default: the managed auth config's scopes).
+    """
+
+    user_id: str
+    bitbucket_user: str
+    id: str | None = Field(default=None, pattern=r"^ca_[A-Za-z0-9_-]+$")
+    scopes: list[str] | None = None
+    status: Literal["ACTIVE", "INITIATED", "EXPIRED", "FAILED"] = "ACTIVE"
+
+
+class ComposioManagedAuth(_Model):
+    """Composio's managed Bitbucket auth config: the OAuth consumer it uses and the scopes it requests.
+
+    The real list is not published (only that it has 13 scopes); the default fixture chooses 13 plausible ones.
+    """
+
+    consumer: str
+    scopes: list[str]
+
+
+class Composio(_Model):
+    api_keys: list[str] = []
+    managed_auth: ComposioManagedAuth | None = None
+    connected_accounts: list[ConnectedAccount] = []
+
+    @model_validator(mode="after")
+    def _needs_auth_config(self) -> Composio:
+        if self.connected_accounts and self.managed_auth is None:
+            raise ValueError("connected_accounts need a managed_auth config")
+        return self
+
+
+class Rovo(_Model):
+    """The Atlassian organisation behind the Rovo MCP server."""
+
+    api_token_auth: bool = True  # the org admin's switch for API-token authentication
+    cloud_id: str = "00000000-0000-4000-8000-0000000c1d00"
+    site_url: str = "https://acme-sandbox.atlassian.net"
+    site_name: str = "acme-sandbox"
+
+
 class Fixture(_Model):
     users: list[User] = []
     workspaces: list[Workspace] = []
     credentials: Credentials = Credentials()
     default_rate_limit: RateLimit | None = None
+    composio: Composio = Composio()
+    rovo: Rovo = Rovo()
 
     @model_validator(mode="after")
     def _references(self) -> Fixture:
@@ -206,6 +253,10 @@ class Fixture(_Model):
                 for cred in group:
                     if cred.user not in users:
                         raise ValueError(f"credential {cred.label or '?'}: user {cred.user!r} is not a user")
+            for account in self.composio.connected_accounts:
+                if account.bitbucket_user not in users:
+                    raise ValueError(f"composio connected account of {account.user_id!r}: bitbucket_user "
+                                     f"{account.bitbucket_user!r} is not a user")
         return self
 
 

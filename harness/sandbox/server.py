@@ -24,15 +24,25 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from harness.sandbox import composio, model, rovo
 from harness.sandbox.admin import AdminAPI
 from harness.sandbox.bitbucket.app import create_app
 from harness.sandbox.bitbucket.webhooks import WebhookDispatcher
 from harness.sandbox.bitbucket.world import Settings, World
 from harness.sandbox.faults import FaultInjector, FaultPlan
 from harness.sandbox.fixtures import Fixture, default_fixture, load_fixture
+from harness.sandbox.service import Service, ServiceContext
 
 HOST = "127.0.0.1"
-SERVERS = ("bitbucket", "admin")
+# Each service on its own origin: the Composio SDK only sends its key to the origin it was given, and the
+# admin API must never share an origin with anything a client under test talks to.
+SERVICE_FACTORIES: dict[str, Callable[[ServiceContext], Service]] = {
+    "composio": composio.create_service,
+    "rovo": rovo.create_service,
+    "model": model.create_service,
+}
+SERVERS = ("bitbucket", "admin", *SERVICE_FACTORIES)
+FIXTURE_LOADERS = (composio.load_fixture, rovo.load_fixture, model.load_fixture)
 
 
 class PortRouter:
@@ -68,6 +78,7 @@ class Sandboxed:
         self.faults = FaultPlan()
         self.webhooks = WebhookDispatcher(self.world)
         self.world.on_events = self.webhooks
+        self.world.fixture_loaders.extend(FIXTURE_LOADERS)
         if self.world.store.is_empty():
             self.world.load(fixture)
         else:  # a data directory from an earlier run: keep its state
@@ -77,17 +88,30 @@ class Sandboxed:
         self.sockets = {name: _bind(ports.get(name, 0)) for name in SERVERS}
         self.ports = {name: s.getsockname()[1] for name, s in self.sockets.items()}
         self.world.public_base = self.base("bitbucket")
+        self.services: dict[str, Service] = {
+            name: factory(ServiceContext(self.world, self.bitbucket, f"{self.base('bitbucket')}/2.0",
+                                         self.base(name), self.faults))
+            for name, factory in SERVICE_FACTORIES.items()
+        }
+        for service in self.services.values():
+            self.admin.extra_routes.extend(service.admin_routes())
 
     def base(self, name: str) -> str:
         return f"http://{HOST}:{self.ports[name]}"
 
     def urls(self) -> dict[str, str]:
         bb = self.base("bitbucket")
-        return {"bitbucket_api": f"{bb}/2.0", "bitbucket_oauth_token": f"{bb}/site/oauth2/access_token",
+        urls = {"bitbucket_api": f"{bb}/2.0", "bitbucket_oauth_token": f"{bb}/site/oauth2/access_token",
                 "admin": self.base("admin")}
+        for service in self.services.values():
+            urls.update(service.urls())
+        return urls
 
     def credentials(self) -> dict[str, Any]:
-        return credentials_summary(self.world)
+        summary = credentials_summary(self.world)
+        for service in self.services.values():
+            summary.update(service.credentials())
+        return summary
 
     def info(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "urls": self.urls(), "ports": self.ports, "admin_key": self.admin.key,
@@ -99,6 +123,8 @@ class Sandboxed:
         self.bitbucket.limiter.reset()
         self.bitbucket.access_log.entries.clear()
         self.world.settings = Settings()
+        for service in self.services.values():
+            await service.reset()
         self.world.reset()
         self.world.load(fixture or self.fixture)
 
@@ -107,12 +133,17 @@ class Sandboxed:
             self.ports["bitbucket"]: FaultInjector(self.bitbucket_app, self.faults, "bitbucket"),
             self.ports["admin"]: self.admin.build(),
         }
+        for name, service in self.services.items():
+            apps[self.ports[name]] = FaultInjector(service.asgi(), self.faults, name)
         return PortRouter(apps, self._lifespan())
 
     @contextlib.asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:
-        yield
-        await self.webhooks.drain()
+        async with contextlib.AsyncExitStack() as stack:
+            for service in self.services.values():
+                await stack.enter_async_context(service.lifespan())
+            yield
+            await self.webhooks.drain()
 
 
 def credentials_summary(world: World) -> dict[str, Any]:

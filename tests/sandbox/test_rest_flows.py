@@ -255,3 +255,25 @@ def test_pagelen_outside_one_to_one_hundred_is_refused(sandbox: Sandbox) -> None
             response = c.get("repositories/acme/widgets/issues", params={"pagelen": bad})
             assert response.status_code == 400, bad
             assert "pagelen" in response.json()["error"]["fields"]
+
+
+def test_a_repository_created_again_numbers_issues_and_pull_requests_from_one(sandbox: Sandbox) -> None:
+    with api(sandbox) as c:
+        for _ in range(2):
+            assert c.post("repositories/acme/again", json={"scm": "git"}).status_code == 200
+            c.post("repositories/acme/again/src", data={"/README.md": "hi", "message": "init"}).raise_for_status()
+            c.post("repositories/acme/again/src", data={"/a.txt": "a", "branch": "topic"}).raise_for_status()
+            issue = c.post("repositories/acme/again/issues", json={"title": "t"}).json()
+            pr = c.post("repositories/acme/again/pullrequests",
+                        json={"title": "p", "source": {"branch": {"name": "topic"}}}).json()
+            assert (issue["id"], pr["id"]) == (1, 1)
+            assert c.delete("repositories/acme/again").status_code == 204
+
+
+def test_an_encoded_slash_keeps_a_branch_name_in_one_segment(sandbox: Sandbox) -> None:
+    with api(sandbox) as c:
+        head = c.get("repositories/acme/widgets/refs/branches/feature%2Flogin").json()["target"]["hash"]
+        login = c.get("repositories/acme/widgets/src/feature%2Flogin/src/widgets/login.py")
+        assert login.status_code == 200 and "def login" in login.text
+        assert c.get("repositories/acme/widgets/commit/feature%2Flogin").json()["hash"] == head
+        assert c.get("repositories/acme/widgets/src/main%2Fnope/README.md").status_code == 404

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -61,6 +63,8 @@ class MemoRouter(Router):
         self._memo: dict[tuple[str, str, str], tuple[BaseRoute, Scope]] = {}
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"%2f" in scope.get("raw_path", b"").lower():
+            scope["path"] = keep_encoded_slashes(scope["raw_path"])
         if scope["type"] != "http" or scope.get("path_params"):
             await super().app(scope, receive, send)
             return
@@ -92,6 +96,19 @@ class MemoRouter(Router):
             if match is Match.PARTIAL and partial is None:
                 partial = (route, child_scope)
         return partial
+
+
+ENCODED_SLASH = "\ue000"  # stands for a %2F inside one path segment until the handler reads its parameter
+
+
+def keep_encoded_slashes(raw_path: bytes) -> str:
+    """The decoded path, with each %2F kept apart from the path's own slashes.
+
+    The server decodes %2F into "/" before routing, which would split ``src/feature%2Flogin/README.md`` at the
+    wrong place; Bitbucket treats ``feature%2Flogin`` as one segment, the branch ``feature/login``.
+    """
+    marked = re.sub(rb"%2[fF]", ENCODED_SLASH.encode(), raw_path)
+    return unquote(marked.decode("utf-8", "replace"))
 
 
 class AccessLog:

@@ -34,7 +34,7 @@ class Ctx:
     _users: dict[str, Doc] | None = field(default=None, repr=False)
 
     def param(self, name: str) -> str:
-        return str(self.path_params[name])
+        return str(self.path_params[name]).replace("\ue000", "/")  # see app.keep_encoded_slashes
 
     @property
     def users(self) -> dict[str, Doc]:

@@ -28,16 +28,21 @@ def _client(world: World, header: str | None, fields: dict[str, str]) -> Doc | N
     return consumer if consumer and consumer["secret"] == secret else None
 
 
-def _issue(world: World, consumer: Doc, scopes: list[str], state: str) -> J:
-    """Token values are derived from a counter so that a frozen sandbox issues reproducible tokens."""
+def _issue(world: World, consumer: Doc, scopes: list[str], state: str, user: str | None = None) -> J:
+    """Token values are derived from a counter so that a frozen sandbox issues reproducible tokens.
+
+    ``user`` is the Bitbucket user who authorised the consumer (authorization-code grant); without it the
+    token acts as the consumer's owner (client-credentials grant).
+    """
     n = world.store.next_value("oauth_token")
     seed = f"{world.ids.stable('oauth', consumer['key'])}:{n}"
     access = "sandbox-oauth-access-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
     refresh = "sandbox-oauth-refresh-" + hashlib.sha256(("r" + seed).encode()).hexdigest()[:24]
     ttl = int(consumer["token_ttl_seconds"])
     world.store.put("oauth_token", access, {"token": access, "consumer": consumer["key"], "scopes": scopes,
-                                            "expires_at": world.epoch() + ttl})
-    world.store.put("oauth_refresh", refresh, {"token": refresh, "consumer": consumer["key"], "scopes": scopes})
+                                            "expires_at": world.epoch() + ttl, "user": user})
+    world.store.put("oauth_refresh", refresh, {"token": refresh, "consumer": consumer["key"], "scopes": scopes,
+                                               "user": user})
     return {"access_token": access, "scopes": " ".join(scopes), "expires_in": ttl, "token_type": "bearer",
             "state": state, "refresh_token": refresh}
 
@@ -58,10 +63,28 @@ def token_endpoint(world: World, header: str | None, fields: dict[str, str]) -> 
             if refresh is None or refresh["consumer"] != consumer["key"]:
                 return _oauth_error("invalid_grant", "Invalid refresh_token")
             world.store.delete("oauth_refresh", refresh["token"])  # refresh tokens rotate
-            body = _issue(world, consumer, list(refresh["scopes"]), "refresh_token")
+            body = _issue(world, consumer, list(refresh["scopes"]), "refresh_token", refresh.get("user"))
         elif grant in ("authorization_code", "urn:bitbucket:oauth2:jwt"):
             return _oauth_error("unsupported_grant_type", f"The sandbox does not emulate the {grant} grant")
         else:
             return _oauth_error("unsupported_grant_type", f"Unsupported grant type: {grant}")
     world.rebuild_credentials()
     return 200, body
+
+
+def authorize_user(world: World, consumer_key: str, username: str, scopes: list[str]) -> J:
+    """A token as the authorization-code grant would give it once ``username`` approved the consumer.
+
+    The sandbox has no browser consent screen; services that hold user connections (Composio's managed
+    auth) complete the grant through this call instead. The scopes are cut to what the consumer may ask for.
+    """
+    consumer = world.store.get("oauth_consumer", consumer_key)
+    if consumer is None:
+        raise LookupError(f"no OAuth consumer {consumer_key!r}")
+    if world.user(username) is None:
+        raise LookupError(f"no Bitbucket user {username!r}")
+    granted = [s for s in scopes if s in consumer["scopes"]]
+    with world.transaction():
+        body = _issue(world, consumer, granted, "authorization_code", username)
+    world.rebuild_credentials()
+    return body

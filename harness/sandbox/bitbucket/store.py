@@ -167,6 +167,10 @@ class Store:
         )
         return int(self._db.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()[0])
 
+    def drop_counter(self, name: str) -> None:
+        self._write()
+        self._db.execute("DELETE FROM counters WHERE name=?", (name,))
+
     def clear(self) -> None:
         self._write()
         self._db.execute("DELETE FROM objects")

@@ -51,6 +51,8 @@ class World:
     pending_events: list[Event] = field(default_factory=list)
     on_events: Callable[[list[Event]], None] | None = None
     fixture: Fixture | None = None
+    # Other services' fixture sections (Composio connected accounts, ...), loaded in the same transaction.
+    fixture_loaders: list[Callable[[World, Fixture], None]] = field(default_factory=list)
 
     @classmethod
     def create(cls, data_dir: Path | None = None, frozen_at: datetime | None = None,
@@ -182,10 +184,10 @@ class World:
                     default)
         for doc in self.store.all("oauth_token"):
             consumer = self.store.get("oauth_consumer", doc["consumer"])
-            user = self.user(consumer["owner"]) if consumer else None
+            user = self.user(doc.get("user") or consumer["owner"]) if consumer else None
             if consumer and user:
                 cred = self._user_credential("oauth", "oauth", user, consumer,
-                                             f"oauth:{consumer['key']}", default)
+                                             f"oauth:{consumer['key']}:{user['username']}", default)
                 index.bearer[doc["token"]] = Credential(
                     cred.kind, cred.vocabulary, frozenset(doc["scopes"]), cred.principal, cred.key,
                     tuple(doc["scopes"]), cred.rate_limit, doc["expires_at"])
@@ -231,6 +233,8 @@ class World:
         try:
             with self.transaction():
                 apply_fixture(self, fixture)
+                for loader in self.fixture_loaders:
+                    loader(self, fixture)
         finally:
             self.clock = clock
         self.settings.default_rate_limit = _limit(fixture.default_rate_limit) or \

@@ -240,6 +240,35 @@ def unapprove(ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
+@route("post", PR + "/{pull_request_id}/request-changes")
+def request_changes(ctx: Ctx) -> J:
+    repo = repo_for(ctx)
+    pr = _pr(ctx, repo)
+    user = _user_or_403(ctx)
+    if pr["state"] != "OPEN":
+        raise BitbucketError(400, "You can't request changes on a pull request that is not open.")
+    if pr["author"] == user["username"]:
+        raise BitbucketError(400, "You can't request changes on your own pull request.")
+    entry = _participate(ctx, repo, pr, user, approved=False, state="changes_requested")
+    _emit(ctx, repo, "pullrequest:changes_request_created", pr,
+          changes_request={"date": entry["participated_on"], "user": ctx.r.user(user)})
+    return ctx.r.participant(user, entry)
+
+
+@route("delete", PR + "/{pull_request_id}/request-changes")
+def remove_change_request(ctx: Ctx) -> Response:
+    repo = repo_for(ctx)
+    pr = _pr(ctx, repo)
+    user = _user_or_403(ctx)
+    entry = next((p for p in pr["participants"] if p["user"] == user["username"]
+                  and p["state"] == "changes_requested"), None)
+    if entry is None:
+        raise BitbucketError(400, "You haven't requested changes on this pull request.")
+    _participate(ctx, repo, pr, user, approved=False, state=None)
+    _emit(ctx, repo, "pullrequest:changes_request_removed", pr)
+    return Response(status_code=204)
+
+
 def _open_pr(ctx: Ctx, level: str = "write") -> tuple[Doc, Doc, Doc]:
     repo = repo_for(ctx, level)
     pr = _pr(ctx, repo)

@@ -103,6 +103,8 @@ def delete_repository(ctx: Ctx) -> Response:
                 comment_kind = "pr_comment" if kind == "pullrequest" else "issue_comment"
                 store.delete_children(comment_kind, f"{full}#{doc['id']}")
         store.delete_children(kind, full)
+    for counter in ("pr", "issue"):  # a repository created again under this name numbers from 1, as on Bitbucket
+        store.drop_counter(f"{counter}:{full}")
     store.delete("repository", full)
     ctx.world.git.delete(repo["uuid"])
     return Response(status_code=204)

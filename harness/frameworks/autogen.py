@@ -1,0 +1,89 @@
+"""AutoGen: ``AssistantAgent`` with an ``McpWorkbench`` and ``run_stream``, as in the AutoGen integration guide.
+
+autogen-ext 0.7.5 has no Responses-API client, so the model is reached through chat completions, streamed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.frameworks.base import Conversation, Stopwatch, package_versions
+from harness.paths import McpConnection
+from harness.transcript import ToolCall, Transcript, TurnRecord
+from harness.worlds import ModelConfig
+
+
+class AutoGenAdapter:
+    name: str = "autogen"
+    packages: tuple[str, ...] = ("autogen-agentchat", "autogen-ext")
+
+    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
+        from autogen_agentchat.agents import AssistantAgent
+        from autogen_core.models import ModelInfo
+        from autogen_ext.models.openai import OpenAIChatCompletionClient
+        from autogen_ext.tools.mcp import McpWorkbench, StreamableHttpServerParams
+
+        info = ModelInfo(vision=False, function_calling=True, json_output=False, family="unknown",
+                         structured_output=False, multiple_system_messages=True)
+        client = OpenAIChatCompletionClient(model=conversation.model, base_url=model.base_url, api_key=model.api_key,
+                                            max_retries=0, model_info=info)
+        transcript = Transcript(framework=self.name, path=mcp.path, model=conversation.model,
+                                versions=package_versions(self.packages))
+        params = StreamableHttpServerParams(url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60,
+                                            terminate_on_close=True)
+        try:
+            async with McpWorkbench(params) as workbench:
+                agent = AssistantAgent("bitbucket_agent", model_client=client, workbench=workbench,
+                                       system_message=conversation.instructions, model_client_stream=True,
+                                       max_tool_iterations=conversation.max_tool_iterations)
+                for user in conversation.turns:
+                    transcript.turns.append(await self._turn(agent, user))
+        finally:
+            await client.close()
+        return transcript
+
+    @staticmethod
+    async def _turn(agent: Any, user: str) -> TurnRecord:
+        from autogen_agentchat.base import TaskResult
+        from autogen_agentchat.messages import (
+            ModelClientStreamingChunkEvent,
+            TextMessage,
+            ToolCallExecutionEvent,
+            ToolCallRequestEvent,
+        )
+
+        turn, watch = TurnRecord(user=user), Stopwatch()
+        pending: dict[str, ToolCall] = {}
+        async for event in agent.run_stream(task=user):
+            if isinstance(event, ModelClientStreamingChunkEvent):
+                watch.token()
+                continue
+            if isinstance(event, TaskResult):
+                break
+            usage = getattr(event, "models_usage", None)
+            if usage is not None:
+                turn.model_calls += 1
+                turn.input_tokens += usage.prompt_tokens
+                turn.output_tokens += usage.completion_tokens
+            if isinstance(event, ToolCallRequestEvent):
+                for call in event.content:
+                    pending[call.id] = ToolCall(name=call.name, arguments=_arguments(call.arguments))
+                    turn.tool_calls.append(pending[call.id])
+            elif isinstance(event, ToolCallExecutionEvent):
+                for result in event.content:
+                    if result.call_id in pending:
+                        pending[result.call_id].result = result.content
+                        pending[result.call_id].is_error = bool(result.is_error)
+            elif isinstance(event, TextMessage) and event.source != "user":
+                turn.answer = event.content
+        turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
+        return turn
+
+
+def _arguments(raw: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {"_unparsed": raw}
+    return parsed if isinstance(parsed, dict) else {"_value": parsed}

@@ -1,0 +1,56 @@
+"""One interface for every framework: a multi-turn conversation in, a transcript out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Protocol
+
+from harness.paths import McpConnection
+from harness.transcript import Transcript
+from harness.worlds import ModelConfig
+
+INSTRUCTIONS = ("You are a careful assistant that works on Bitbucket through the tools you are given. "
+                "Read before you write when you need a value. Report failures plainly and never claim a success "
+                "you did not see.")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    turns: list[str]
+    model: str
+    instructions: str = INSTRUCTIONS
+    max_tool_iterations: int = 10
+
+
+class Adapter(Protocol):
+    name: str  # the framework variant, as it appears in results ("openai-agents-hosted", ...)
+    packages: tuple[str, ...]  # whose versions go into every result row
+
+    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript: ...
+
+
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    found = {}
+    for name in ("mcp", "openai", "httpx", *packages):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+class Stopwatch:
+    """Wall time of a turn and the time to its first streamed token."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.first: float | None = None
+
+    def token(self) -> None:
+        if self.first is None:
+            self.first = (time.perf_counter() - self.start) * 1000
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000

@@ -1,0 +1,139 @@
+"""OpenAI Agents SDK, two variants as in the integration guide and beyond it:
+
+* ``openai-agents-hosted``: ``HostedMCPTool`` on the Responses API. The model provider lists and calls the MCP
+  server itself; the client only sees ``mcp_list_tools`` / ``mcp_call`` items in the model's responses.
+* ``openai-agents-client``: a client-side ``MCPServerStreamableHttp`` on chat completions: the SDK calls the MCP
+  server and sends tool results back to the model.
+
+Both keep the conversation in an in-memory ``SQLiteSession`` across turns and stream each turn.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from harness.frameworks.base import Conversation, Stopwatch, package_versions
+from harness.paths import McpConnection
+from harness.transcript import ToolCall, Transcript, TurnRecord
+from harness.worlds import ModelConfig
+
+
+class _OpenAIAgentsAdapter:
+    name: str = ""
+    packages: tuple[str, ...] = ("openai-agents",)
+    hosted = False
+
+    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
+        from agents import Agent, SQLiteSession, set_tracing_disabled
+        from openai import AsyncOpenAI
+
+        set_tracing_disabled(True)  # traces would otherwise be exported to api.openai.com
+        client = AsyncOpenAI(base_url=model.base_url, api_key=model.api_key, max_retries=0)
+        transcript = Transcript(framework=self.name, path=mcp.path, model=conversation.model,
+                                versions=package_versions(self.packages))
+        # The session id only names rows in the in-memory database; derived, so runs stay reproducible.
+        session = SQLiteSession(f"{mcp.path}-{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(conversation.turns))}")
+        try:
+            if self.hosted:
+                agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,
+                              model=self._model(conversation, client), tools=[_hosted_tool(mcp)])
+                await self._turns(agent, conversation, session, transcript)
+            else:
+                from agents.mcp import MCPServerStreamableHttp
+
+                params = {"url": mcp.url, "headers": mcp.headers, "timeout": 30, "sse_read_timeout": 60}
+                async with MCPServerStreamableHttp(params=params, cache_tools_list=True, name=mcp.label,  # type: ignore[arg-type]
+                                                   client_session_timeout_seconds=30) as server:
+                    agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,
+                                  model=self._model(conversation, client), mcp_servers=[server])
+                    await self._turns(agent, conversation, session, transcript)
+        finally:
+            session.close()
+            await client.close()
+        return transcript
+
+    def _model(self, conversation: Conversation, client: Any) -> Any:
+        from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+
+        if self.hosted:  # hosted tools exist only on the Responses API
+            return OpenAIResponsesModel(model=conversation.model, openai_client=client)
+        return OpenAIChatCompletionsModel(model=conversation.model, openai_client=client)
+
+    async def _turns(self, agent: Any, conversation: Conversation, session: Any, transcript: Transcript) -> None:
+        for user in conversation.turns:
+            transcript.turns.append(await self._turn(agent, user, session, conversation.max_tool_iterations))
+
+    async def _turn(self, agent: Any, user: str, session: Any, max_turns: int) -> TurnRecord:
+        from agents import Runner
+        from agents.exceptions import MaxTurnsExceeded
+
+        turn, watch = TurnRecord(user=user), Stopwatch()
+        result = Runner.run_streamed(agent, user, session=session, max_turns=max_turns)
+        try:
+            async for event in result.stream_events():
+                if event.type == "raw_response_event" and "delta" in getattr(event.data, "type", ""):
+                    watch.token()
+        except MaxTurnsExceeded as exc:
+            turn.answer = f"[stopped: {exc}]"
+        calls: dict[str, ToolCall] = {}
+        for item in result.new_items:
+            _collect(item, calls, turn)
+        if not turn.answer:
+            turn.answer = str(result.final_output or "")
+        usage = result.context_wrapper.usage
+        turn.model_calls, turn.input_tokens = usage.requests, usage.input_tokens
+        turn.output_tokens = usage.output_tokens
+        turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
+        return turn
+
+
+def _hosted_tool(mcp: McpConnection) -> Any:
+    from agents import HostedMCPTool
+
+    return HostedMCPTool(tool_config={"type": "mcp", "server_label": mcp.label, "server_url": mcp.url,
+                                      "headers": mcp.headers, "require_approval": "never"})  # type: ignore[typeddict-item]
+
+
+def _collect(item: Any, calls: dict[str, ToolCall], turn: TurnRecord) -> None:
+    raw = item.raw_item
+    kind = getattr(raw, "type", None) or (raw.get("type") if isinstance(raw, dict) else None)
+    if item.type == "tool_call_item" and kind == "mcp_call":  # hosted: the provider ran it
+        error = getattr(raw, "error", None)
+        turn.tool_calls.append(ToolCall(name=raw.name, arguments=_arguments(raw.arguments), hosted=True,
+                                        result=error or getattr(raw, "output", None), is_error=bool(error)))
+    elif item.type == "tool_call_item" and kind == "function_call":
+        calls[raw.call_id] = ToolCall(name=raw.name, arguments=_arguments(raw.arguments))
+        turn.tool_calls.append(calls[raw.call_id])
+    elif item.type == "tool_call_output_item":
+        call_id = raw.get("call_id") if isinstance(raw, dict) else getattr(raw, "call_id", None)
+        if call_id in calls:
+            calls[call_id].result = str(item.output)
+            calls[call_id].is_error = _looks_failed(str(item.output))
+
+
+def _looks_failed(output: str) -> bool:
+    """Client-side MCP results reach the SDK as text; an MCP error result is marked by the SDK's wrapper."""
+    try:
+        data = json.loads(output)
+    except json.JSONDecodeError:
+        return output.startswith("Error")
+    return isinstance(data, dict) and (data.get("isError") is True or data.get("successful") is False)
+
+
+def _arguments(raw: str | None) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {"_unparsed": raw}
+    return parsed if isinstance(parsed, dict) else {"_value": parsed}
+
+
+class OpenAIAgentsHostedAdapter(_OpenAIAgentsAdapter):
+    name: str = "openai-agents-hosted"
+    hosted = True
+
+
+class OpenAIAgentsClientAdapter(_OpenAIAgentsAdapter):
+    name: str = "openai-agents-client"

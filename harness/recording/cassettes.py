@@ -1,0 +1,145 @@
+"""Recording a cell's client-side HTTP with vcrpy: one cassette per cell, secrets scrubbed, JSON bodies matched.
+
+Requests match on method, scheme, host, port, path, query and the *normalised* body: JSON parsed, secrets
+replaced, keys sorted, so that key order and the values of credentials never decide a match. The same scrubbing
+runs on live requests before matching (vcrpy applies ``before_record_request`` to both), which is why a replay
+needs no secret: the recorded and the live request both carry ``REDACTED`` wherever a credential was.
+
+Secrets are removed three ways, because each alone misses something:
+* headers by name (``Authorization``, ``x-api-key``, ...);
+* JSON fields by name, at any depth (a hosted MCP tool's ``headers`` travel inside the model request's body, and
+  token endpoints answer with ``access_token``);
+* known secret values as text, anywhere (SSE streams, error messages that quote a key).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import vcr
+from vcr.cassette import Cassette
+from vcr.request import Request
+
+REDACTED = "REDACTED"
+RecordMode = Literal["none", "once", "new_episodes", "all"]
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all")
+SENSITIVE_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "x-api-key", "x-user-api-key", "x-org-api-key", "api-key",
+    "openai-organization", "openai-project", "cookie", "set-cookie", "x-sandbox-admin-key",
+})
+SENSITIVE_FIELDS = SENSITIVE_HEADERS | {
+    "access_token", "refresh_token", "id_token", "client_secret", "api_key", "apikey", "password", "secret",
+    "link_token", "token",
+}
+MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "json_body")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def cassette_path(root: Path, scenario: str, framework: str, path: str, model: str) -> Path:
+    """``cassettes/<scenario>/<framework>--<path>--<model>.yaml``: one file per cell."""
+    parts = [_SAFE_NAME.sub("-", p) for p in (framework, path, model)]
+    return root / _SAFE_NAME.sub("-", scenario) / ("--".join(parts) + ".yaml")
+
+
+class Scrubber:
+    """Removes credentials from requests and responses; ``secrets`` are values known to be secret."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so that a secret containing another is replaced whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+
+    def json_value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: REDACTED if k.lower() in SENSITIVE_FIELDS and v not in (None, "") else self.json_value(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.json_value(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+    def body(self, raw: bytes | str | None, canonical: bool = False) -> bytes | None:
+        """A scrubbed body; JSON is re-serialised (sorted keys when ``canonical``), SSE event by event."""
+        if raw is None:
+            return None
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        stripped = text.strip()
+        if stripped[:1] in ("{", "["):
+            try:
+                data = json.loads(stripped)
+            except json.JSONDecodeError:
+                return self.text(text).encode()
+            return json.dumps(self.json_value(data), sort_keys=canonical, separators=(",", ":"),
+                              ensure_ascii=False).encode()
+        if "\ndata:" in "\n" + text:
+            return "".join(self._sse_line(line) for line in text.splitlines(keepends=True)).encode()
+        return self.text(text).encode()
+
+    def _sse_line(self, line: str) -> str:
+        if not line.startswith("data:"):
+            return self.text(line)
+        payload = line[5:].strip()
+        try:
+            data = json.loads(payload)
+        except json.JSONDecodeError:
+            return self.text(line)
+        end = line[len(line.rstrip("\r\n")):]
+        return "data: " + json.dumps(self.json_value(data), separators=(",", ":"), ensure_ascii=False) + end
+
+    def request(self, request: Request) -> Request:
+        for name in list(request.headers):
+            if name.lower() in SENSITIVE_HEADERS:
+                del request.headers[name]
+        request.uri = self.text(request.uri)
+        request.body = self.body(request.body)
+        return request
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        headers = response.get("headers", {})
+        for name in list(headers):
+            if name.lower() in SENSITIVE_HEADERS:
+                del headers[name]
+        body = response.get("body", {})
+        if isinstance(body, dict) and body.get("string") is not None:
+            body["string"] = self.body(body["string"])
+        return response
+
+
+def json_body_matcher(r1: Request, r2: Request) -> None:
+    """Bodies match when equal as canonical JSON (or as bytes when not JSON); raises AssertionError otherwise."""
+    canonical = Scrubber()
+    b1, b2 = canonical.body(r1.body, canonical=True), canonical.body(r2.body, canonical=True)
+    if b1 != b2:
+        raise AssertionError(f"bodies differ: {(b1 or b'')[:200]!r} != {(b2 or b'')[:200]!r}")
+
+
+class Recorder:
+    """vcrpy configured for cells: ``with recorder.cassette(path) as cassette: ...`` around one cell's run."""
+
+    def __init__(self, record_mode: RecordMode, secrets: Iterable[str] = (), ignore_hosts: Iterable[str] = ()) -> None:
+        if record_mode not in RECORD_MODES:
+            raise ValueError(f"record mode {record_mode!r}: choose one of {', '.join(RECORD_MODES)}")
+        self.record_mode = record_mode
+        self.scrubber = Scrubber(secrets)
+        self.vcr = vcr.VCR(
+            record_mode=record_mode, match_on=MATCH_ON, decode_compressed_response=True,
+            before_record_request=self.scrubber.request, before_record_response=self.scrubber.response,
+            ignore_hosts=tuple(ignore_hosts), record_on_exception=True,
+        )
+        self.vcr.register_matcher("json_body", json_body_matcher)
+
+    @contextmanager
+    def cassette(self, path: Path) -> Iterator[Cassette]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.vcr.use_cassette(str(path), allow_playback_repeats=False) as cassette:
+            yield cassette

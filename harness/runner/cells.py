@@ -1,0 +1,44 @@
+"""The run matrix: scenarios x frameworks x paths x models x attempts, one cell each."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.recording import cassette_path
+
+
+@dataclass(frozen=True)
+class Cell:
+    scenario: str
+    framework: str
+    path: str
+    model: str
+    attempt: int  # 1..K
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario}/{self.framework}/{self.path}/{self.model}/{self.attempt}"
+
+    @property
+    def cell_id(self) -> str:
+        """Names this cell's repositories. Derived from the cell alone, never from the run, so that a replay
+        sends the very requests that were recorded; distinct cells never share it, so they run concurrently."""
+        return "c" + hashlib.sha256(self.key.encode()).hexdigest()[:10]
+
+    def cassette(self, root: Path) -> Path:
+        """Attempt 1 is ``<scenario>/<framework>--<path>--<model>.yaml``; later attempts add ``--<k>``."""
+        base = cassette_path(root, self.scenario, self.framework, self.path, self.model)
+        return base if self.attempt == 1 else base.with_name(f"{base.stem}--{self.attempt}.yaml")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def matrix(scenarios: list[str], frameworks: list[str], paths: list[str], models: list[str],
+           repeat: int) -> list[Cell]:
+    return [Cell(s, f, p, m, k) for s, f, p, m, k in
+            itertools.product(scenarios, frameworks, paths, models, range(1, repeat + 1))]

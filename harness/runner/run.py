@@ -1,0 +1,112 @@
+"""``harness run``: every cell of the matrix, concurrently, resumable, one JSON line per attempt.
+
+``runs/<run-id>/results.jsonl`` is appended (and flushed to disk) as each cell finishes, by this process only.
+Running again with the same run id skips every cell that already has a row, so a run killed at any moment loses
+at most the cells that were in flight. A cell that fails, raises or times out gets an ``error`` row; it never
+stops the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from harness.recording import RecordMode
+from harness.runner.cells import Cell, matrix
+from harness.runner.worker import CellJob, run_cell
+from harness.scenarios import Scenario
+from harness.worlds import WorldConfig
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    scenarios: dict[str, tuple[Scenario, Path]]  # id -> (scenario, its file)
+    frameworks: list[str]
+    paths: list[str]
+    models: list[str]
+    repeat: int
+    concurrency: int
+    world: WorldConfig
+    record_mode: RecordMode
+    cassettes: Path
+    run_dir: Path
+    timeout_s: float = 300.0
+
+    def cells(self) -> list[Cell]:
+        return matrix(list(self.scenarios), self.frameworks, self.paths, self.models, self.repeat)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def finished_keys(results: Path) -> set[str]:
+    """Keys of cells with a row; a torn last line (the process was killed mid-write) is ignored."""
+    keys = set()
+    if results.exists():
+        for line in results.read_text().splitlines():
+            try:
+                keys.add(json.loads(line)["key"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return keys
+
+
+def append_row(results: Path, row: dict[str, Any]) -> None:
+    with results.open("a") as out:
+        out.write(json.dumps(row, sort_keys=True) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def run(plan: RunPlan, on_row: Callable[[dict[str, Any]], None] = lambda row: None) -> Path:
+    """Run every unfinished cell; returns the results file."""
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    results = plan.run_dir / "results.jsonl"
+    done = finished_keys(results)
+    todo = [c for c in plan.cells() if c.key not in done]
+    for row in _execute(plan, todo):
+        append_row(results, row)
+        on_row(row)
+    return results
+
+
+def _job(plan: RunPlan, cell: Cell) -> CellJob:
+    return CellJob(cell, plan.scenarios[cell.scenario][1], plan.world, plan.record_mode, plan.cassettes,
+                   plan.run_dir / "transcripts", plan.run_dir.name, plan.timeout_s)
+
+
+def _execute(plan: RunPlan, cells: list[Cell]) -> Iterator[dict[str, Any]]:
+    """At most ``concurrency`` cells in flight, so that a dead worker takes only in-flight cells with it."""
+    queue = list(reversed(cells))
+    width = max(1, plan.concurrency)
+    while queue:
+        # spawn: workers must not inherit the parent's event loop, threads or patched clients
+        with ProcessPoolExecutor(max_workers=width, mp_context=get_context("spawn")) as pool:
+            flying: dict[Future[dict[str, Any]], Cell] = {}
+            try:
+                while queue or flying:
+                    while queue and len(flying) < width:
+                        cell = queue.pop()
+                        flying[pool.submit(run_cell, _job(plan, cell))] = cell
+                    finished, _ = wait(flying, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        row = future.result()  # raises BrokenProcessPool while the cell is still in ``flying``
+                        del flying[future]
+                        yield row
+            except BrokenProcessPool:  # a worker died (killed, crashed): its cells are errors, a new pool goes on
+                for cell in flying.values():
+                    yield _died(plan, cell)
+
+
+def _died(plan: RunPlan, cell: Cell) -> dict[str, Any]:
+    return {"run_id": plan.run_dir.name, "key": cell.key, **cell.to_dict(), "world": plan.world.name,
+            "record_mode": plan.record_mode, "verdict": "error", "reasons": ["the worker process died"]}

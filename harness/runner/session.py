@@ -1,0 +1,129 @@
+"""The world around a run: start the sandbox (or read the live configuration, or nothing for a replay), prepare
+the reference model's scenario plans, show progress, summarise."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.oracle import OracleConfig
+from harness.recording import RecordMode
+from harness.runner.run import RunPlan, new_run_id, run
+from harness.scenarios import load_scenarios
+from harness.scenarios.loader import scenario_files
+from harness.worlds import (
+    ComposioConfig,
+    ConfigError,
+    ModelConfig,
+    RovoConfig,
+    WorldConfig,
+    live_world,
+    load_env,
+    sandbox_world,
+)
+from harness.yamlio import InputError
+
+console = Console(stderr=True)
+PLACEHOLDER = "replay-placeholder"
+
+
+def replay_world() -> WorldConfig:
+    """Credentials for a replay are placeholders and URLs come from each cassette: nothing is contacted."""
+    return WorldConfig(
+        name="replay",
+        oracle=OracleConfig("http://replay.invalid/2.0", "http://replay.invalid/token", PLACEHOLDER, PLACEHOLDER,
+                            "acme"),
+        composio=ComposioConfig("http://127.0.0.1:9", PLACEHOLDER, {"full": "user-1", "read-only": "user-readonly"}),
+        rovo=RovoConfig("http://127.0.0.1:9/v1/mcp", "alice@example.com",
+                        {"full": PLACEHOLDER, "read-only": PLACEHOLDER, "no-pr-write": PLACEHOLDER}),
+        model=ModelConfig("http://127.0.0.1:9/v1", PLACEHOLDER),
+    )
+
+
+@contextlib.contextmanager
+def open_world(name: str, env_file: Path | None) -> Iterator[tuple[WorldConfig, Any]]:
+    """The world config, and the running sandbox when the world is the embedded one (else None)."""
+    if name == "live":
+        yield live_world(load_env(env_file)), None
+    elif name == "replay":
+        yield replay_world(), None
+    else:
+        from harness.sandbox import Sandbox
+
+        with Sandbox.start() as sandbox:
+            yield sandbox_world(sandbox.info), sandbox
+
+
+def execute_run(*, scenario_paths: list[Path], frameworks: list[str], paths: list[str], models: list[str],
+                repeat: int, concurrency: int, world: str, record_mode: RecordMode, cassettes: Path | None,
+                run_id: str | None, runs_dir: Path, env_file: Path | None, timeout_s: float) -> int:
+    try:
+        scenarios = load_scenarios(scenario_paths)
+        files = scenario_files(scenario_paths)
+    except InputError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    run_dir = runs_dir / (run_id or new_run_id())
+    try:
+        with open_world(world, env_file) as (config, sandbox):
+            if sandbox is not None:
+                _register_plans(sandbox, scenarios)
+            plan = RunPlan({s.id: (s, f) for s, f in zip(scenarios, files, strict=True)}, frameworks, paths, models,
+                           repeat, concurrency, config, record_mode, cassettes or run_dir / "cassettes", run_dir,
+                           timeout_s)
+            results = _with_progress(plan)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    _summary(results)
+    return 0
+
+
+def _register_plans(sandbox: Any, scenarios: list[Any]) -> None:
+    """Hand the reference model the scenarios' per-turn plans (the sandbox's model reads them by message)."""
+    from harness.runner.plans import plans_payload
+
+    payload = plans_payload(scenarios)
+    if payload["plans"]:
+        sandbox.admin.post("/model/plans", json=payload).raise_for_status()
+
+
+def _with_progress(plan: RunPlan) -> Path:
+    cells = plan.cells()
+    counts: Counter[str] = Counter()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[tally]}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"run {plan.run_dir.name}", total=len(cells), tally="")
+
+        def on_row(row: dict[str, Any]) -> None:
+            counts[row["verdict"]] += 1
+            progress.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+        done_before = len(cells) - _remaining(plan)
+        progress.update(task, completed=done_before)
+        return run(plan, on_row)
+
+
+def _remaining(plan: RunPlan) -> int:
+    from harness.runner.run import finished_keys
+
+    done = finished_keys(plan.run_dir / "results.jsonl")
+    return sum(1 for c in plan.cells() if c.key not in done)
+
+
+def _summary(results: Path) -> None:
+    import json
+
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    tally = Counter(r["verdict"] for r in rows)
+    console.print(f"{results}: {len(rows)} rows; " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.items())))
+    for r in rows:
+        if r["verdict"] in ("fail", "error"):
+            console.print(f"  {r['verdict']:5} {r['key']}: {'; '.join(r['reasons'])[:200]}")

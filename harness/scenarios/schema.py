@@ -1,0 +1,174 @@
+"""The scenario format: what the agent is asked, in which world, and what must be true afterwards.
+
+A scenario names repositories by a logical name (``widgets``); the oracle creates each one under a name unique
+to the cell (``widgets-<cell>``) so that cells run concurrently, and the user's messages refer to it through
+placeholders: ``{workspace}``, ``{repo}`` (the first repository), ``{repo:<logical name>}``, and
+``{main_head}`` etc. are filled in when the cell is arranged (see ``harness.scenarios.placeholders``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.sandbox.model.policy.plans import PlanStep
+
+PathName = Literal["composio", "rovo"]
+MAIN = "main"  # every fixture repository's main branch (the branch the oracle pushes first)
+ScopeProfile = Literal["full", "read-only", "no-pr-write"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# fixture ------------------------------------------------------------------------------------------------------
+class BranchSpec(_Model):
+    """A branch: its files, committed on top of ``base`` (another branch of the same repository) or as a root."""
+
+    base: str | None = None
+    files: dict[str, str] = {}
+    message: str | None = None
+
+
+class IssueSpec(_Model):
+    title: str
+    content: str = ""
+    state: Literal["new", "open", "resolved", "on hold", "invalid", "duplicate", "wontfix", "closed"] = "new"
+    kind: Literal["bug", "enhancement", "proposal", "task"] = "bug"
+    priority: Literal["trivial", "minor", "major", "critical", "blocker"] = "major"
+
+
+class PullRequestSpec(_Model):
+    title: str
+    source: str
+    destination: str | None = None
+    description: str = ""
+
+
+class RepositorySpec(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$", description="logical name; made unique per cell")
+    description: str = ""
+    has_issues: bool = True
+    branches: dict[str, BranchSpec] = Field(min_length=1, description=f"must include {MAIN!r}")
+    issues: list[IssueSpec] = []
+    pull_requests: list[PullRequestSpec] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RepositorySpec:
+        if MAIN not in self.branches:
+            raise ValueError(f"the branches must include {MAIN!r}, the main branch")
+        for name, spec in self.branches.items():
+            if spec.base is not None and spec.base not in self.branches:
+                raise ValueError(f"branch {name!r}: base {spec.base!r} is not among the branches")
+        return self
+
+
+class FixtureSpec(_Model):
+    repositories: list[RepositorySpec] = Field(min_length=1)
+
+
+# conversation -------------------------------------------------------------------------------------------------
+class Turn(_Model):
+    user: str = Field(min_length=1)
+    plan: list[PlanStep] | None = Field(default=None, description="the reference model's steps for this message "
+                                        "(the sandbox model's plan format; placeholders allowed)")
+
+
+# expectations -------------------------------------------------------------------------------------------------
+class BranchExists(_Model):
+    kind: Literal["branch_exists"]
+    repo: str | None = None  # logical name; default: the first repository
+    branch: str
+    points_at: str | None = Field(default=None, description="a branch name (its head before the run) or a hash")
+
+
+class BranchAbsent(_Model):
+    kind: Literal["branch_absent"]
+    repo: str | None = None
+    branch: str
+
+
+class PullRequestOpen(_Model):
+    kind: Literal["pull_request_open"]
+    repo: str | None = None
+    source: str
+    destination: str | None = None
+    title_contains: str | None = None
+
+
+class IssueComment(_Model):
+    kind: Literal["issue_comment"]
+    repo: str | None = None
+    issue: int | Literal["latest_open"] = "latest_open"
+    contains: str
+
+
+class Unchanged(_Model):
+    """Nothing in the repository changed: its state digest equals the digest taken before the run."""
+
+    kind: Literal["unchanged"]
+    repo: str | None = None
+
+
+StateCheck = Annotated[BranchExists | BranchAbsent | PullRequestOpen | IssueComment | Unchanged,
+                       Field(discriminator="kind")]
+
+
+class AnswerExpectation(_Model):
+    contains: list[str] = []
+    matches: list[str] = Field(default=[], description="regular expressions (Python syntax, case-insensitive)")
+    reports_denial: bool = False
+    claims_success: bool | None = Field(default=None, description="false: the answer must not claim success")
+
+
+class ToolExpectation(_Model):
+    must_call: list[str] = Field(default=[], description="intent names or tool names, any of the path's forms")
+    must_not_call: list[str] = []
+    max_calls: int | None = Field(default=None, ge=0)
+
+
+class Expectations(_Model):
+    state: list[StateCheck] = []
+    answer: AnswerExpectation = AnswerExpectation()
+    tools: ToolExpectation = ToolExpectation()
+
+
+class Unsupported(_Model):
+    """A path that cannot do what the scenario asks: the right outcome there is to say so."""
+
+    path: PathName
+    reason: str
+
+
+# the scenario -------------------------------------------------------------------------------------------------
+class Scenario(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str
+    description: str = ""
+    tags: list[str] = []
+    fixture: FixtureSpec
+    profiles: dict[PathName, ScopeProfile] = Field(
+        default={"composio": "full", "rovo": "full"},
+        description="the credential each path uses: Composio's connected-account scopes, Rovo's API token scopes")
+    turns: list[Turn] = Field(min_length=1)
+    expect: Expectations = Expectations()
+    unsupported: list[Unsupported] = []
+
+    @model_validator(mode="after")
+    def _repos_known(self) -> Scenario:
+        names = {r.name for r in self.fixture.repositories}
+        for check in self.expect.state:
+            if check.repo is not None and check.repo not in names:
+                raise ValueError(f"expect.state: repo {check.repo!r} is not a fixture repository "
+                                 f"({', '.join(sorted(names))})")
+        return self
+
+    def repository(self, name: str | None) -> RepositorySpec:
+        if name is None:
+            return self.fixture.repositories[0]
+        return next(r for r in self.fixture.repositories if r.name == name)
+
+    def unsupported_on(self, path: str) -> Unsupported | None:
+        return next((u for u in self.unsupported if u.path == path), None)

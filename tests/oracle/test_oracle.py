@@ -1,0 +1,106 @@
+"""The oracle against the sandbox: arrange a scenario's fixture per cell, read state, digest, tear down."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from harness.oracle import Oracle, OracleConfig, OracleError
+from harness.sandbox import Sandbox
+from harness.scenarios import load_scenario
+from tests.sandbox.helpers import api
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+T = TypeVar("T")
+
+
+def oracle_for(sb: Sandbox, secret: str = "sandbox-oauth-oracle-secret") -> Oracle:
+    return Oracle(OracleConfig(sb.urls["bitbucket_api"], sb.urls["bitbucket_oauth_token"],
+                               "sandbox-oauth-oracle-key", secret, "acme"))
+
+
+def run(sb: Sandbox, work: Callable[[Oracle], Awaitable[T]]) -> T:
+    async def go() -> T:
+        oracle = oracle_for(sb)
+        try:
+            return await work(oracle)
+        finally:
+            await oracle.aclose()
+
+    return asyncio.run(go())
+
+
+def test_arrange_builds_the_fixture_under_cell_names_and_teardown_removes_it(sandbox: Sandbox) -> None:
+    scenario = load_scenario(LIBRARY / "core-open-pull-request.yaml")
+
+    async def work(oracle: Oracle) -> None:
+        arranged = await oracle.arrange(scenario, "c7")
+        repo = arranged.first()
+        assert repo.full_name == "acme/widgets-c7"
+        branches = await oracle.branches(repo.full_name)
+        assert branches == repo.heads and set(branches) == {"main", "feature/login"}
+        with api(sandbox) as c:
+            login = c.get(f"repositories/{repo.full_name}/src/{branches['feature/login']}/src/login.py")
+            assert login.status_code == 200 and "def login" in login.text
+            parents = c.get(f"repositories/{repo.full_name}/commit/{branches['feature/login']}").json()["parents"]
+            assert [p["hash"] for p in parents] == [branches["main"]]  # branched off main's head
+        assert arranged.placeholders()["repo"] == "widgets-c7"
+        await oracle.teardown(arranged)
+        with api(sandbox) as c:
+            assert c.get(f"repositories/{repo.full_name}").status_code == 404
+
+    run(sandbox, work)
+
+
+def test_issue_states_latest_open_issue_and_digest_changes_with_a_comment(sandbox: Sandbox) -> None:
+    scenario = load_scenario(LIBRARY / "core-comment-latest-issue.yaml")
+
+    async def work(oracle: Oracle) -> None:
+        arranged = await oracle.arrange(scenario, "c8")
+        name = arranged.first().full_name
+        assert [(i["title"], i["state"]) for i in await oracle.issues(name)] == [
+            ("Old resolved bug", "resolved"), ("Crash on empty widget name", "open"),
+            ("Document the widget API", "new")]
+        latest = await oracle.latest_open_issue(name)
+        assert latest is not None and latest["title"] == "Document the widget API"
+        before = await oracle.digest(name)
+        assert before == arranged.first().digest
+        with api(sandbox) as c:
+            c.post(f"repositories/{name}/issues/{latest['id']}/comments", json={"content": {"raw": "On it."}})
+        assert await oracle.digest(name) != before
+        comments = await oracle.issue_comments(name, latest["id"])
+        assert [c["content"]["raw"] for c in comments] == ["On it."]
+
+    run(sandbox, work)
+
+
+def test_bad_consumer_secret_is_a_clear_oracle_error(sandbox: Sandbox) -> None:
+    async def work() -> None:
+        oracle = oracle_for(sandbox, secret="wrong")
+        try:
+            refused = r"client credentials of sandbox-oauth-oracle-key\): 401 .*invalid_client"
+            with pytest.raises(OracleError, match=refused):
+                await oracle.branches("acme/widgets")
+        finally:
+            await oracle.aclose()
+
+    asyncio.run(work())
+
+
+def test_concurrent_cells_do_not_collide(sandbox: Sandbox) -> None:
+    scenario = load_scenario(LIBRARY / "core-create-branch.yaml")
+
+    async def work(oracle: Oracle) -> list[str]:
+        cells = await asyncio.gather(*(oracle.arrange(scenario, f"p{i}") for i in range(4)))
+        names = [c.first().full_name for c in cells]
+        await asyncio.gather(*(oracle.teardown(c) for c in cells))
+        return names
+
+    assert sorted(run(sandbox, work)) == [f"acme/widgets-p{i}" for i in range(4)]
+    with httpx.Client(trust_env=False) as c:
+        assert c.get(sandbox.urls["bitbucket_api"] + "/repositories/acme/widgets-p0").status_code in (401, 403, 404)

@@ -1,0 +1,114 @@
+"""Cassettes: secrets never reach the file, JSON bodies match by content, replay needs no server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from vcr.errors import CannotOverwriteExistingCassetteException
+
+from harness.recording import REDACTED, Recorder, Scrubber, cassette_path
+
+SECRET_KEY = "sk-test-cassette-secret-0001"
+SECRET_MCP = "mcp-header-secret-value-0002"
+
+
+class EchoServer:
+    """Answers every POST with JSON that echoes the request (as a model server echoes a hosted tool config)."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                if self.path == "/sse":
+                    payload = f"event: x\ndata: {json.dumps({'echo': body})}\n\n".encode()
+                    content_type = "text/event-stream"
+                else:
+                    payload = json.dumps({"echo": body, "access_token": "tok-from-server-0003",
+                                          "seen_key": self.headers.get("x-api-key")}).encode()
+                    content_type = "application/json"
+                self.send_response(200)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[EchoServer]:
+    s = EchoServer()
+    yield s
+    s.close()
+
+
+def tool_request(key: str, mcp_secret: str, order_flipped: bool = False) -> dict[str, Any]:
+    tool = {"type": "mcp", "server_label": "bb", "server_url": "http://127.0.0.1:1/mcp",
+            "headers": {"x-api-key": mcp_secret}}
+    body = {"model": "m", "input": f"use key {key} please", "tools": [tool]}
+    return dict(reversed(list(body.items()))) if order_flipped else body
+
+
+def exchange(url: str, key: str, mcp_secret: str, order_flipped: bool = False) -> list[Any]:
+    with httpx.Client(trust_env=False) as client:
+        one = client.post(url + "/v1/responses", json=tool_request(key, mcp_secret, order_flipped),
+                          headers={"x-api-key": key, "Authorization": f"Bearer {key}"})
+        two = client.post(url + "/sse", json={"q": key})
+    return [one.json(), two.text]
+
+
+def test_record_then_replay_without_server_or_secrets(server: EchoServer, tmp_path: Path) -> None:
+    path = cassette_path(tmp_path, "core-fetch-readme", "pydantic-ai", "composio", "sandbox/reference")
+    assert path == tmp_path / "core-fetch-readme" / "pydantic-ai--composio--sandbox-reference.yaml"
+    with Recorder("once", secrets=[SECRET_KEY, SECRET_MCP]).cassette(path):
+        recorded = exchange(server.url, SECRET_KEY, SECRET_MCP)
+    server.close()
+
+    text = path.read_text()
+    for secret in (SECRET_KEY, SECRET_MCP, "tok-from-server-0003"):
+        assert secret not in text
+    assert REDACTED in text
+    assert recorded[0]["seen_key"] == SECRET_KEY  # the live call itself was not altered
+
+    # Replay: no server, other key order, and the replay's own placeholder credentials instead of the real ones.
+    fake = ["sk-other-value-at-replay", "other-mcp-secret-at-replay"]
+    with Recorder("none", secrets=fake).cassette(path):
+        replayed = exchange(server.url, *fake, order_flipped=True)
+    assert replayed[0]["echo"]["tools"][0]["headers"] == {"x-api-key": REDACTED}
+    assert replayed[0]["access_token"] == REDACTED and replayed[0]["seen_key"] == REDACTED
+    assert "REDACTED" in replayed[1] and SECRET_KEY not in replayed[1]
+
+
+def test_a_different_request_body_does_not_replay(server: EchoServer, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    with Recorder("once", secrets=[SECRET_KEY]).cassette(path):
+        exchange(server.url, SECRET_KEY, SECRET_MCP)
+    with Recorder("none").cassette(path), pytest.raises(CannotOverwriteExistingCassetteException), \
+            httpx.Client(trust_env=False) as client:
+        client.post(server.url + "/v1/responses", json={"model": "m", "input": "something else"})
+
+
+def test_scrubber_handles_fields_at_any_depth_and_plain_text() -> None:
+    scrubber = Scrubber(["abcdef-secret"])
+    body = scrubber.body(b'{"a":{"Authorization":"Basic x","list":[{"client_secret":"s"}]},"t":"abcdef-secret!"}')
+    assert json.loads(body or b"") == {"a": {"Authorization": REDACTED, "list": [{"client_secret": REDACTED}]},
+                                       "t": f"{REDACTED}!"}
+    assert scrubber.body(b"grant_type=x&k=abcdef-secret") == f"grant_type=x&k={REDACTED}".encode()
+    with pytest.raises(ValueError, match="record mode 'sometimes'"):
+        Recorder("sometimes")  # type: ignore[arg-type]

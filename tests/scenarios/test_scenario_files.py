@@ -1,0 +1,114 @@
+"""Scenario files: the library loads, bad files are refused with file:line:field, placeholders fill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from harness.scenarios import json_schema, load_scenario, load_scenarios
+from harness.scenarios.placeholders import UnknownPlaceholder, fill, fill_any
+from harness.yamlio import InputError
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+MINIMAL = """\
+id: demo
+title: Demo
+fixture:
+  repositories:
+    - name: widgets
+      branches:
+        main: {files: {README.md: "# hi"}}
+turns:
+  - user: "Show me the README of {workspace}/{repo}."
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_library_loads_and_validates_against_the_exported_json_schema() -> None:
+    scenarios = load_scenarios([LIBRARY])
+    assert {"core-create-branch", "core-open-pull-request", "core-comment-latest-issue",
+            "core-fetch-readme"} <= {s.id for s in scenarios}
+    schema = json_schema()
+    for file in sorted(LIBRARY.glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(file.read_text()), schema)  # what an editor would check
+
+
+def test_minimal_scenario_gets_defaults(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, MINIMAL))
+    assert scenario.profiles == {"composio": "full", "rovo": "full"}
+    assert scenario.repository(None).name == "widgets" and scenario.unsupported_on("rovo") is None
+
+
+@pytest.mark.parametrize(("edit", "where"), [
+    (("title: Demo", "title: [not, a, string]"), "demo.yaml:2: title:"),
+    (("main: {files", "trunk: {files"),
+     "demo.yaml:5: fixture.repositories.0: Value error, the branches must include 'main'"),
+    (("  - user:", "  - usr:"), "demo.yaml:9: turns.0.usr: Extra inputs are not permitted"),
+    (("id: demo", "id: Demo Scenario"), "demo.yaml:1: id: String should match pattern"),
+])
+def test_bad_fields_are_named_with_file_and_line(tmp_path: Path, edit: tuple[str, str], where: str) -> None:
+    path = write(tmp_path, MINIMAL.replace(*edit))
+    with pytest.raises(InputError) as error:
+        load_scenario(path)
+    lines = str(error.value).splitlines()
+    assert any(line.startswith(str(tmp_path / where)) for line in lines), lines
+
+
+def test_unknown_state_check_and_unknown_repo_are_refused(tmp_path: Path) -> None:
+    bad_kind = MINIMAL + "expect:\n  state:\n    - {kind: branch_exist, branch: x}\n"
+    with pytest.raises(InputError, match=r"demo.yaml:12: expect.state.0: .*branch_exists"):
+        load_scenario(write(tmp_path, bad_kind))
+    bad_repo = MINIMAL + "expect:\n  state:\n    - {kind: unchanged, repo: gadgets}\n"
+    with pytest.raises(InputError, match=r"repo 'gadgets' is not a fixture repository"):
+        load_scenario(write(tmp_path, bad_repo))
+
+
+def test_invalid_yaml_and_duplicate_ids_are_reported_for_every_file(tmp_path: Path) -> None:
+    write(tmp_path, MINIMAL, "a.yaml")
+    write(tmp_path, MINIMAL, "b.yaml")
+    write(tmp_path, "id: [unclosed\n", "c.yaml")
+    with pytest.raises(InputError) as error:
+        load_scenarios([tmp_path])
+    message = str(error.value)
+    assert "b.yaml:1: id: 'demo' is already the id of" in message and "c.yaml:" in message
+    with pytest.raises(InputError, match="no such scenario file"):
+        load_scenarios([tmp_path / "missing.yaml"])
+
+
+def test_placeholders_fill_known_names_only() -> None:
+    values = {"workspace": "acme", "repo": "widgets-c1", "repo:gadgets": "gadgets-c1", "main_head": "abc123"}
+    assert fill("{workspace}/{repo} and {repo:gadgets} at {main_head}", values) == \
+        "acme/widgets-c1 and gadgets-c1 at abc123"
+    assert fill('{"json": {"stays": 1}}', values) == '{"json": {"stays": 1}}'
+    assert fill_any({"a": ["{repo}", 3]}, values) == {"a": ["widgets-c1", 3]}
+    with pytest.raises(UnknownPlaceholder, match="repo:missing"):
+        fill("{repo:missing}", values)
+
+
+def test_json_schema_is_serialisable_and_names_the_state_checks() -> None:
+    text = json.dumps(json_schema())
+    for kind in ("branch_exists", "branch_absent", "pull_request_open", "issue_comment", "unchanged"):
+        assert kind in text
+
+
+def test_cli_check_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    ok = CliRunner().invoke(app, ["scenarios", "check", str(LIBRARY)])
+    assert ok.exit_code == 0 and "core-fetch-readme" in ok.output
+    write(tmp_path, "id: x\ntitle: 3\n", "x.yaml")
+    bad = CliRunner().invoke(app, ["scenarios", "check", str(tmp_path)])
+    assert bad.exit_code == 2
+    assert "x.yaml:2: title: Input should be a valid string" in bad.output
+    assert "x.yaml:1: turns: Field required" in bad.output
