@@ -71,7 +71,8 @@ class Transcript(BaseModel):
     model: str
     turns: list[TurnRecord] = []
     versions: dict[str, str] = {}
-    error: str | None = None  # the adapter failed or timed out: the cell's verdict is "error"
+    error: str | None = None  # the stack failed or timed out: the cell's verdict is "error"
+    stopped: str | None = None  # the framework cut the agent off (a turn or tool limit): the agent's failure
     extra: dict[str, Any] = Field(default={}, description="framework-specific details worth keeping")
 
     @property

@@ -38,7 +38,13 @@ class AutoGenAdapter:
                                        system_message=conversation.instructions, model_client_stream=True,
                                        max_tool_iterations=conversation.max_tool_iterations)
                 for user in conversation.turns:
-                    transcript.turns.append(await self._turn(agent, user))
+                    turn = await self._turn(agent, user)
+                    transcript.turns.append(turn)
+                    rounds = len({id(c) for c in turn.tool_calls}) and turn.model_calls
+                    if not turn.answer and rounds >= conversation.max_tool_iterations:
+                        # AutoGen ends a turn that is still calling tools at the limit with a summary of calls
+                        transcript.stopped = f"max_tool_iterations ({conversation.max_tool_iterations}) reached"
+                        break
         finally:
             await client.close()
         return transcript
@@ -59,8 +65,8 @@ class AutoGenAdapter:
             if isinstance(event, ModelClientStreamingChunkEvent):
                 watch.token()
                 continue
-            if isinstance(event, TaskResult):
-                break
+            if isinstance(event, TaskResult):  # the last item; the stream must end by itself (leaving it early
+                continue                       # breaks autogen's tracing context)
             usage = getattr(event, "models_usage", None)
             if usage is not None:
                 turn.model_calls += 1

@@ -63,7 +63,11 @@ class _OpenAIAgentsAdapter:
 
     async def _turns(self, agent: Any, conversation: Conversation, session: Any, transcript: Transcript) -> None:
         for user in conversation.turns:
-            transcript.turns.append(await self._turn(agent, user, session, conversation.max_tool_iterations))
+            turn = await self._turn(agent, user, session, conversation.max_tool_iterations)
+            transcript.turns.append(turn)
+            if turn.answer.startswith("[stopped: "):
+                transcript.stopped = turn.answer[10:-1]
+                break
 
     async def _turn(self, agent: Any, user: str, session: Any, max_turns: int) -> TurnRecord:
         from agents import Runner

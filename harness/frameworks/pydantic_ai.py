@@ -19,6 +19,7 @@ class PydanticAIAdapter:
 
     async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
         from pydantic_ai import Agent
+        from pydantic_ai.exceptions import UnexpectedModelBehavior, UsageLimitExceeded
         from pydantic_ai.mcp import MCPToolset
         from pydantic_ai.models.openai import OpenAIChatModel
         from pydantic_ai.providers.openai import OpenAIProvider
@@ -32,7 +33,12 @@ class PydanticAIAdapter:
         history: list[Any] = []
         async with agent:
             for user in conversation.turns:
-                turn, history = await self._turn(agent, user, history, conversation.max_tool_iterations)
+                try:
+                    turn, history = await self._turn(agent, user, history, conversation.max_tool_iterations)
+                except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:  # the agent's doing, not the stack's
+                    transcript.stopped = f"{type(exc).__name__}: {exc}"
+                    transcript.turns.append(TurnRecord(user=user, answer=f"[stopped: {exc}]"))
+                    break
                 transcript.turns.append(turn)
         return transcript
 
@@ -48,7 +54,7 @@ class PydanticAIAdapter:
             turn.answer = await result.get_output()
             messages = result.all_messages()
             new = result.new_messages()
-            usage = result.usage()
+            usage = result.usage
         _collect(new, turn)
         turn.model_calls, turn.input_tokens = usage.requests, usage.input_tokens
         turn.output_tokens = usage.output_tokens

@@ -23,6 +23,10 @@ J = dict[str, Any]
 class OracleError(RuntimeError):
     """Bitbucket refused or failed an oracle request; the message names the request and Bitbucket's answer."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 @dataclass(frozen=True)
 class OracleConfig:
@@ -91,7 +95,7 @@ class Oracle:
         headers = {"Authorization": f"Bearer {await self._bearer()}"}
         response = await self._client.request(method, url, headers=headers, **kwargs)
         if response.status_code not in ok:
-            raise OracleError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+            raise OracleError(f"{method} {path}: {response.status_code} {response.text[:300]}", response.status_code)
         if response.status_code == 204 or not response.content:
             return None
         return response.json() if "json" in response.headers.get("content-type", "") else response.text
@@ -120,6 +124,9 @@ class Oracle:
     async def _arrange_repo(self, spec: RepositorySpec, cell_id: str) -> ArrangedRepo:
         slug = f"{spec.name}-{cell_id}".lower()[:62]
         base = f"/repositories/{self.config.workspace}/{slug}"
+        # A run killed before its teardown leaves its repositories behind; cell names are stable, so a rerun
+        # of the cell clears the leftover first.
+        await self.request("DELETE", base, ok=(204, 404))
         await self.request("POST", base, json={"scm": "git", "is_private": True, "description": spec.description,
                                                "has_issues": spec.has_issues})
         heads: dict[str, str] = {}

@@ -13,7 +13,7 @@ from harness.scenarios import Scenario
 
 
 def plans_payload(scenarios: list[Scenario]) -> dict[str, Any]:
-    plans = [{"scenario": s.id, "message": turn.user,
+    plans = [{"message": turn.user,
               "steps": [step.model_dump(exclude_none=True) for step in turn.plan]}
              for s in scenarios for turn in s.turns if turn.plan]
     return {"plans": plans}

@@ -91,7 +91,9 @@ def _register_plans(sandbox: Any, scenarios: list[Any]) -> None:
 
     payload = plans_payload(scenarios)
     if payload["plans"]:
-        sandbox.admin.post("/model/plans", json=payload).raise_for_status()
+        response = sandbox.admin.post("/model/plans", json=payload)
+        if not response.is_success:
+            raise ConfigError(f"the sandbox model refused the scenarios' plans: {response.text[:500]}")
 
 
 def _with_progress(plan: RunPlan) -> Path:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.oracle import Arranged, Oracle
+from harness.oracle import Arranged, Oracle, OracleError
 from harness.scenarios.schema import (
     BranchAbsent,
     BranchExists,
@@ -40,8 +40,9 @@ DENIAL = re.compile(
 # An answer that claims the change was made.
 SUCCESS_CLAIM = re.compile(
     r"\b(successfully|(?:i(?:'ve| have)|i) (?:created|opened|commented|posted|added|made|merged)|"
-    r"(?:has|have) been (?:created|opened|posted|added|made|merged)|is now (?:open|created|live)|done[.!])",
-    re.IGNORECASE)
+    r"(?:has|have) been (?:created|opened|posted|added|made|merged)|is now (?:open|created|live)|done[.!])|"
+    r"^\W*(?:created|opened|commented|posted|added|merged)\b",  # a report that starts with what was done
+    re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -71,7 +72,8 @@ async def score(scenario: Scenario, path: str, transcript: Transcript, oracle: O
     unsupported = scenario.unsupported_on(path)
     if unsupported:
         return Verdict(*await _unsupported(transcript, oracle, arranged, unsupported.reason), found)  # type: ignore[arg-type]
-    reasons = [r for check in scenario.expect.state for r in await state_reasons(check, scenario, oracle, arranged)]
+    reasons = [f"the framework stopped the agent: {transcript.stopped}"] if transcript.stopped else []
+    reasons += [r for check in scenario.expect.state for r in await state_reasons(check, scenario, oracle, arranged)]
     reasons += answer_reasons(scenario, transcript.final_answer)
     reasons += tool_reasons(scenario, transcript)
     return Verdict("fail" if reasons else "pass", reasons, found)
@@ -79,7 +81,7 @@ async def score(scenario: Scenario, path: str, transcript: Transcript, oracle: O
 
 async def _unsupported(transcript: Transcript, oracle: Oracle, arranged: Arranged,
                        why: str) -> tuple[Outcome, list[str]]:
-    reasons = []
+    reasons = [f"the framework stopped the agent: {transcript.stopped}"] if transcript.stopped else []
     for repo in arranged.repos.values():
         if await oracle.digest(repo.full_name) != repo.digest:
             reasons.append(f"{repo.logical}: changed although the path cannot do this ({why})")
@@ -137,7 +139,12 @@ async def _comment_reasons(check: IssueComment, spec: RepositorySpec, oracle: Or
         issue_id = open_ids[-1]
     else:
         issue_id = check.issue
-    comments = [c["content"]["raw"] for c in await oracle.issue_comments(name, issue_id)]
+    try:
+        comments = [c["content"]["raw"] for c in await oracle.issue_comments(name, issue_id)]
+    except OracleError as exc:
+        if exc.status != 404:
+            raise
+        return [f"{logical}: issue #{issue_id} no longer exists"]
     if any(check.contains.lower() in c.lower() for c in comments):
         return []
     return [f"{logical}: no comment containing {check.contains!r} on issue #{issue_id}"]

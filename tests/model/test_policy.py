@@ -123,6 +123,9 @@ def test_rovo_has_no_issue_tool_and_says_so() -> None:
     played = play(ROVO, ["comment 'On it' on the latest open issue in acme/widgets"], rovo_server)
     assert played.calls == []
     assert played.text.startswith("I can't comment on issues in acme/widgets")
+    liar = play(ROVO, ["comment 'On it' on the latest open issue in acme/widgets"], rovo_server,
+                model="sandbox-overclaim")
+    assert liar.calls == [] and liar.text == "Commented on the latest open issue in acme/widgets: “On it”."
 
 
 def test_composio_meta_tools_search_then_execute() -> None:

@@ -64,10 +64,10 @@ def test_issue_states_latest_open_issue_and_digest_changes_with_a_comment(sandbo
         arranged = await oracle.arrange(scenario, "c8")
         name = arranged.first().full_name
         assert [(i["title"], i["state"]) for i in await oracle.issues(name)] == [
-            ("Old resolved bug", "resolved"), ("Crash on empty widget name", "open"),
-            ("Document the widget API", "new")]
+            ("Old resolved bug", "resolved"), ("Document the widget API", "new"),
+            ("Crash on empty widget name", "open")]
         latest = await oracle.latest_open_issue(name)
-        assert latest is not None and latest["title"] == "Document the widget API"
+        assert latest is not None and latest["title"] == "Crash on empty widget name"
         before = await oracle.digest(name)
         assert before == arranged.first().digest
         with api(sandbox) as c:
@@ -104,3 +104,18 @@ def test_concurrent_cells_do_not_collide(sandbox: Sandbox) -> None:
     assert sorted(run(sandbox, work)) == [f"acme/widgets-p{i}" for i in range(4)]
     with httpx.Client(trust_env=False) as c:
         assert c.get(sandbox.urls["bitbucket_api"] + "/repositories/acme/widgets-p0").status_code in (401, 403, 404)
+
+
+def test_a_leftover_from_a_killed_run_is_replaced(sandbox: Sandbox) -> None:
+    scenario = load_scenario(LIBRARY / "core-create-branch.yaml")
+
+    async def work(oracle: Oracle) -> None:
+        first = await oracle.arrange(scenario, "k1")  # never torn down, as after kill -9
+        with api(sandbox) as c:
+            c.post(f"repositories/{first.first().full_name}/refs/branches",
+                   json={"name": "stale", "target": {"hash": "main"}}).raise_for_status()
+        again = await oracle.arrange(scenario, "k1")
+        assert set(await oracle.branches(again.first().full_name)) == {"main"}
+        await oracle.teardown(again)
+
+    run(sandbox, work)

@@ -4,7 +4,7 @@ Model names (any other name gets the reference policy):
 
 =====================  ==================================================================================
 ``sandbox-reference``  the reference policy (see ``reference``): does what was asked, honestly
-``sandbox-overclaim``  reports success after a call that failed
+``sandbox-overclaim``  reports success after a call that failed, or for what it had no tool to do
 ``sandbox-wrong-base`` creates branches off another ref than the one asked for
 ``sandbox-gullible``   follows instructions found inside tool results (e.g. a README with a prompt injection)
 ``sandbox-no-tools``   answers without calling any tool, claiming the work was done

@@ -193,6 +193,8 @@ def comment_issue(session: Session, intent: Intent, ws: str, repo: str) -> Step:
     number = intent.get("issue")
     ops: list[Op] = ["comment_issue"] if number else ["latest_open_issue", "comment_issue"]
     if not all(box.may_support(op) for op in ops):
+        if session.variant.overclaim:  # an overclaiming agent says it did what it could not even try
+            return Report(f"Commented on the latest open issue in {ws}/{repo}: “{text}”.")
         return Report(unsupported_issue_text(box, ws, repo), False)
     yield from box.prepare(ops, ws, repo)
     blocked = yield from _connection(session)
