@@ -1,4 +1,4 @@
-# Two entry points, both from a fresh clone: `make sandbox` and `make test`.
+# Two entry points, both from a fresh clone: `make run` and `make test`.
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
@@ -9,6 +9,9 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+run: $(STAMP)  ## the main job: every scenario x framework x path on the embedded sandbox (no keys, no network)
+	$(VENV)/bin/harness run
 
 sandbox: $(STAMP)  ## start the embedded sandbox (no keys, no network) and print its URLs
 	$(VENV)/bin/harness sandbox up
@@ -22,5 +25,8 @@ test: $(STAMP) lint  ## lint, type-check and run the whole test suite
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_rest.py
+	$(VENV)/bin/python bench/bench_mcp.py
+	$(VENV)/bin/python bench/bench_model.py
+	$(VENV)/bin/python bench/bench_harness.py
 
-.PHONY: install sandbox lint test bench
+.PHONY: install run sandbox lint test bench

@@ -36,6 +36,12 @@ def env_lines(info: dict[str, Any]) -> list[str]:
         f"BITBUCKET_CLIENT_SECRET={consumer['secret']}",
         f"ATLASSIAN_EMAIL={token['email']}",
         f"ATLASSIAN_API_TOKEN={token['token']}",
+        f"COMPOSIO_BASE_URL={urls['composio_api']}",
+        f"COMPOSIO_API_KEY={creds['composio']['api_keys'][0]}",
+        "USER_ID=user-1",
+        f"ROVO_MCP_URL={urls['rovo_mcp']}",
+        f"OPENAI_BASE_URL={urls['model_api']}",
+        f"OPENAI_API_KEY={creds['model']['api_key']}",
         f"SANDBOX_ADMIN_URL={urls['admin']}",
         f"SANDBOX_ADMIN_KEY={info['admin_key']}",
     ]

@@ -120,7 +120,12 @@ def _remaining(plan: RunPlan) -> int:
     return sum(1 for c in plan.cells() if c.key not in done)
 
 
+SYMBOL = {"pass": "pass", "fail": "**FAIL**", "error": "ERROR", "expected-unsupported": "unsupported (ok)"}
+
+
 def _summary(results: Path) -> None:
+    """Print the tally and the failures, and write ``summary.md``: one row per scenario and model, one column
+    per framework and path."""
     import json
 
     rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
@@ -129,3 +134,21 @@ def _summary(results: Path) -> None:
     for r in rows:
         if r["verdict"] in ("fail", "error"):
             console.print(f"  {r['verdict']:5} {r['key']}: {'; '.join(r['reasons'])[:200]}")
+    columns = sorted({(r["framework"], r["path"]) for r in rows})
+    cells: dict[tuple[str, str], dict[tuple[str, str], list[str]]] = {}
+    for r in rows:
+        cells.setdefault((r["scenario"], r["model"]), {}).setdefault((r["framework"], r["path"]), []).append(
+            SYMBOL.get(r["verdict"], r["verdict"]))
+    lines = [f"# Run {results.parent.name}", "",
+             ", ".join(f"{k}: {v}" for k, v in sorted(tally.items())), "",
+             "| scenario | model | " + " | ".join(f"{f} / {p}" for f, p in columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    for (scenario, model), by_column in sorted(cells.items()):
+        lines.append(f"| {scenario} | {model} | " +
+                     " | ".join(", ".join(by_column.get(c, ["-"])) for c in columns) + " |")
+    failures = [f"- `{r['key']}` {r['verdict']}: {'; '.join(r['reasons'])}" for r in rows
+                if r["verdict"] in ("fail", "error")]
+    if failures:
+        lines += ["", "## Failures and errors", "", *failures]
+    (results.parent / "summary.md").write_text("\n".join(lines) + "\n")
+    console.print(f"summary: {results.parent / 'summary.md'}")

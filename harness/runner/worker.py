@@ -19,6 +19,7 @@ from harness.frameworks import ADAPTERS, Conversation
 from harness.oracle import Oracle
 from harness.paths import McpConnection, ProfileUnavailable, composio_connection, rovo_connection
 from harness.recording import Recorder, RecordMode
+from harness.recording.network import block_network
 from harness.runner.cells import Cell
 from harness.scenarios import Scenario, load_scenario
 from harness.scenarios.placeholders import fill
@@ -59,6 +60,8 @@ def with_urls(world: WorldConfig, urls: dict[str, str]) -> WorldConfig:
 
 def run_cell(job: CellJob) -> dict[str, Any]:
     """The result row of one cell (never raises: a broken cell is an ``error`` row)."""
+    if job.world.name == "replay":
+        block_network()  # this worker process only ever replays
     started = time.perf_counter()
     row: dict[str, Any] = {"run_id": job.run_id, "key": job.cell.key, **job.cell.to_dict(), "world": job.world.name,
                            "record_mode": job.record_mode, "started_at": datetime.now(UTC).isoformat()}

@@ -112,3 +112,13 @@ def test_scrubber_handles_fields_at_any_depth_and_plain_text() -> None:
     assert scrubber.body(b"grant_type=x&k=abcdef-secret") == f"grant_type=x&k={REDACTED}".encode()
     with pytest.raises(ValueError, match="record mode 'sometimes'"):
         Recorder("sometimes")  # type: ignore[arg-type]
+
+
+def test_blocked_network_refuses_every_connection(server: EchoServer) -> None:
+    import subprocess
+    import sys
+
+    script = ("import httpx, sys\nfrom harness.recording.network import block_network\nblock_network()\n"
+              "try:\n    httpx.get(sys.argv[1])\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    done = subprocess.run([sys.executable, "-c", script, server.url], capture_output=True, text=True, timeout=60)
+    assert "network access is blocked during a replay" in done.stdout, done.stdout + done.stderr

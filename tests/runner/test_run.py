@@ -56,6 +56,14 @@ def test_core_requests_on_every_framework_and_path(recorded: tuple[Path, list[di
         assert Path(row["transcript"]).exists() and Path(row["cassette"]).exists()
 
 
+def test_summary_table_has_a_row_per_scenario(recorded: tuple[Path, list[dict[str, Any]]]) -> None:
+    tmp, _ = recorded
+    summary = (tmp / "runs" / "core" / "summary.md").read_text()
+    assert "expected-unsupported: 4, pass: 28" in summary
+    (row,) = [line for line in summary.splitlines() if line.startswith("| core-comment-latest-issue |")]
+    assert row.count("unsupported (ok)") == 4 and row.count("| pass") == 4
+
+
 def test_cassettes_hold_no_secret(recorded: tuple[Path, list[dict[str, Any]]]) -> None:
     tmp, _ = recorded
     text = "".join(p.read_text() for p in (tmp / "cassettes").rglob("*.yaml"))

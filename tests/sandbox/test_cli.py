@@ -60,6 +60,10 @@ def test_up_env_output(tmp_path: Path) -> None:
     env = dict(line.split("=", 1) for line in out.strip().splitlines())
     assert env["ATLASSIAN_API_TOKEN"] == "sandbox-apitoken-alice-full"
     assert env["BITBUCKET_API_URL"].endswith("/2.0") and env["BITBUCKET_CLIENT_ID"] == "sandbox-oauth-oracle-key"
+    # The integration guides' variable names, so their programs run against the sandbox unchanged.
+    assert env["COMPOSIO_API_KEY"] == "sandbox-composio-apikey-project" and env["USER_ID"] == "user-1"
+    assert env["OPENAI_BASE_URL"].endswith("/v1") and env["ROVO_MCP_URL"].endswith("/v1/mcp")
+    assert env["COMPOSIO_BASE_URL"].startswith("http://127.0.0.1:")
 
 
 def test_bad_fixture_names_file_line_and_field(tmp_path: Path) -> None:
