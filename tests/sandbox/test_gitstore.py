@@ -85,3 +85,13 @@ def test_bare_repository_on_disk_is_real_git(tmp_path: Path) -> None:
     assert rev.stdout.strip() == head
     reopened = GitStore(tmp_path).get("{abc}")
     assert reopened.branch_head("main") == head and reopened.read(head, "src/app.py") == b"print(1)\n"
+
+
+def test_a_branch_and_a_directory_of_the_same_name_conflict(repo: GitRepo) -> None:
+    head = commit(repo, None, "root")
+    for name in ("feature/login", "feature/z", "hotfix"):
+        repo.set_branch(name, head)
+    assert repo.conflicting_branch("feature") == "feature/login"  # the first inside it
+    assert repo.conflicting_branch("hotfix/urgent") == "hotfix"
+    assert repo.conflicting_branch("feature/login/v2") == "feature/login"
+    assert repo.conflicting_branch("feature/logout") is None and repo.conflicting_branch("featured") is None

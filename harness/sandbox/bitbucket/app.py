@@ -208,8 +208,11 @@ class BitbucketAPI:
 
     @staticmethod
     def _base(request: Request) -> str:
-        host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-        return f"{request.url.scheme}://{host}"
+        host = request.headers.get("host")
+        if host is None:
+            server_host, port = request.scope.get("server") or ("127.0.0.1", 80)
+            host = f"{server_host}:{port}"
+        return f"{request.scope.get('scheme', 'http')}://{host}"
 
     async def _read_body(self, request: Request, ctx: Ctx) -> None:
         limit = self.world.settings.max_body_bytes

@@ -117,7 +117,13 @@ class GitRepo:
 
     def conflicting_branch(self, name: str) -> str | None:
         """A branch that rules ``name`` out: refs are paths, so ``a`` and ``a/b`` cannot both exist."""
-        return next((b for b, _ in self.branches() if b.startswith(name + "/") or name.startswith(b + "/")), None)
+        heads = self._branch_heads()
+        parts = name.split("/")
+        for i in range(1, len(parts)):  # a branch where name would need a directory: "a" for "a/b"
+            if (prefix := "/".join(parts[:i])) in heads:
+                return prefix
+        below = [b for b in heads if b.startswith(name + "/")]  # branches inside name: "a/b" for "a"
+        return min(below) if below else None
 
     def delete_branch(self, name: str) -> bool:
         ref = Ref(HEADS + name.encode())
