@@ -26,8 +26,9 @@ class AutoGenAdapter:
 
         info = ModelInfo(vision=False, function_calling=True, json_output=False, family="unknown",
                          structured_output=False, multiple_system_messages=True)
+        # include_usage: streamed chat completions only report token usage when asked to
         client = OpenAIChatCompletionClient(model=conversation.model, base_url=model.base_url, api_key=model.api_key,
-                                            max_retries=0, model_info=info)
+                                            max_retries=0, model_info=info, stream_options={"include_usage": True})
         transcript = Transcript(framework=self.name, path=mcp.path, model=conversation.model,
                                 versions=package_versions(self.packages))
         params = StreamableHttpServerParams(url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60,

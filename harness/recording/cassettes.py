@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import vcr
 from vcr.cassette import Cassette
@@ -36,6 +37,7 @@ SENSITIVE_FIELDS = SENSITIVE_HEADERS | {
     "access_token", "refresh_token", "id_token", "client_secret", "api_key", "apikey", "password", "secret",
     "link_token", "token",
 }
+VOLATILE_HEADERS = frozenset({"date", "server"})  # change on every recording and no client reads them
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "json_body")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -107,12 +109,35 @@ class Scrubber:
     def response(self, response: dict[str, Any]) -> dict[str, Any]:
         headers = response.get("headers", {})
         for name in list(headers):
-            if name.lower() in SENSITIVE_HEADERS:
+            if name.lower() in SENSITIVE_HEADERS or name.lower() in VOLATILE_HEADERS:
                 del headers[name]
         body = response.get("body", {})
         if isinstance(body, dict) and body.get("string") is not None:
             body["string"] = self.body(body["string"])
         return response
+
+
+def replay_miss(exc: BaseException) -> str | None:
+    """"no recorded response for <method> <path>: <why>" when a replay asked for a request the cassette lacks;
+    looks through exception groups and chained exceptions, where frameworks tend to wrap it."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, CannotOverwriteExistingCassetteException):
+            request = getattr(current, "failed_request", None)
+            where = f"{request.method} {urlsplit(request.uri).path}" if request is not None else "a request"
+            closest = str(current).split("Closest recorded requests:", 1)[-1].strip().splitlines()
+            return f"no recorded response for {where}: {' '.join(closest[:2])[:300]}"
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return None
 
 
 def json_body_matcher(r1: Request, r2: Request) -> None:
@@ -140,6 +165,9 @@ class Recorder:
 
     @contextmanager
     def cassette(self, path: Path) -> Iterator[Cassette]:
+        """``all`` records the cell from scratch: the old file goes first, with the URLs and results it held."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.record_mode == "all":
+            path.unlink(missing_ok=True)
         with self.vcr.use_cassette(str(path), allow_playback_repeats=False) as cassette:
             yield cassette

@@ -7,7 +7,9 @@ vcrpy does not patch, a DNS lookup, a telemetry thread).
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -15,13 +17,20 @@ class NetworkBlocked(OSError):
     pass
 
 
-def block_network() -> None:
-    """For the rest of this process (replay workers are processes of their own)."""
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise NetworkBlocked(f"network access is blocked during a replay (tried {args[1:2] or args[:1]})")
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise NetworkBlocked(f"network access is blocked during a replay (tried {args[1:2] or args[:1]})")
 
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
-    socket.create_connection = refuse
-    socket.getaddrinfo = refuse
+@contextlib.contextmanager
+def blocked_network() -> Iterator[None]:
+    """Inside the block, connecting or resolving a name raises ``NetworkBlocked``; afterwards all is as before."""
+    saved = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo)
+    socket.socket.connect = _refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = _refuse  # type: ignore[method-assign]
+    socket.create_connection = _refuse
+    socket.getaddrinfo = _refuse
+    try:
+        yield
+    finally:
+        (socket.socket.connect, socket.socket.connect_ex,  # type: ignore[method-assign]
+         socket.create_connection, socket.getaddrinfo) = saved

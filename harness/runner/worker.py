@@ -7,6 +7,7 @@ only way cassettes of concurrent cells cannot mix. A worker runs its cells one a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import traceback
@@ -19,7 +20,8 @@ from harness.frameworks import ADAPTERS, Conversation
 from harness.oracle import Oracle
 from harness.paths import McpConnection, ProfileUnavailable, composio_connection, rovo_connection
 from harness.recording import Recorder, RecordMode
-from harness.recording.network import block_network
+from harness.recording.cassettes import replay_miss
+from harness.recording.network import blocked_network
 from harness.runner.cells import Cell
 from harness.scenarios import Scenario, load_scenario
 from harness.scenarios.placeholders import fill
@@ -60,19 +62,21 @@ def with_urls(world: WorldConfig, urls: dict[str, str]) -> WorldConfig:
 
 def run_cell(job: CellJob) -> dict[str, Any]:
     """The result row of one cell (never raises: a broken cell is an ``error`` row)."""
-    if job.world.name == "replay":
-        block_network()  # this worker process only ever replays
     started = time.perf_counter()
     row: dict[str, Any] = {"run_id": job.run_id, "key": job.cell.key, **job.cell.to_dict(), "world": job.world.name,
                            "record_mode": job.record_mode, "started_at": datetime.now(UTC).isoformat()}
+    recorded: dict[str, Any] | None = None
     try:
-        transcript, verdict, cassette = asyncio.run(_run(job))
+        with blocked_network() if job.world.name == "replay" else contextlib.nullcontext():
+            transcript, verdict, cassette, recorded = asyncio.run(_run(job))
     except Exception as exc:  # arranging or scoring failed: the harness could not judge this cell
         transcript, cassette = None, job.cell.cassette(job.cassettes)
-        verdict = Verdict("error", [f"{type(exc).__name__}: {exc}", *traceback.format_exc().splitlines()[-3:]])
+        miss = replay_miss(exc)
+        verdict = Verdict("error", [miss] if miss else [f"{type(exc).__name__}: {exc}",
+                                                         *traceback.format_exc().splitlines()[-3:]])
     row |= {"verdict": verdict.outcome, "reasons": verdict.reasons, **verdict.metrics,
             "versions": transcript.versions if transcript else {}, "cassette": str(cassette),
-            "duration_s": round(time.perf_counter() - started, 2)}
+            "duration_s": round(time.perf_counter() - started, 2), "recorded": recorded}
     if transcript is not None:
         path = job.transcripts / (job.cell.key.replace("/", "--") + ".json")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +86,7 @@ def run_cell(job: CellJob) -> dict[str, Any]:
     return row
 
 
-async def _run(job: CellJob) -> tuple[Transcript, Verdict, Path]:
+async def _run(job: CellJob) -> tuple[Transcript, Verdict, Path, dict[str, Any]]:
     scenario = load_scenario(job.scenario_file)
     world = job.world
     recorder = Recorder(job.record_mode, secrets=world.secrets())
@@ -101,7 +105,26 @@ async def _run(job: CellJob) -> tuple[Transcript, Verdict, Path]:
                 await oracle.teardown(arranged)
         finally:
             await oracle.aclose()
-    return transcript, verdict, cassette_file
+        # What the cell looked like when it was recorded, kept in the cassette: a replay compares itself with it.
+        cassette.get_metadata("cell", {**job.cell.to_dict(), "scenario_file": _portable(job.scenario_file)})
+        recorded = cassette.get_metadata("result", {"verdict": verdict.outcome, "reasons": verdict.reasons,
+                                                    "metrics": reproducible(verdict.metrics)})
+    return transcript, verdict, cassette_file, recorded
+
+
+REPRODUCIBLE = ("turns", "model_calls", "tool_calls", "tool_errors", "input_tokens", "output_tokens")
+
+
+def reproducible(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics a replay must reproduce exactly (timings are not among them)."""
+    return {k: metrics.get(k) for k in REPRODUCIBLE}
+
+
+def _portable(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 async def _converse(job: CellJob, scenario: Scenario, world: WorldConfig, conversation: Conversation) -> Transcript:
@@ -116,7 +139,7 @@ async def _converse(job: CellJob, scenario: Scenario, world: WorldConfig, conver
     except ProfileUnavailable as exc:
         failed.error = str(exc)
     except Exception as exc:
-        failed.error = f"{type(exc).__name__}: {exc}"
+        failed.error = replay_miss(exc) or f"{type(exc).__name__}: {exc}"
     return failed
 
 

@@ -14,6 +14,7 @@ import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.recording import REDACTED, Recorder, Scrubber, cassette_path
+from harness.recording.cassettes import replay_miss
 
 SECRET_KEY = "sk-test-cassette-secret-0001"
 SECRET_MCP = "mcp-header-secret-value-0002"
@@ -99,9 +100,13 @@ def test_a_different_request_body_does_not_replay(server: EchoServer, tmp_path: 
     path = tmp_path / "c.yaml"
     with Recorder("once", secrets=[SECRET_KEY]).cassette(path):
         exchange(server.url, SECRET_KEY, SECRET_MCP)
-    with Recorder("none").cassette(path), pytest.raises(CannotOverwriteExistingCassetteException), \
+    with Recorder("none").cassette(path), pytest.raises(CannotOverwriteExistingCassetteException) as miss, \
             httpx.Client(trust_env=False) as client:
         client.post(server.url + "/v1/responses", json={"model": "m", "input": "something else"})
+    wrapped = ExceptionGroup("as a framework would wrap it", [RuntimeError("x"), miss.value])
+    told = replay_miss(wrapped) or ""
+    assert told.startswith("no recorded response for POST /v1/responses:") and "bodies differ" in told
+    assert replay_miss(RuntimeError("unrelated")) is None
 
 
 def test_scrubber_handles_fields_at_any_depth_and_plain_text() -> None:
@@ -115,10 +120,10 @@ def test_scrubber_handles_fields_at_any_depth_and_plain_text() -> None:
 
 
 def test_blocked_network_refuses_every_connection(server: EchoServer) -> None:
-    import subprocess
-    import sys
 
-    script = ("import httpx, sys\nfrom harness.recording.network import block_network\nblock_network()\n"
-              "try:\n    httpx.get(sys.argv[1])\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n")
-    done = subprocess.run([sys.executable, "-c", script, server.url], capture_output=True, text=True, timeout=60)
-    assert "network access is blocked during a replay" in done.stdout, done.stdout + done.stderr
+    from harness.recording.network import NetworkBlocked, blocked_network
+
+    with blocked_network(), pytest.raises(httpx.ConnectError, match="network access is blocked"):
+        httpx.get(server.url, timeout=5)
+    assert httpx.post(server.url, json={"after": 1}, timeout=5).status_code == 200  # restored afterwards
+    assert issubclass(NetworkBlocked, OSError)

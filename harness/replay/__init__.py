@@ -1,0 +1,1 @@
+"""Replaying committed cassettes as tests."""

@@ -1,0 +1,84 @@
+"""The committed cassettes: free of secrets, and a tampered recording fails its replay."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.replay.plugin import cassette_metadata
+from harness.runner.cells import Cell
+from harness.runner.session import replay_world
+from harness.runner.worker import CellJob, run_cell
+from harness.sandbox.fixtures import default_fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+CASSETTES = sorted((ROOT / "cassettes").rglob("*.yaml"))
+PATTERNS = {
+    "Atlassian API token": r"ATATT[0-9A-Za-z_\-=]{20,}",
+    "OpenAI key": r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}",
+    "Composio key": r"\b(?:ak|uak)_[A-Za-z0-9]{16,}",
+    "Basic auth header": r"(?i)basic [A-Za-z0-9+/]{16,}={0,2}",
+    "bearer token": r"(?i)bearer [A-Za-z0-9._\-]{16,}",
+    "OAuth client secret": r"(?i)client_secret[\"'=: ]+[A-Za-z0-9._\-]{8,}",
+}
+
+
+def fixture_secrets() -> list[str]:
+    fixture = default_fixture()
+    creds = fixture.credentials
+    values = [t.token for t in creds.api_tokens] + [a.password for a in creds.app_passwords]
+    values += [c.secret for c in creds.oauth_consumers] + [t.token for t in creds.access_tokens]
+    values += [s.key for s in creds.service_accounts] + fixture.composio.api_keys
+    return [*values, "sandbox-model-key", "sandbox-oauth-access-", "sandbox-oauth-refresh-"]
+
+
+def test_there_are_cassettes_for_the_whole_core_matrix() -> None:
+    cells = {(m["cell"]["scenario"], m["cell"]["framework"], m["cell"]["path"])
+             for m in map(cassette_metadata, CASSETTES)}
+    assert len(cells) == len(CASSETTES) >= 32
+
+
+@pytest.mark.parametrize("path", CASSETTES, ids=lambda p: str(p.relative_to(ROOT / "cassettes")))
+def test_no_secret_in_a_cassette(path: Path) -> None:
+    text = path.read_text()
+    for value in fixture_secrets():
+        assert value not in text, f"{path}: a fixture credential ({value[:12]}...)"
+    for name, pattern in PATTERNS.items():
+        found = re.search(pattern, text)
+        assert found is None, f"{path}: looks like a {name}: {found.group(0)[:24]}..."
+
+
+def test_the_scan_would_see_a_leak(tmp_path: Path) -> None:
+    leaked = "Authorization: Basic YWxpY2VAZXhhbXBsZS5jb206c2FuZGJveC1hcGl0b2tlbi1hbGljZS1mdWxs\n"
+    assert any(re.search(p, leaked) for p in PATTERNS.values())
+    assert any(v in "token sandbox-apitoken-alice-full" for v in fixture_secrets())
+
+
+def test_a_tampered_recording_fails_its_replay(tmp_path: Path) -> None:
+    """Remove the new branch from the state the oracle read after the run: the replay must no longer pass."""
+    source = ROOT / "cassettes" / "core-create-branch" / "pydantic-ai--rovo--sandbox-reference.yaml"
+    meta = cassette_metadata(source)
+    copy = tmp_path / "core-create-branch" / source.name
+    copy.parent.mkdir()
+    shutil.copy(source, copy)
+    data = yaml.safe_load(copy.read_text())
+    reads = [i for i in data["interactions"] if i["request"]["method"] == "GET"
+             and i["request"]["uri"].endswith("/refs/branches?pagelen=100")]
+    assert len(reads) >= 2 and "feature/login" in reads[-1]["response"]["body"]["string"]
+    reads[-1]["response"]["body"]["string"] = reads[-1]["response"]["body"]["string"].replace(
+        "feature/login", "feature/other")
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    cell = Cell(**{k: meta["cell"][k] for k in ("scenario", "framework", "path", "model", "attempt")})
+    job = CellJob(cell, ROOT / meta["cell"]["scenario_file"], replay_world(), "none", tmp_path, tmp_path / "t",
+                  "tamper", 60.0)
+    row = run_cell(job)
+    assert meta["result"]["verdict"] == "pass"
+    assert row["verdict"] == "fail" and row["reasons"] == ["widgets: no branch feature/login"]
+    untouched = run_cell(CellJob(cell, job.scenario_file, replay_world(), "none", ROOT / "cassettes",
+                                 tmp_path / "t2", "control", 60.0))
+    assert untouched["verdict"] == "pass"  # the same replay on the original still passes

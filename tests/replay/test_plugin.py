@@ -1,0 +1,44 @@
+"""The replay plugin as a user meets it: pytest collects cassettes and says why one does not reproduce."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CELL = Path("cassettes/core-fetch-readme/pydantic-ai--rovo--sandbox-reference.yaml")
+
+
+def project(tmp_path: Path, message: str | None = None) -> Path:
+    """A copy of one cassette and its scenario; ``message`` replaces the user's turn (the request changes)."""
+    (tmp_path / CELL.parent).mkdir(parents=True)
+    shutil.copy(ROOT / CELL, tmp_path / CELL)
+    (tmp_path / "scenarios").mkdir()
+    scenario = (ROOT / "scenarios" / "core-fetch-readme.yaml").read_text()
+    if message:
+        scenario = scenario.replace("Show me the README of {workspace}/{repo}.", message)
+    (tmp_path / "scenarios" / "core-fetch-readme.yaml").write_text(scenario)
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = cassettes\n")
+    return tmp_path
+
+
+def pytest_in(where: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+                          cwd=where, capture_output=True, text=True, timeout=240)
+
+
+def test_a_cassette_is_a_passing_test(tmp_path: Path) -> None:
+    done = pytest_in(project(tmp_path))
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
+
+
+def test_a_request_the_cassette_lacks_is_named_with_the_command_to_rerecord(tmp_path: Path) -> None:
+    done = pytest_in(project(tmp_path, message="Show me the README of {workspace}/{repo}, please."))
+    out = done.stdout
+    assert done.returncode == 1, out[-2000:]
+    assert "cell core-fetch-readme/pydantic-ai/rovo/sandbox-reference/1" in out
+    assert "recorded: pass" in out and "replayed: error" in out
+    assert "no recorded response for POST /v1/chat/completions" in out
+    assert f"re-record it: pytest {tmp_path / CELL} --record-mode=rewrite" in out
