@@ -166,6 +166,8 @@ def run_command(
     runs_dir: Annotated[Path, typer.Option(help="Where runs are written.")] = Path("runs"),
     env_file: Annotated[Path | None, typer.Option(help="A .env for the live world.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per cell conversation.")] = 300.0,
+    controls: Annotated[str, typer.Option(help="Also run each scenario's negative controls on these "
+                                               "comma-separated frameworks (e.g. pydantic-ai).")] = "",
 ) -> None:
     """Run scenarios x frameworks x paths x models; write runs/<run-id>/results.jsonl and transcripts."""
     from harness.frameworks import ADAPTERS
@@ -184,7 +186,8 @@ def run_command(
         scenario_paths=scenarios or [Path("scenarios")], frameworks=_csv(frameworks, list(ADAPTERS), "framework"),
         paths=_csv(paths, PATHS, "path"), models=model or ["sandbox-reference"], repeat=repeat,
         concurrency=concurrency, world=world, record_mode=mode, cassettes=cassettes, run_id=run_id,  # type: ignore[arg-type]
-        runs_dir=runs_dir, env_file=env_file, timeout_s=timeout)
+        runs_dir=runs_dir, env_file=env_file, timeout_s=timeout,
+        control_frameworks=tuple(_csv(controls, list(ADAPTERS), "framework")) if controls else ())
     raise typer.Exit(code)
 
 

@@ -42,3 +42,9 @@ def matrix(scenarios: list[str], frameworks: list[str], paths: list[str], models
            repeat: int) -> list[Cell]:
     return [Cell(s, f, p, m, k) for s, f, p, m, k in
             itertools.product(scenarios, frameworks, paths, models, range(1, repeat + 1))]
+
+
+def control_cells(controls: dict[str, list[str]], frameworks: list[str], paths: list[str]) -> list[Cell]:
+    """Each scenario's negative controls (scenario -> models), once per framework and path given."""
+    return [Cell(s, f, p, m, 1) for s, models in controls.items() for m in models
+            for f, p in itertools.product(frameworks, paths)]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.recording import RecordMode
-from harness.runner.cells import Cell, matrix
+from harness.runner.cells import Cell, control_cells, matrix
 from harness.runner.worker import CellJob, run_cell
 from harness.scenarios import Scenario
 from harness.worlds import WorldConfig
@@ -39,9 +39,13 @@ class RunPlan:
     cassettes: Path
     run_dir: Path
     timeout_s: float = 300.0
+    control_frameworks: tuple[str, ...] = ()  # also run each scenario's negative controls on these frameworks
 
     def cells(self) -> list[Cell]:
-        return matrix(list(self.scenarios), self.frameworks, self.paths, self.models, self.repeat)
+        cells = matrix(list(self.scenarios), self.frameworks, self.paths, self.models, self.repeat)
+        controls = {sid: scenario.controls for sid, (scenario, _) in self.scenarios.items()}
+        extra = control_cells(controls, list(self.control_frameworks), self.paths)
+        return cells + [c for c in extra if c not in set(cells)]
 
 
 def new_run_id() -> str:

@@ -62,7 +62,8 @@ def open_world(name: str, env_file: Path | None) -> Iterator[tuple[WorldConfig, 
 
 def execute_run(*, scenario_paths: list[Path], frameworks: list[str], paths: list[str], models: list[str],
                 repeat: int, concurrency: int, world: str, record_mode: RecordMode, cassettes: Path | None,
-                run_id: str | None, runs_dir: Path, env_file: Path | None, timeout_s: float) -> int:
+                run_id: str | None, runs_dir: Path, env_file: Path | None, timeout_s: float,
+                control_frameworks: tuple[str, ...] = ()) -> int:
     try:
         scenarios = load_scenarios(scenario_paths)
         files = scenario_files(scenario_paths)
@@ -76,7 +77,7 @@ def execute_run(*, scenario_paths: list[Path], frameworks: list[str], paths: lis
                 _register_plans(sandbox, scenarios)
             plan = RunPlan({s.id: (s, f) for s, f in zip(scenarios, files, strict=True)}, frameworks, paths, models,
                            repeat, concurrency, config, record_mode, cassettes or run_dir / "cassettes", run_dir,
-                           timeout_s)
+                           timeout_s, control_frameworks)
             results = _with_progress(plan)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/red]")

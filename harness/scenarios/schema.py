@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.sandbox.model.policy.plans import PlanStep
+from harness.sandbox.model.policy import POLICY_NAMES
+from harness.sandbox.model.policy.plans import PLACEHOLDER, PlanStep
 
 PathName = Literal["composio", "rovo"]
 MAIN = "main"  # every fixture repository's main branch (the branch the oracle pushes first)
+CONTROLS = tuple(name for name in POLICY_NAMES if name != "sandbox-reference")
 ScopeProfile = Literal["full", "read-only", "no-pr-write"]
 
 
@@ -74,6 +76,18 @@ class Turn(_Model):
     user: str = Field(min_length=1)
     plan: list[PlanStep] | None = Field(default=None, description="the reference model's steps for this message "
                                         "(the sandbox model's plan format; placeholders allowed)")
+
+    @model_validator(mode="after")
+    def _plan_placeholders_bound(self) -> Turn:
+        """The model fills a plan's placeholders from the message it matched, so each must occur in it."""
+        named = set(PLACEHOLDER.findall(self.user))
+        for step in self.plan or []:
+            unbound = set(PLACEHOLDER.findall(step.model_dump_json())) - named
+            if unbound:
+                names = ", ".join("{" + name + "}" for name in sorted(unbound))
+                raise ValueError(f"plan step {step.intent!r} uses {names} but the message does "
+                                 "not contain it; name the repository in the message or leave it out of the step")
+        return self
 
 
 # expectations -------------------------------------------------------------------------------------------------
@@ -155,6 +169,16 @@ class Scenario(_Model):
     turns: list[Turn] = Field(min_length=1)
     expect: Expectations = Expectations()
     unsupported: list[Unsupported] = []
+    controls: list[str] = Field(default=[], description="negative-control models (sandbox-overclaim, ...) that must "
+                                "fail this scenario: a verdict never seen to fail is not trusted")
+
+    @field_validator("controls")
+    @classmethod
+    def _known_controls(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in CONTROLS]
+        if unknown:
+            raise ValueError(f"unknown negative control {', '.join(unknown)}; choose from {', '.join(CONTROLS)}")
+        return value
 
     @model_validator(mode="after")
     def _repos_known(self) -> Scenario:

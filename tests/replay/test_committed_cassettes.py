@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.frameworks import ADAPTERS
+from harness.paths import PATHS
 from harness.replay.plugin import cassette_metadata
 from harness.runner.cells import Cell
 from harness.runner.session import replay_world
 from harness.runner.worker import CellJob, run_cell
 from harness.sandbox.fixtures import default_fixture
+from harness.scenarios import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = sorted((ROOT / "cassettes").rglob("*.yaml"))
@@ -36,10 +39,21 @@ def fixture_secrets() -> list[str]:
     return [*values, "sandbox-model-key", "sandbox-oauth-access-", "sandbox-oauth-refresh-"]
 
 
-def test_there_are_cassettes_for_the_whole_core_matrix() -> None:
-    cells = {(m["cell"]["scenario"], m["cell"]["framework"], m["cell"]["path"])
-             for m in map(cassette_metadata, CASSETTES)}
-    assert len(cells) == len(CASSETTES) >= 32
+def test_every_scenario_is_recorded_on_every_framework_and_path() -> None:
+    recorded = {(m["cell"]["scenario"], m["cell"]["framework"], m["cell"]["path"])
+                for m in map(cassette_metadata, CASSETTES) if m["cell"]["model"] == "sandbox-reference"}
+    expected = {(s.id, f, p) for s in load_scenarios([ROOT / "scenarios"]) for f in ADAPTERS for p in PATHS}
+    assert recorded == expected
+
+
+def test_every_negative_control_a_scenario_names_is_recorded_failing_it() -> None:
+    """A verdict that was never seen to fail is not trusted."""
+    failing = {(m["cell"]["scenario"], m["cell"]["model"]) for m in map(cassette_metadata, CASSETTES)
+               if m["result"]["verdict"] == "fail"}
+    scenarios = load_scenarios([ROOT / "scenarios"])
+    assert all(s.controls for s in scenarios), "every scenario names the controls that must fail it"
+    missing = [(s.id, c) for s in scenarios for c in s.controls if (s.id, c) not in failing]
+    assert missing == []
 
 
 @pytest.mark.parametrize("path", CASSETTES, ids=lambda p: str(p.relative_to(ROOT / "cassettes")))

@@ -18,7 +18,8 @@ import pytest
 from harness.runner.session import execute_run
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
-CORE = sorted(LIBRARY.glob("core-*.yaml"))
+CORE = [LIBRARY / f"core-{name}.yaml" for name in ("create-branch", "open-pull-request", "comment-latest-issue",
+                                                   "fetch-readme")]  # the four core requests
 FRAMEWORKS = ["autogen", "openai-agents-hosted", "openai-agents-client", "pydantic-ai"]
 PATHS = ["composio", "rovo"]
 

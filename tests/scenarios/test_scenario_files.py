@@ -112,3 +112,11 @@ def test_cli_check_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "x.yaml:2: title: Input should be a valid string" in bad.output
     assert "x.yaml:1: turns: Field required" in bad.output
+
+
+def test_a_plan_placeholder_the_message_cannot_bind_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL.replace('  - user: "Show me the README of {workspace}/{repo}."',
+                           '  - user: "Show me the README."\n'
+                           '    plan:\n      - {intent: read_file, workspace: "{workspace}", repo: "{repo}"}')
+    with pytest.raises(InputError, match=r"demo.yaml:9: turns.0: .*uses \{repo\}, \{workspace\} but the message"):
+        load_scenario(write(tmp_path, text))
