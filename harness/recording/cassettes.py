@@ -14,6 +14,7 @@ Secrets are removed three ways, because each alone misses something:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -140,12 +141,20 @@ def replay_miss(exc: BaseException) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
+def canonical_body(body: bytes | str | None) -> bytes | None:
+    """Cached: vcrpy compares each request with every recorded one, so the same bodies come back again and again."""
+    return _CANONICAL.body(body, canonical=True)
+
+
 def json_body_matcher(r1: Request, r2: Request) -> None:
     """Bodies match when equal as canonical JSON (or as bytes when not JSON); raises AssertionError otherwise."""
-    canonical = Scrubber()
-    b1, b2 = canonical.body(r1.body, canonical=True), canonical.body(r2.body, canonical=True)
+    b1, b2 = canonical_body(r1.body), canonical_body(r2.body)
     if b1 != b2:
         raise AssertionError(f"bodies differ: {(b1 or b'')[:200]!r} != {(b2 or b'')[:200]!r}")
+
+
+_CANONICAL = Scrubber()
 
 
 class Recorder:
