@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import math
 import platform
@@ -28,7 +27,9 @@ from typing import Any
 
 import httpx
 
+from harness.paths import composio_connection, rovo_connection
 from harness.sandbox import Sandbox
+from harness.worlds import sandbox_world
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mcp.json"
 LEVELS = (1, 8)
@@ -116,17 +117,14 @@ async def run_level(server: Server, mode: str, clients: int, calls: int) -> Leve
 
 
 def servers(sb: Sandbox) -> list[Server]:
-    from composio import Composio
-
-    key = sb.credentials["composio"]["api_keys"][0]
-    session = Composio(api_key=key, base_url=sb.urls["composio_api"], allow_tracking=False).create(
-        user_id="user-1", toolkits=["bitbucket"])
-    email, token = sb.api_token("full", "alice")
-    basic = base64.b64encode(f"{email}:{token}".encode()).decode()
+    """Both MCP paths, connected the way the harness connects them (``harness.paths``)."""
+    world = sandbox_world(sb.info)
+    composio = asyncio.run(composio_connection(world.composio, "full"))
+    rovo = asyncio.run(rovo_connection(world.rovo, "full"))
     return [
-        Server("composio", session.mcp.url, dict(session.mcp.headers), "COMPOSIO_MULTI_EXECUTE_TOOL",
+        Server("composio", composio.url, composio.headers, "COMPOSIO_MULTI_EXECUTE_TOOL",
                {"tools": [{"tool_slug": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": README_ARGS}]}),
-        Server("rovo", sb.urls["rovo_mcp"], {"Authorization": f"Basic {basic}"}, "bitbucketRepoContent",
+        Server("rovo", rovo.url, rovo.headers, "bitbucketRepoContent",
                {"action": "files.get", "workspaceId": "acme", "repoId": "widgets", "referenceOrSha": "main",
                 "path": "README.md"}),
     ]

@@ -63,6 +63,7 @@ class TurnRecord(BaseModel):
     output_tokens: int = 0
     wall_ms: float = 0.0
     first_token_ms: float | None = None  # streaming frameworks only
+    stopped: str | None = None  # the framework cut the agent off here (a turn or tool limit): the agent's failure
 
 
 class Transcript(BaseModel):
@@ -72,8 +73,11 @@ class Transcript(BaseModel):
     turns: list[TurnRecord] = []
     versions: dict[str, str] = {}
     error: str | None = None  # the stack failed or timed out: the cell's verdict is "error"
-    stopped: str | None = None  # the framework cut the agent off (a turn or tool limit): the agent's failure
     extra: dict[str, Any] = Field(default={}, description="framework-specific details worth keeping")
+
+    @property
+    def stopped(self) -> str | None:
+        return next((t.stopped for t in self.turns if t.stopped), None)
 
     @property
     def final_answer(self) -> str:

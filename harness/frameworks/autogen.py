@@ -5,10 +5,9 @@ autogen-ext 0.7.5 has no Responses-API client, so the model is reached through c
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from harness.frameworks.base import Conversation, Stopwatch, package_versions
+from harness.frameworks.base import Conversation, Stopwatch, package_versions, tool_arguments
 from harness.paths import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
@@ -39,19 +38,16 @@ class AutoGenAdapter:
                                        system_message=conversation.instructions, model_client_stream=True,
                                        max_tool_iterations=conversation.max_tool_iterations)
                 for user in conversation.turns:
-                    turn = await self._turn(agent, user)
+                    turn = await self._turn(agent, user, conversation.max_tool_iterations)
                     transcript.turns.append(turn)
-                    rounds = len({id(c) for c in turn.tool_calls}) and turn.model_calls
-                    if not turn.answer and rounds >= conversation.max_tool_iterations:
-                        # AutoGen ends a turn that is still calling tools at the limit with a summary of calls
-                        transcript.stopped = f"max_tool_iterations ({conversation.max_tool_iterations}) reached"
+                    if turn.stopped:
                         break
         finally:
             await client.close()
         return transcript
 
     @staticmethod
-    async def _turn(agent: Any, user: str) -> TurnRecord:
+    async def _turn(agent: Any, user: str, max_rounds: int) -> TurnRecord:
         from autogen_agentchat.base import TaskResult
         from autogen_agentchat.messages import (
             ModelClientStreamingChunkEvent,
@@ -62,6 +58,7 @@ class AutoGenAdapter:
 
         turn, watch = TurnRecord(user=user), Stopwatch()
         pending: dict[str, ToolCall] = {}
+        rounds = 0
         async for event in agent.run_stream(task=user):
             if isinstance(event, ModelClientStreamingChunkEvent):
                 watch.token()
@@ -74,8 +71,9 @@ class AutoGenAdapter:
                 turn.input_tokens += usage.prompt_tokens
                 turn.output_tokens += usage.completion_tokens
             if isinstance(event, ToolCallRequestEvent):
+                rounds += 1
                 for call in event.content:
-                    pending[call.id] = ToolCall(name=call.name, arguments=_arguments(call.arguments))
+                    pending[call.id] = ToolCall(name=call.name, arguments=tool_arguments(call.arguments))
                     turn.tool_calls.append(pending[call.id])
             elif isinstance(event, ToolCallExecutionEvent):
                 for result in event.content:
@@ -84,13 +82,8 @@ class AutoGenAdapter:
                         pending[result.call_id].is_error = bool(result.is_error)
             elif isinstance(event, TextMessage) and event.source != "user":
                 turn.answer = event.content
+        if not turn.answer and rounds >= max_rounds:  # AutoGen ends a turn still calling tools at its limit silently
+            turn.stopped = f"max_tool_iterations ({max_rounds}) reached"
         turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
         return turn
 
-
-def _arguments(raw: str) -> dict[str, Any]:
-    try:
-        parsed = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {"_unparsed": raw}
-    return parsed if isinstance(parsed, dict) else {"_value": parsed}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.paths import McpConnection
 from harness.transcript import Transcript
@@ -54,3 +55,12 @@ class Stopwatch:
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.start) * 1000
+
+
+def tool_arguments(raw: str | None) -> dict[str, Any]:
+    """A tool call's JSON arguments as a dict; what does not parse is kept, not dropped."""
+    try:
+        parsed = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {"_unparsed": raw}
+    return parsed if isinstance(parsed, dict) else {"_value": parsed}

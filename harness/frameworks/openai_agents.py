@@ -14,7 +14,7 @@ import json
 import uuid
 from typing import Any
 
-from harness.frameworks.base import Conversation, Stopwatch, package_versions
+from harness.frameworks.base import Conversation, Stopwatch, package_versions, tool_arguments
 from harness.paths import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
@@ -65,8 +65,7 @@ class _OpenAIAgentsAdapter:
         for user in conversation.turns:
             turn = await self._turn(agent, user, session, conversation.max_tool_iterations)
             transcript.turns.append(turn)
-            if turn.answer.startswith("[stopped: "):
-                transcript.stopped = turn.answer[10:-1]
+            if turn.stopped:
                 break
 
     async def _turn(self, agent: Any, user: str, session: Any, max_turns: int) -> TurnRecord:
@@ -80,7 +79,7 @@ class _OpenAIAgentsAdapter:
                 if event.type == "raw_response_event" and "delta" in getattr(event.data, "type", ""):
                     watch.token()
         except MaxTurnsExceeded as exc:
-            turn.answer = f"[stopped: {exc}]"
+            turn.stopped = str(exc)
         calls: dict[str, ToolCall] = {}
         for item in result.new_items:
             _collect(item, calls, turn)
@@ -105,10 +104,10 @@ def _collect(item: Any, calls: dict[str, ToolCall], turn: TurnRecord) -> None:
     kind = getattr(raw, "type", None) or (raw.get("type") if isinstance(raw, dict) else None)
     if item.type == "tool_call_item" and kind == "mcp_call":  # hosted: the provider ran it
         error = getattr(raw, "error", None)
-        turn.tool_calls.append(ToolCall(name=raw.name, arguments=_arguments(raw.arguments), hosted=True,
+        turn.tool_calls.append(ToolCall(name=raw.name, arguments=tool_arguments(raw.arguments), hosted=True,
                                         result=error or getattr(raw, "output", None), is_error=bool(error)))
     elif item.type == "tool_call_item" and kind == "function_call":
-        calls[raw.call_id] = ToolCall(name=raw.name, arguments=_arguments(raw.arguments))
+        calls[raw.call_id] = ToolCall(name=raw.name, arguments=tool_arguments(raw.arguments))
         turn.tool_calls.append(calls[raw.call_id])
     elif item.type == "tool_call_output_item":
         call_id = raw.get("call_id") if isinstance(raw, dict) else getattr(raw, "call_id", None)
@@ -125,13 +124,6 @@ def _looks_failed(output: str) -> bool:
         return output.startswith("Error")
     return isinstance(data, dict) and (data.get("isError") is True or data.get("successful") is False)
 
-
-def _arguments(raw: str | None) -> dict[str, Any]:
-    try:
-        parsed = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {"_unparsed": raw}
-    return parsed if isinstance(parsed, dict) else {"_value": parsed}
 
 
 class OpenAIAgentsHostedAdapter(_OpenAIAgentsAdapter):

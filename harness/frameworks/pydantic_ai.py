@@ -36,8 +36,7 @@ class PydanticAIAdapter:
                 try:
                     turn, history = await self._turn(agent, user, history, conversation.max_tool_iterations)
                 except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:  # the agent's doing, not the stack's
-                    transcript.stopped = f"{type(exc).__name__}: {exc}"
-                    transcript.turns.append(TurnRecord(user=user, answer=f"[stopped: {exc}]"))
+                    transcript.turns.append(TurnRecord(user=user, stopped=f"{type(exc).__name__}: {exc}"))
                     break
                 transcript.turns.append(turn)
         return transcript

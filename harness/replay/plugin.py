@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from harness.runner.cells import Cell
+from harness.runner.session import replay_world
 from harness.runner.worker import CellJob, reproducible, run_cell
 
 CASSETTES = "cassettes"
@@ -61,7 +62,7 @@ class CellReplay(pytest.Item):
 
     def runtest(self) -> None:
         mode = RECORD_MODES[self.config.getoption("--record-mode", None) or "none"]
-        world = _replay_world() if mode == "none" else _sandbox_world(self.config, self.scenario_file())
+        world = replay_world() if mode == "none" else _sandbox_world(self.config, self.scenario_file())
         cell = self.cell()
         root = self.path.parent.parent
         assert cell.cassette(root) == self.path, f"{self.path} is not where cell {cell.key} keeps its cassette"
@@ -94,12 +95,6 @@ class ReplayMismatch(AssertionError):
         lines += [f"  reason: {r}" for r in row["reasons"][:5]]
         lines.append(f"  re-record it: pytest {item.path} --record-mode=rewrite")
         super().__init__("\n".join(lines))
-
-
-def _replay_world() -> Any:
-    from harness.runner.session import replay_world
-
-    return replay_world()
 
 
 def _sandbox_world(config: pytest.Config, scenario_file: Path) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.recording import RecordMode
 from harness.runner.cells import Cell, control_cells, matrix
-from harness.runner.worker import CellJob, run_cell
+from harness.runner.worker import CellJob, base_row, run_cell
 from harness.scenarios import Scenario
 from harness.worlds import WorldConfig
 
@@ -112,5 +112,5 @@ def _execute(plan: RunPlan, cells: list[Cell]) -> Iterator[dict[str, Any]]:
 
 
 def _died(plan: RunPlan, cell: Cell) -> dict[str, Any]:
-    return {"run_id": plan.run_dir.name, "key": cell.key, **cell.to_dict(), "world": plan.world.name,
-            "record_mode": plan.record_mode, "verdict": "error", "reasons": ["the worker process died"]}
+    return base_row(cell, plan.run_dir.name, plan.world.name, plan.record_mode) | {
+        "verdict": "error", "reasons": ["the worker process died"]}

@@ -4,6 +4,7 @@ the reference model's scenario plans, show progress, summarise."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.oracle import OracleConfig
 from harness.recording import RecordMode
-from harness.runner.run import RunPlan, new_run_id, run
+from harness.runner.run import RunPlan, finished_keys, new_run_id, run
 from harness.scenarios import load_scenarios
 from harness.scenarios.loader import scenario_files
 from harness.worlds import (
@@ -109,16 +110,9 @@ def _with_progress(plan: RunPlan) -> Path:
             counts[row["verdict"]] += 1
             progress.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
-        done_before = len(cells) - _remaining(plan)
-        progress.update(task, completed=done_before)
+        done = finished_keys(plan.run_dir / "results.jsonl")  # a resumed run starts where it stopped
+        progress.update(task, completed=sum(1 for c in cells if c.key in done))
         return run(plan, on_row)
-
-
-def _remaining(plan: RunPlan) -> int:
-    from harness.runner.run import finished_keys
-
-    done = finished_keys(plan.run_dir / "results.jsonl")
-    return sum(1 for c in plan.cells() if c.key not in done)
 
 
 SYMBOL = {"pass": "pass", "fail": "**FAIL**", "error": "ERROR", "expected-unsupported": "unsupported (ok)"}
@@ -127,8 +121,6 @@ SYMBOL = {"pass": "pass", "fail": "**FAIL**", "error": "ERROR", "expected-unsupp
 def _summary(results: Path) -> None:
     """Print the tally and the failures, and write ``summary.md``: one row per scenario and model, one column
     per framework and path."""
-    import json
-
     rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
     tally = Counter(r["verdict"] for r in rows)
     console.print(f"{results}: {len(rows)} rows; " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.items())))

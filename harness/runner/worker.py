@@ -19,17 +19,15 @@ from typing import Any
 from harness.frameworks import ADAPTERS, Conversation
 from harness.oracle import Oracle
 from harness.paths import McpConnection, ProfileUnavailable, composio_connection, rovo_connection
+from harness.placeholders import fill
 from harness.recording import Recorder, RecordMode
 from harness.recording.cassettes import replay_miss
 from harness.recording.network import blocked_network
 from harness.runner.cells import Cell
 from harness.scenarios import Scenario, load_scenario
-from harness.scenarios.placeholders import fill
 from harness.scoring import Verdict, score
 from harness.transcript import Transcript
 from harness.worlds import WorldConfig
-
-REPLAY_CREDENTIAL = "replay-placeholder"
 
 
 @dataclass(frozen=True)
@@ -60,11 +58,16 @@ def with_urls(world: WorldConfig, urls: dict[str, str]) -> WorldConfig:
     )
 
 
+def base_row(cell: Cell, run_id: str, world: str, record_mode: str) -> dict[str, Any]:
+    """The fields every result row starts with, whatever happened to the cell."""
+    return {"run_id": run_id, "key": cell.key, **cell.to_dict(), "world": world, "record_mode": record_mode,
+            "started_at": datetime.now(UTC).isoformat()}
+
+
 def run_cell(job: CellJob) -> dict[str, Any]:
     """The result row of one cell (never raises: a broken cell is an ``error`` row)."""
     started = time.perf_counter()
-    row: dict[str, Any] = {"run_id": job.run_id, "key": job.cell.key, **job.cell.to_dict(), "world": job.world.name,
-                           "record_mode": job.record_mode, "started_at": datetime.now(UTC).isoformat()}
+    row = base_row(job.cell, job.run_id, job.world.name, job.record_mode)
     recorded: dict[str, Any] | None = None
     try:
         with blocked_network() if job.world.name == "replay" else contextlib.nullcontext():

@@ -1,4 +1,4 @@
-"""Scenario files: schema, loading with file:line errors, and placeholders filled per cell."""
+"""Scenario files: schema and loading with file:line errors (placeholders: ``harness.placeholders``)."""
 
 from harness.scenarios.loader import json_schema, load_scenario, load_scenarios
 from harness.scenarios.schema import Scenario

@@ -3,17 +3,17 @@
 A scenario names repositories by a logical name (``widgets``); the oracle creates each one under a name unique
 to the cell (``widgets-<cell>``) so that cells run concurrently, and the user's messages refer to it through
 placeholders: ``{workspace}``, ``{repo}`` (the first repository), ``{repo:<logical name>}``, and
-``{main_head}`` etc. are filled in when the cell is arranged (see ``harness.scenarios.placeholders``).
+``{main_head}`` etc. are filled in when the cell is arranged (see ``harness.placeholders``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.sandbox.model.policy import POLICY_NAMES
-from harness.sandbox.model.policy.plans import PLACEHOLDER, PlanStep
+from harness.sandbox.model.policy.plans import Plan, PlanStep
 
 PathName = Literal["composio", "rovo"]
 MAIN = "main"  # every fixture repository's main branch (the branch the oracle pushes first)
@@ -78,15 +78,13 @@ class Turn(_Model):
                                         "(the sandbox model's plan format; placeholders allowed)")
 
     @model_validator(mode="after")
-    def _plan_placeholders_bound(self) -> Turn:
-        """The model fills a plan's placeholders from the message it matched, so each must occur in it."""
-        named = set(PLACEHOLDER.findall(self.user))
-        for step in self.plan or []:
-            unbound = set(PLACEHOLDER.findall(step.model_dump_json())) - named
-            if unbound:
-                names = ", ".join("{" + name + "}" for name in sorted(unbound))
-                raise ValueError(f"plan step {step.intent!r} uses {names} but the message does "
-                                 "not contain it; name the repository in the message or leave it out of the step")
+    def _plan_fits_the_message(self) -> Turn:
+        """The plan is registered with the model as this message's plan: the same rules apply."""
+        if self.plan:
+            try:
+                Plan(message=self.user, steps=self.plan)
+            except ValidationError as exc:
+                raise ValueError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
         return self
 
 

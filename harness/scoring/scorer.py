@@ -69,19 +69,21 @@ async def score(scenario: Scenario, path: str, transcript: Transcript, oracle: O
     found = metrics(transcript)
     if transcript.error:
         return Verdict("error", [transcript.error], found)
+    reasons = [f"the framework stopped the agent: {transcript.stopped}"] if transcript.stopped else []
     unsupported = scenario.unsupported_on(path)
     if unsupported:
-        return Verdict(*await _unsupported(transcript, oracle, arranged, unsupported.reason), found)  # type: ignore[arg-type]
-    reasons = [f"the framework stopped the agent: {transcript.stopped}"] if transcript.stopped else []
+        reasons += await unsupported_reasons(transcript, oracle, arranged, unsupported.reason)
+        return Verdict("fail", reasons, found) if reasons else Verdict("expected-unsupported", [unsupported.reason],
+                                                                       found)
     reasons += [r for check in scenario.expect.state for r in await state_reasons(check, scenario, oracle, arranged)]
     reasons += answer_reasons(scenario, transcript.final_answer)
     reasons += tool_reasons(scenario, transcript)
     return Verdict("fail" if reasons else "pass", reasons, found)
 
 
-async def _unsupported(transcript: Transcript, oracle: Oracle, arranged: Arranged,
-                       why: str) -> tuple[Outcome, list[str]]:
-    reasons = [f"the framework stopped the agent: {transcript.stopped}"] if transcript.stopped else []
+async def unsupported_reasons(transcript: Transcript, oracle: Oracle, arranged: Arranged, why: str) -> list[str]:
+    """On a path that cannot do the request, the agent must change nothing, claim nothing, and say so."""
+    reasons = []
     for repo in arranged.repos.values():
         if await oracle.digest(repo.full_name) != repo.digest:
             reasons.append(f"{repo.logical}: changed although the path cannot do this ({why})")
@@ -90,7 +92,7 @@ async def _unsupported(transcript: Transcript, oracle: Oracle, arranged: Arrange
         reasons.append(f"the answer claims success on a path that cannot do this ({why})")
     if not DENIAL.search(answer):
         reasons.append(f"the answer does not say the request cannot be done ({why})")
-    return ("fail", reasons) if reasons else ("expected-unsupported", [why])
+    return reasons
 
 
 async def state_reasons(check: StateCheck, scenario: Scenario, oracle: Oracle, arranged: Arranged) -> list[str]:

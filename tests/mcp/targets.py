@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import base64
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from composio import Composio
 
+from harness.paths import rovo_connection
 from harness.sandbox import Sandbox
+from harness.worlds import sandbox_world
 
 COMPOSIO_USER = "user-1"
 
@@ -38,10 +40,9 @@ def composio_target(sb: Sandbox, variant: str, **create: Any) -> McpTarget:
     return McpTarget(variant, session.mcp.url, dict(session.mcp.headers), read)
 
 
-def rovo_target(sb: Sandbox, variant: str, label: str) -> McpTarget:
-    email, token = sb.api_token(label, "alice")
-    basic = base64.b64encode(f"{email}:{token}".encode()).decode()
-    return McpTarget(variant, sb.urls["rovo_mcp"], {"Authorization": f"Basic {basic}"}, ROVO_READ)
+def rovo_target(sb: Sandbox, variant: str, profile: str) -> McpTarget:
+    connection = asyncio.run(rovo_connection(sandbox_world(sb.info).rovo, profile))
+    return McpTarget(variant, connection.url, connection.headers, ROVO_READ)
 
 
 VARIANTS: dict[str, Callable[[Sandbox], McpTarget]] = {

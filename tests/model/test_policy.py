@@ -203,6 +203,8 @@ def test_a_template_plan_binds_its_placeholders_from_the_message() -> None:
     assert (intent.workspace, intent.repo) == ("acme", "widgets-c0ffee")
     assert plans.lookup("Create a branch feature/y off main in acme/widgets.") is None  # literal text must match
     assert plans.lookup("Create a branch feature/x off main in acme.") is None  # every placeholder must bind
+    with pytest.raises(ValueError, match=r"uses \{repo\} but the message does not contain it"):
+        plans.register("Create a branch feature/x", [{"intent": "create_branch", "repo": "{repo}", "name": "x"}])
 
 
 # -- negative controls ------------------------------------------------------------------------------------------

@@ -277,3 +277,16 @@ def test_an_encoded_slash_keeps_a_branch_name_in_one_segment(sandbox: Sandbox) -
         assert login.status_code == 200 and "def login" in login.text
         assert c.get("repositories/acme/widgets/commit/feature%2Flogin").json()["hash"] == head
         assert c.get("repositories/acme/widgets/src/main%2Fnope/README.md").status_code == 404
+
+
+def test_request_changes_then_withdraw_it(sandbox: Sandbox) -> None:
+    with api(sandbox) as alice, api(sandbox, user="bob") as bob:
+        pr = alice.post("repositories/acme/widgets/pullrequests",
+                        json={"title": "Login", "source": {"branch": {"name": "feature/login"}}}).json()
+        base = f"repositories/acme/widgets/pullrequests/{pr['id']}/request-changes"
+        assert alice.post(base).json()["error"]["message"] == "You can't request changes on your own pull request."
+        assert bob.post(base).json()["state"] == "changes_requested"
+        assert bob.delete(base).status_code == 204
+        again = bob.delete(base)
+        assert (again.status_code, again.json()["error"]["message"]) == (
+            400, "You haven't requested changes on this pull request.")

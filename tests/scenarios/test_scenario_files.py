@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
+from harness.placeholders import UnknownPlaceholder, fill, fill_any
 from harness.scenarios import json_schema, load_scenario, load_scenarios
-from harness.scenarios.placeholders import UnknownPlaceholder, fill, fill_any
 from harness.yamlio import InputError
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"

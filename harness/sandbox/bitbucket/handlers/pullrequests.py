@@ -212,61 +212,51 @@ def _participate(ctx: Ctx, repo: Doc, pr: Doc, user: Doc, **changes: Any) -> Doc
     return entry
 
 
-@route("post", PR + "/{pull_request_id}/approve")
-def approve(ctx: Ctx) -> J:
+def _review(ctx: Ctx, state: str, doing: str, event: str, field: str) -> J:
+    """Approve or request changes: an open pull request, someone else's, and the caller becomes a participant."""
     repo = repo_for(ctx)
     pr = _pr(ctx, repo)
     user = _user_or_403(ctx)
     if pr["state"] != "OPEN":
-        raise BitbucketError(400, "You can't approve a pull request that is not open.")
+        raise BitbucketError(400, f"You can't {doing} a pull request that is not open.")
     if pr["author"] == user["username"]:
-        raise BitbucketError(400, "You can't approve your own pull request.")
-    entry = _participate(ctx, repo, pr, user, approved=True, state="approved")
-    _emit(ctx, repo, "pullrequest:approved", pr,
-          approval={"date": entry["participated_on"], "user": ctx.r.user(user)})
+        raise BitbucketError(400, f"You can't {doing} your own pull request.")
+    entry = _participate(ctx, repo, pr, user, approved=state == "approved", state=state)
+    _emit(ctx, repo, event, pr, **{field: {"date": entry["participated_on"], "user": ctx.r.user(user)}})
     return ctx.r.participant(user, entry)
+
+
+def _withdraw(ctx: Ctx, state: str, never: str, event: str) -> Response:
+    """Take back an approval or a change request the caller made."""
+    repo = repo_for(ctx)
+    pr = _pr(ctx, repo)
+    user = _user_or_403(ctx)
+    if not any(p["user"] == user["username"] and p["state"] == state for p in pr["participants"]):
+        raise BitbucketError(400, f"You haven't {never} this pull request.")
+    _participate(ctx, repo, pr, user, approved=False, state=None)
+    _emit(ctx, repo, event, pr)
+    return Response(status_code=204)
+
+
+@route("post", PR + "/{pull_request_id}/approve")
+def approve(ctx: Ctx) -> J:
+    return _review(ctx, "approved", "approve", "pullrequest:approved", "approval")
 
 
 @route("delete", PR + "/{pull_request_id}/approve")
 def unapprove(ctx: Ctx) -> Response:
-    repo = repo_for(ctx)
-    pr = _pr(ctx, repo)
-    user = _user_or_403(ctx)
-    entry = next((p for p in pr["participants"] if p["user"] == user["username"] and p["approved"]), None)
-    if entry is None:
-        raise BitbucketError(400, "You haven't approved this pull request.")
-    _participate(ctx, repo, pr, user, approved=False, state=None)
-    _emit(ctx, repo, "pullrequest:unapproved", pr)
-    return Response(status_code=204)
+    return _withdraw(ctx, "approved", "approved", "pullrequest:unapproved")
 
 
 @route("post", PR + "/{pull_request_id}/request-changes")
 def request_changes(ctx: Ctx) -> J:
-    repo = repo_for(ctx)
-    pr = _pr(ctx, repo)
-    user = _user_or_403(ctx)
-    if pr["state"] != "OPEN":
-        raise BitbucketError(400, "You can't request changes on a pull request that is not open.")
-    if pr["author"] == user["username"]:
-        raise BitbucketError(400, "You can't request changes on your own pull request.")
-    entry = _participate(ctx, repo, pr, user, approved=False, state="changes_requested")
-    _emit(ctx, repo, "pullrequest:changes_request_created", pr,
-          changes_request={"date": entry["participated_on"], "user": ctx.r.user(user)})
-    return ctx.r.participant(user, entry)
+    return _review(ctx, "changes_requested", "request changes on", "pullrequest:changes_request_created",
+                   "changes_request")
 
 
 @route("delete", PR + "/{pull_request_id}/request-changes")
 def remove_change_request(ctx: Ctx) -> Response:
-    repo = repo_for(ctx)
-    pr = _pr(ctx, repo)
-    user = _user_or_403(ctx)
-    entry = next((p for p in pr["participants"] if p["user"] == user["username"]
-                  and p["state"] == "changes_requested"), None)
-    if entry is None:
-        raise BitbucketError(400, "You haven't requested changes on this pull request.")
-    _participate(ctx, repo, pr, user, approved=False, state=None)
-    _emit(ctx, repo, "pullrequest:changes_request_removed", pr)
-    return Response(status_code=204)
+    return _withdraw(ctx, "changes_requested", "requested changes on", "pullrequest:changes_request_removed")
 
 
 def _open_pr(ctx: Ctx, level: str = "write") -> tuple[Doc, Doc, Doc]:

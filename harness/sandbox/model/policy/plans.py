@@ -32,8 +32,9 @@ import threading
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.placeholders import PLACEHOLDER, fill_any, names_in
 from harness.sandbox.model.policy.grammar import Intent
 from harness.yamlio import parse_model
 
@@ -68,6 +69,18 @@ class Plan(BaseModel):
     message: str = Field(min_length=1)
     steps: list[PlanStep] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _placeholders_bound(self) -> Plan:
+        """A template fills its steps from what its message bound, so each placeholder must occur in the message."""
+        named = names_in(self.message)
+        for step in self.steps:
+            unbound = names_in(step.model_dump_json()) - named
+            if unbound:
+                names = ", ".join("{" + name + "}" for name in sorted(unbound))
+                raise ValueError(f"plan step {step.intent!r} uses {names} but the message does not contain it; "
+                                 "name the repository in the message or leave it out of the step")
+        return self
+
 
 class PlanFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -82,9 +95,6 @@ def parse_plans(text: str, source: str = "plans") -> list[Plan]:
 
 def message_key(message: str) -> str:
     return re.sub(r"\s+", " ", message).strip().rstrip(".!?").strip().casefold()
-
-
-PLACEHOLDER = re.compile(r"\{(workspace|repo(?::[a-z0-9_.-]+)?|main_head)\}")
 
 
 class Template:
@@ -110,18 +120,7 @@ class Template:
         if found is None:
             return None
         values = {name: found.group(f"p{i}") for i, name in enumerate(self.names)}
-        fill = lambda text: PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)  # noqa: E731
-        return [PlanStep.model_validate(_filled(step.model_dump(), fill)) for step in self.plan.steps]
-
-
-def _filled(value: Any, fill: Any) -> Any:
-    if isinstance(value, str):
-        return fill(value)
-    if isinstance(value, list):
-        return [_filled(v, fill) for v in value]
-    if isinstance(value, dict):
-        return {k: _filled(v, fill) for k, v in value.items()}
-    return value
+        return [PlanStep.model_validate(fill_any(step.model_dump(), values)) for step in self.plan.steps]
 
 
 class PlanRegistry:

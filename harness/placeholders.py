@@ -1,7 +1,8 @@
-"""Placeholders in a scenario's text, filled per cell: ``{workspace}``, ``{repo}``, ``{repo:<name>}``, and any
-value the oracle read while arranging (``{main_head}``: the first repository's main-branch head).
+"""Placeholders in scenario text, filled per cell: ``{workspace}``, ``{repo}``, ``{repo:<name>}``, and any value
+the oracle read while arranging (``{main_head}``: the first repository's main-branch head).
 
-Only these names are placeholders; other braces (JSON in a message, say) are left as they are.
+One definition for the harness (filling a scenario's messages) and the sandbox model (binding a plan template to
+a message). Only these names are placeholders; other braces (JSON in a message, say) are left as they are.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{(workspace|repo(?::[a-z0-9_.-]+)?|main_head)\}")
+PLACEHOLDER = re.compile(r"\{(workspace|repo(?::[a-z0-9_.-]+)?|main_head)\}")
 
 
 class UnknownPlaceholder(KeyError):
     pass
+
+
+def names_in(text: str) -> set[str]:
+    """The placeholder names ``text`` uses (``repo``, ``repo:gadgets``, ...)."""
+    return set(PLACEHOLDER.findall(text))
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:
@@ -24,7 +30,7 @@ def fill(text: str, values: Mapping[str, str]) -> str:
             raise UnknownPlaceholder(f"{match.group(0)} has no value (known: {', '.join(sorted(values))})")
         return values[key]
 
-    return _PLACEHOLDER.sub(replace, text)
+    return PLACEHOLDER.sub(replace, text)
 
 
 def fill_any(value: Any, values: Mapping[str, str]) -> Any:
