@@ -10,8 +10,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)  ## the main job: every scenario x framework x path on the embedded sandbox (no keys, no network)
+run: $(STAMP)  ## the main job: every scenario x framework x path on the embedded sandbox; ends with the report's path
 	$(VENV)/bin/harness run
+
+nightly: $(STAMP)  ## the full matrix with negative controls, reported against the previous run (reports/index.html)
+	$(VENV)/bin/harness nightly
 
 sandbox: $(STAMP)  ## start the embedded sandbox (no keys, no network) and print its URLs
 	$(VENV)/bin/harness sandbox up
@@ -28,5 +31,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_mcp.py
 	$(VENV)/bin/python bench/bench_model.py
 	$(VENV)/bin/python bench/bench_harness.py
+	$(VENV)/bin/python bench/bench_report.py
+	$(VENV)/bin/python bench/bench_replay.py
 
-.PHONY: install run sandbox lint test bench
+.PHONY: install run nightly sandbox lint test bench

@@ -147,29 +147,31 @@ def _csv(value: str, known: tuple[str, ...] | list[str], what: str) -> list[str]
     return items
 
 
-@app.command("run")
-def run_command(
-    scenarios: Annotated[list[Path] | None, typer.Option("--scenarios", "-s",
-                                                         help="Scenario files or directories.")] = None,
-    frameworks: Annotated[str, typer.Option(help="Comma-separated framework variants.")] =
-        "autogen,openai-agents-hosted,openai-agents-client,pydantic-ai",
-    paths: Annotated[str, typer.Option(help="Comma-separated MCP paths.")] = "composio,rovo",
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name, repeatable.")] = None,
-    repeat: Annotated[int, typer.Option(min=1, help="Attempts per cell (pass^k).")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, help="Cells in flight at once.")] = 2,
-    world: Annotated[str, typer.Option(help="sandbox (embedded), live (.env), or replay (cassettes only).")] =
-        "sandbox",
-    record_mode: Annotated[str | None, typer.Option(help="none|once|new_episodes|all (default: all, or none "
-                                                         "for replay).")] = None,
-    cassettes: Annotated[Path | None, typer.Option(help="Cassette directory (default: the run's own).")] = None,
-    run_id: Annotated[str | None, typer.Option(help="Resume this run (default: a new one).")] = None,
-    runs_dir: Annotated[Path, typer.Option(help="Where runs are written.")] = Path("runs"),
-    env_file: Annotated[Path | None, typer.Option(help="A .env for the live world.")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per cell conversation.")] = 300.0,
-    controls: Annotated[str, typer.Option(help="Also run each scenario's negative controls on these "
-                                               "comma-separated frameworks (e.g. pydantic-ai).")] = "",
-) -> None:
-    """Run scenarios x frameworks x paths x models; write runs/<run-id>/results.jsonl and transcripts."""
+# Options shared by `run` and `nightly`.
+ScenariosOption = Annotated[list[Path] | None, typer.Option("--scenarios", "-s", help="Scenario files or directories.")]
+FrameworksOption = Annotated[str, typer.Option(help="Comma-separated framework variants.")]
+PathsOption = Annotated[str, typer.Option(help="Comma-separated MCP paths.")]
+ModelOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name, repeatable.")]
+RepeatOption = Annotated[int, typer.Option(min=1, help="Attempts per cell (pass^k).")]
+ConcurrencyOption = Annotated[int, typer.Option(min=1, help="Cells in flight at once.")]
+WorldOption = Annotated[str, typer.Option(help="sandbox (embedded), live (.env), or replay (cassettes only).")]
+RecordModeOption = Annotated[str | None, typer.Option(help="none|once|new_episodes|all (default: all, or none for "
+                                                           "replay).")]
+CassettesOption = Annotated[Path | None, typer.Option(help="Cassette directory (default: the run's own).")]
+RunsDirOption = Annotated[Path, typer.Option(help="Where runs are written.")]
+EnvFileOption = Annotated[Path | None, typer.Option(help="A .env for the live world.")]
+TimeoutOption = Annotated[float, typer.Option(help="Seconds per cell conversation.")]
+ControlsOption = Annotated[str, typer.Option(help="Also run each scenario's negative controls on these "
+                                                  "comma-separated frameworks (e.g. pydantic-ai).")]
+ReportsDirOption = Annotated[Path, typer.Option(help="Where reports are written (reports/<run-id>/report.html).")]
+PricesOption = Annotated[Path | None, typer.Option(help="Price table for the cost estimate (default: "
+                                                        "harness/report/prices.yaml).")]
+ALL_FRAMEWORKS = "autogen,openai-agents-hosted,openai-agents-client,pydantic-ai"
+
+
+def _start_run(*, scenarios: list[Path] | None, frameworks: str, paths: str, model: list[str] | None, repeat: int,
+               concurrency: int, world: str, record_mode: str | None, cassettes: Path | None, run_id: str,
+               runs_dir: Path, env_file: Path | None, timeout: float, controls: str) -> int:
     from harness.frameworks import ADAPTERS
     from harness.paths import PATHS
     from harness.recording import RECORD_MODES
@@ -182,13 +184,114 @@ def run_command(
         raise typer.BadParameter(f"--world {world!r}: choose sandbox, live or replay")
     if world == "replay" and cassettes is None:
         raise typer.BadParameter("--world replay needs --cassettes (the directory that holds the recordings)")
-    code = execute_run(
+    return execute_run(
         scenario_paths=scenarios or [Path("scenarios")], frameworks=_csv(frameworks, list(ADAPTERS), "framework"),
         paths=_csv(paths, PATHS, "path"), models=model or ["sandbox-reference"], repeat=repeat,
         concurrency=concurrency, world=world, record_mode=mode, cassettes=cassettes, run_id=run_id,  # type: ignore[arg-type]
         runs_dir=runs_dir, env_file=env_file, timeout_s=timeout,
         control_frameworks=tuple(_csv(controls, list(ADAPTERS), "framework")) if controls else ())
+
+
+def _render(run: str | Path, baseline: str | Path | None, runs_dir: Path, reports_dir: Path, prices: Path | None,
+            show_code: bool = False) -> Path:
+    """Render a report; a missing or broken run or price table is a message and exit code 2, not a traceback."""
+    from harness.report import ReportError, RunDataError, render_report
+    from harness.yamlio import InputError
+
+    try:
+        rendered = render_report(run, baseline=baseline, runs_dir=runs_dir, reports_dir=reports_dir, prices=prices,
+                                 show_code=show_code)
+    except (RunDataError, ReportError, InputError) as exc:
+        typer.echo(f"report: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return rendered.html
+
+
+@app.command("run")
+def run_command(
+    scenarios: ScenariosOption = None,
+    frameworks: FrameworksOption = ALL_FRAMEWORKS,
+    paths: PathsOption = "composio,rovo",
+    model: ModelOption = None,
+    repeat: RepeatOption = 1,
+    concurrency: ConcurrencyOption = 2,
+    world: WorldOption = "sandbox",
+    record_mode: RecordModeOption = None,
+    cassettes: CassettesOption = None,
+    run_id: Annotated[str | None, typer.Option(help="Resume this run (default: a new one).")] = None,
+    runs_dir: RunsDirOption = Path("runs"),
+    env_file: EnvFileOption = None,
+    timeout: TimeoutOption = 300.0,
+    controls: ControlsOption = "",
+    report: Annotated[bool, typer.Option(help="Render the run's HTML report at the end and print its path.")] = True,
+    baseline: Annotated[str | None, typer.Option(help="An earlier run the report compares with.")] = None,
+    reports_dir: ReportsDirOption = Path("reports"),
+    prices: PricesOption = None,
+) -> None:
+    """Run scenarios x frameworks x paths x models; write runs/<run-id>/results.jsonl and transcripts, then the
+    report (reports/<run-id>/report.html, whose path is the last line printed)."""
+    from harness.runner.run import new_run_id
+
+    run_id = run_id or new_run_id()
+    code = _start_run(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
+                      concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
+                      run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout, controls=controls)
+    if code == 0 and report:
+        typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
     raise typer.Exit(code)
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[str, typer.Argument(help="A run directory, or a run id under --runs-dir.")],
+    baseline: Annotated[str | None, typer.Option(help="An earlier run to compare with (directory or run id).")] =
+        None,
+    runs_dir: Annotated[Path, typer.Option(help="Where run ids are looked up.")] = Path("runs"),
+    reports_dir: ReportsDirOption = Path("reports"),
+    prices: PricesOption = None,
+    show_code: Annotated[bool, typer.Option(help="Keep the notebook's code in the HTML (hidden by default).")] =
+        False,
+) -> None:
+    """Render a run's report with papermill: reports/<run-id>/report.ipynb and a standalone report.html (whose
+    path is printed); reports/index.html lists every report."""
+    typer.echo(_render(run, baseline, runs_dir, reports_dir, prices, show_code))
+
+
+@app.command("nightly")
+def nightly_command(
+    runs_dir: RunsDirOption = Path("runs"),
+    reports_dir: ReportsDirOption = Path("reports"),
+    scenarios: ScenariosOption = None,
+    frameworks: FrameworksOption = ALL_FRAMEWORKS,
+    paths: PathsOption = "composio,rovo",
+    model: ModelOption = None,
+    repeat: RepeatOption = 1,
+    concurrency: ConcurrencyOption = 2,
+    world: WorldOption = "sandbox",
+    record_mode: RecordModeOption = None,
+    cassettes: CassettesOption = None,
+    env_file: EnvFileOption = None,
+    timeout: TimeoutOption = 300.0,
+    controls: ControlsOption = "pydantic-ai",
+    prices: PricesOption = None,
+) -> None:
+    """A new run of the full matrix (with the negative controls), its report against the most recent previous
+    run, and reports/index.html updated; prints the report's path last."""
+    from harness.report import latest_run
+    from harness.runner.run import new_run_id
+
+    baseline = latest_run(runs_dir)  # chosen before the new run exists: the previous run with results
+    run_id = new_run_id()
+    while (runs_dir / run_id).exists():  # two nightlies within a second must not resume each other
+        time.sleep(1)
+        run_id = new_run_id()
+    typer.echo(f"nightly run {run_id}; baseline: {baseline.name if baseline else 'none (first run)'}", err=True)
+    code = _start_run(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
+                      concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
+                      run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout, controls=controls)
+    if code:
+        raise typer.Exit(code)
+    typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
 
 
 @app.command("doctor")

@@ -6,6 +6,9 @@
 
 Scope profiles (a scenario's ``profiles``) choose which credential a path uses: Composio by user id (each user id
 has its own connected account and scopes), Rovo by API token.
+
+Only the sandbox has an admin API (``AdminConfig``), through which a scenario's upstream faults are scripted; a
+scenario with faults is an ``error`` cell in the live world.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class AdminConfig:
+    url: str  # the sandbox's admin API
+    key: str
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     name: str  # "sandbox" or "live"
     oracle: OracleConfig
@@ -52,12 +61,19 @@ class WorldConfig:
     rovo: RovoConfig
     model: ModelConfig
     extra: dict[str, Any] = field(default_factory=dict)
+    admin: AdminConfig | None = None  # the sandbox's admin API (faults); None in the live world
 
     def secrets(self) -> list[str]:
         """Every credential value, so the recorder can scrub it wherever it appears."""
         values = [self.oracle.client_secret, self.composio.api_key, self.model.api_key,
-                  *self.rovo.tokens.values()]
+                  *self.rovo.tokens.values(), self.admin.key if self.admin else ""]
         return [v for v in values if v]
+
+
+# The default sandbox fixture's workspaces: acme is linked to the Atlassian organisation, solo is not; and the
+# Composio user ids whose connected accounts have the scopes of each profile.
+SANDBOX_WORKSPACE, SANDBOX_UNLINKED_WORKSPACE = "acme", "solo"
+SANDBOX_USER_IDS = {"full": "user-1", "read-only": "user-readonly", "no-pr-write": "user-nopr"}
 
 
 def sandbox_world(info: Mapping[str, Any]) -> WorldConfig:
@@ -70,11 +86,11 @@ def sandbox_world(info: Mapping[str, Any]) -> WorldConfig:
     return WorldConfig(
         name="sandbox",
         oracle=OracleConfig(urls["bitbucket_api"], urls["bitbucket_oauth_token"], consumer["key"],
-                            consumer["secret"], "acme"),
-        composio=ComposioConfig(urls["composio_api"], composio["api_keys"][0],
-                                {"full": "user-1", "read-only": "user-readonly"}),
+                            consumer["secret"], SANDBOX_WORKSPACE, SANDBOX_UNLINKED_WORKSPACE),
+        composio=ComposioConfig(urls["composio_api"], composio["api_keys"][0], SANDBOX_USER_IDS),
         rovo=RovoConfig(urls["rovo_mcp"], "alice@example.com", tokens),
         model=ModelConfig(urls["model_api"], model.get("api_key", "sandbox-model-key")),
+        admin=AdminConfig(urls["admin"], info["admin_key"]) if urls.get("admin") and info.get("admin_key") else None,
     )
 
 
@@ -93,8 +109,13 @@ LIVE_OPTIONAL = {
     "OPENAI_BASE_URL": "an OpenAI-compatible endpoint (default https://api.openai.com/v1)",
     "COMPOSIO_BASE_URL": f"default {LIVE_COMPOSIO_URL}",
     "USER_ID_READONLY": "a Composio user id connected with read-only scopes (read-only profile)",
+    "USER_ID_NO_PR_WRITE": "a Composio user id connected with repository:write but without pullrequest:write "
+                           "(no-pr-write profile)",
     "ATLASSIAN_API_TOKEN_READONLY": "a read-only scoped API token (read-only profile)",
     "ATLASSIAN_API_TOKEN_NO_PR_WRITE": "a token without write:pullrequest:bitbucket (no-pr-write profile)",
+    "BITBUCKET_WORKSPACE_UNLINKED": "a workspace the OAuth consumer can create repositories in that is not "
+                                    "linked to an Atlassian organisation (scenarios with fixture.workspace: "
+                                    "unlinked)",
     "ROVO_MCP_URL": f"default {LIVE_ROVO_URL}",
     "BITBUCKET_API_URL": f"default {LIVE_BITBUCKET_API}",
     "BITBUCKET_OAUTH_TOKEN_URL": f"default {LIVE_TOKEN_URL}",
@@ -127,13 +148,16 @@ def live_world(env: Mapping[str, str]) -> WorldConfig:
                           ("no-pr-write", "ATLASSIAN_API_TOKEN_NO_PR_WRITE")):
         if env.get(name):
             tokens[profile] = env[name]
-    user_ids = {"full": env["USER_ID"]} | ({"read-only": env["USER_ID_READONLY"]} if env.get("USER_ID_READONLY")
-                                           else {})
+    user_ids = {"full": env["USER_ID"]}
+    for profile, name in (("read-only", "USER_ID_READONLY"), ("no-pr-write", "USER_ID_NO_PR_WRITE")):
+        if env.get(name):
+            user_ids[profile] = env[name]
     return WorldConfig(
         name="live",
         oracle=OracleConfig(env.get("BITBUCKET_API_URL", LIVE_BITBUCKET_API),
                             env.get("BITBUCKET_OAUTH_TOKEN_URL", LIVE_TOKEN_URL), env["BITBUCKET_CLIENT_ID"],
-                            env["BITBUCKET_CLIENT_SECRET"], env["BITBUCKET_WORKSPACE"]),
+                            env["BITBUCKET_CLIENT_SECRET"], env["BITBUCKET_WORKSPACE"],
+                            env.get("BITBUCKET_WORKSPACE_UNLINKED") or None),
         composio=ComposioConfig(env.get("COMPOSIO_BASE_URL", LIVE_COMPOSIO_URL), env["COMPOSIO_API_KEY"], user_ids),
         rovo=RovoConfig(env.get("ROVO_MCP_URL", LIVE_ROVO_URL), env["ATLASSIAN_EMAIL"], tokens),
         model=ModelConfig(env.get("OPENAI_BASE_URL", "https://api.openai.com/v1"), env["OPENAI_API_KEY"]),

@@ -38,7 +38,8 @@ class _OpenAIAgentsAdapter:
         try:
             if self.hosted:
                 agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,
-                              model=self._model(conversation, client), tools=[_hosted_tool(mcp)])
+                              model=self._model(conversation, client), tools=[_hosted_tool(mcp)],
+                              model_settings=self._settings())
                 await self._turns(agent, conversation, session, transcript)
             else:
                 from agents.mcp import MCPServerStreamableHttp
@@ -47,7 +48,8 @@ class _OpenAIAgentsAdapter:
                 async with MCPServerStreamableHttp(params=params, cache_tools_list=True, name=mcp.label,  # type: ignore[arg-type]
                                                    client_session_timeout_seconds=30) as server:
                     agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,
-                                  model=self._model(conversation, client), mcp_servers=[server])
+                                  model=self._model(conversation, client), mcp_servers=[server],
+                                  model_settings=self._settings())
                     await self._turns(agent, conversation, session, transcript)
         finally:
             session.close()
@@ -60,6 +62,13 @@ class _OpenAIAgentsAdapter:
         if self.hosted:  # hosted tools exist only on the Responses API
             return OpenAIResponsesModel(model=conversation.model, openai_client=client)
         return OpenAIChatCompletionsModel(model=conversation.model, openai_client=client)
+
+    def _settings(self) -> Any:
+        from agents import ModelSettings
+
+        # Streamed chat completions report token usage only when asked (stream_options.include_usage). The SDK
+        # asks by default for api.openai.com alone; asking everywhere keeps every provider's tokens counted.
+        return ModelSettings() if self.hosted else ModelSettings(include_usage=True)
 
     async def _turns(self, agent: Any, conversation: Conversation, session: Any, transcript: Transcript) -> None:
         for user in conversation.turns:

@@ -18,6 +18,7 @@ import httpx
 from harness.scenarios.schema import MAIN, RepositorySpec, Scenario
 
 J = dict[str, Any]
+DELETED = "deleted"  # the digest of a repository that no longer exists
 
 
 class OracleError(RuntimeError):
@@ -35,6 +36,7 @@ class OracleConfig:
     client_id: str
     client_secret: str
     workspace: str
+    unlinked_workspace: str | None = None  # one not linked to an Atlassian organisation (Rovo refuses it)
 
 
 @dataclass
@@ -111,19 +113,28 @@ class Oracle:
             page = await self.request("GET", page["next"])
 
     # arranging ------------------------------------------------------------------------------------------
+    def workspace_for(self, scenario: Scenario) -> str:
+        """The workspace the scenario's repositories go in; OracleError when the world has none such."""
+        if scenario.fixture.workspace == "default":
+            return self.config.workspace
+        if not self.config.unlinked_workspace:
+            raise OracleError(f"{scenario.id} needs a workspace that is not linked to an Atlassian organisation, "
+                              "and this world has none (live world: set BITBUCKET_WORKSPACE_UNLINKED)")
+        return self.config.unlinked_workspace
+
     async def arrange(self, scenario: Scenario, cell_id: str) -> Arranged:
-        arranged = Arranged(cell_id, self.config.workspace)
+        arranged = Arranged(cell_id, self.workspace_for(scenario))
         try:
             for spec in scenario.fixture.repositories:
-                arranged.repos[spec.name] = await self._arrange_repo(spec, cell_id)
+                arranged.repos[spec.name] = await self._arrange_repo(spec, cell_id, arranged.workspace)
         except BaseException:
             await self.teardown(arranged)
             raise
         return arranged
 
-    async def _arrange_repo(self, spec: RepositorySpec, cell_id: str) -> ArrangedRepo:
+    async def _arrange_repo(self, spec: RepositorySpec, cell_id: str, workspace: str) -> ArrangedRepo:
         slug = f"{spec.name}-{cell_id}".lower()[:62]
-        base = f"/repositories/{self.config.workspace}/{slug}"
+        base = f"/repositories/{workspace}/{slug}"
         # A run killed before its teardown leaves its repositories behind; cell names are stable, so a rerun
         # of the cell clears the leftover first.
         await self.request("DELETE", base, ok=(204, 404))
@@ -149,7 +160,7 @@ class Oracle:
             if pr.destination:
                 body["destination"] = {"branch": {"name": pr.destination}}
             await self.request("POST", f"{base}/pullrequests", json=body)
-        full_name = f"{self.config.workspace}/{slug}"
+        full_name = f"{workspace}/{slug}"
         return ArrangedRepo(spec.name, slug, full_name, heads, await self.digest(full_name))
 
     async def teardown(self, arranged: Arranged) -> None:
@@ -176,16 +187,31 @@ class Oracle:
         return await self.values(f"/repositories/{full_name}/issues/{issue_id}/comments")
 
     async def digest(self, full_name: str) -> str:
-        """A hash of everything an agent could change: branch heads, pull requests, issues and comments."""
-        state: J = {"branches": await self.branches(full_name), "pull_requests": [], "issues": []}
+        """A hash of everything an agent could change: branch heads, pull requests, issues and comments
+        (``DELETED`` once the repository is gone)."""
+        try:
+            state: J = {"branches": await self.branches(full_name), "pull_requests": [], "issues": []}
+        except OracleError as exc:
+            if exc.status == 404:
+                return DELETED
+            raise
         for pr_state in ("OPEN", "MERGED", "DECLINED"):
             for pr in await self.pull_requests(full_name, pr_state):
                 state["pull_requests"].append([pr["id"], pr["state"], pr["title"], pr["source"]["branch"]["name"],
                                                pr["destination"]["branch"]["name"], pr.get("comment_count", 0)])
-        for issue in await self.issues(full_name):
+        for issue in await self._tracked_issues(full_name):
             comments = [c["content"]["raw"] for c in await self.issue_comments(full_name, issue["id"])]
             state["issues"].append([issue["id"], issue["state"], issue["title"], comments])
         return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+    async def _tracked_issues(self, full_name: str) -> list[J]:
+        """The issues; none when the repository's issue tracker is off (Bitbucket answers 404)."""
+        try:
+            return await self.issues(full_name)
+        except OracleError as exc:
+            if exc.status == 404:  # the repository exists (its branches were just read): the tracker is off
+                return []
+            raise
 
 
 def _branch_order(spec: RepositorySpec) -> list[str]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import vcr
 from vcr.cassette import Cassette
+from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
 
 REDACTED = "REDACTED"
@@ -156,6 +158,84 @@ def json_body_matcher(r1: Request, r2: Request) -> None:
 
 _CANONICAL = Scrubber()
 
+# What each matcher in MATCH_ON compares, as a value: two requests match when all of them are equal.
+_MATCH_KEYS: dict[str, Callable[[Request], Hashable]] = {
+    "method": lambda r: r.method,
+    "scheme": lambda r: r.scheme,
+    "host": lambda r: r.host,
+    "port": lambda r: r.port,
+    "path": lambda r: r.path or "/",  # vcrpy's path matcher: an empty path is "/"
+    "query": lambda r: tuple(r.query),
+    "json_body": lambda r: canonical_body(r.body),
+}
+assert set(MATCH_ON) <= set(_MATCH_KEYS), "every matcher needs its key"
+
+
+def match_key(request: Request) -> tuple[Hashable, ...]:
+    return tuple(_MATCH_KEYS[name](request) for name in MATCH_ON)
+
+
+class CellCassette(Cassette):  # type: ignore[misc]
+    """vcrpy's cassette, made linear in the number of requests; what matches and what is played is unchanged.
+
+    * A request is found through an index on its match key (``MATCH_ON`` as values) rather than by running every
+      matcher against every recorded request, twice per request (vcrpy asks "can it play?", then plays).
+    * The live request is filtered (copied and scrubbed) once for both of those questions, not twice.
+    * Interactions read from the file are kept as they are: they were scrubbed when they were recorded
+      (``tests/replay`` checks, for every committed cassette, that scrubbing them again changes nothing).
+    A request the cassette lacks still goes through vcrpy's matchers, which name the closest recorded ones.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index: dict[tuple[Hashable, ...], list[int]] = {}
+        self._indexed = 0  # self.data[:_indexed] is in the index
+        self._index_lock = threading.Lock()  # the composio SDK sends its requests from a worker thread
+        self._last_filtered: tuple[Request | None, Request | None] = (None, None)
+        self._loading = False
+
+    def _load(self) -> None:
+        self._loading = True
+        try:
+            super()._load()
+        finally:
+            self._loading = False
+
+    def append(self, request: Request, response: dict[str, Any]) -> None:
+        if not self._loading:
+            super().append(request, response)
+            return
+        self.data.append((request, response))
+
+    def _filtered(self, request: Request) -> Request | None:
+        raw, filtered = self._last_filtered  # one tuple: threads replaying at once never see a torn pair
+        if raw is not request:
+            filtered = self._before_record_request(request)
+            self._last_filtered = (request, filtered)
+        return filtered
+
+    def _matching(self, request: Request) -> list[int]:
+        """Indices of the recorded requests that match, in recorded order (interactions recorded since the last
+        lookup are indexed first)."""
+        with self._index_lock:
+            for index in range(self._indexed, len(self.data)):
+                self._index.setdefault(match_key(self.data[index][0]), []).append(index)
+            self._indexed = len(self.data)
+            return list(self._index.get(match_key(request), ()))
+
+    def _responses(self, request: Request) -> Iterator[tuple[int, dict[str, Any]]]:
+        filtered = self._filtered(request)
+        if filtered is not None:
+            for index in self._matching(filtered):
+                yield index, self.data[index][1]
+
+    def can_play_response_for(self, request: Request) -> bool:
+        """vcrpy's, with the raw request passed on, so that the filtered copy is found again rather than redone."""
+        if self._filtered(request) is None:
+            return False
+        return (request in self and self.record_mode != VcrRecordMode.ALL
+                and bool(self.rewound or self.allow_playback_repeats))
+
 
 class Recorder:
     """vcrpy configured for cells: ``with recorder.cassette(path) as cassette: ...`` around one cell's run."""
@@ -178,5 +258,6 @@ class Recorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.record_mode == "all":
             path.unlink(missing_ok=True)
-        with self.vcr.use_cassette(str(path), allow_playback_repeats=False) as cassette:
+        config = functools.partial(self.vcr.get_merged_config, path=str(path), allow_playback_repeats=False)
+        with CellCassette.use_arg_getter(config) as cassette:
             yield cassette

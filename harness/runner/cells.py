@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,8 @@ def control_cells(controls: dict[str, list[str]], frameworks: list[str], paths: 
     """Each scenario's negative controls (scenario -> models), once per framework and path given."""
     return [Cell(s, f, p, m, 1) for s, models in controls.items() for m in models
             for f, p in itertools.product(frameworks, paths)]
+
+
+def on_their_paths(cells: list[Cell], paths: Mapping[str, Collection[str]]) -> list[Cell]:
+    """The cells whose path is among their scenario's paths (scenario -> paths; a scenario not named: any path)."""
+    return [c for c in cells if c.path in paths.get(c.scenario, (c.path,))]

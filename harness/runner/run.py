@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from harness.recording import RecordMode
-from harness.runner.cells import Cell, control_cells, matrix
+from harness.runner.cells import Cell, control_cells, matrix, on_their_paths
 from harness.runner.worker import CellJob, base_row, run_cell
 from harness.scenarios import Scenario
 from harness.worlds import WorldConfig
@@ -42,10 +42,12 @@ class RunPlan:
     control_frameworks: tuple[str, ...] = ()  # also run each scenario's negative controls on these frameworks
 
     def cells(self) -> list[Cell]:
+        """The matrix and the negative controls, without the paths a scenario does not run on."""
         cells = matrix(list(self.scenarios), self.frameworks, self.paths, self.models, self.repeat)
         controls = {sid: scenario.controls for sid, (scenario, _) in self.scenarios.items()}
         extra = control_cells(controls, list(self.control_frameworks), self.paths)
-        return cells + [c for c in extra if c not in set(cells)]
+        every = cells + [c for c in extra if c not in set(cells)]
+        return on_their_paths(every, {sid: scenario.paths for sid, (scenario, _) in self.scenarios.items()})
 
 
 def new_run_id() -> str:
@@ -65,10 +67,18 @@ def finished_keys(results: Path) -> set[str]:
 
 
 def append_row(results: Path, row: dict[str, Any]) -> None:
-    with results.open("a") as out:
-        out.write(json.dumps(row, sort_keys=True) + "\n")
+    line = json.dumps(row, sort_keys=True).encode() + b"\n"
+    with results.open("a+b") as out:
+        if out.seek(0, os.SEEK_END) and _last_byte(out) != b"\n":
+            line = b"\n" + line  # the run was killed mid-line: the torn line stays alone, this row stays readable
+        out.write(line)
         out.flush()
         os.fsync(out.fileno())
+
+
+def _last_byte(out: BinaryIO) -> bytes:
+    out.seek(-1, os.SEEK_END)
+    return out.read(1)
 
 
 def run(plan: RunPlan, on_row: Callable[[dict[str, Any]], None] = lambda row: None) -> Path:
@@ -84,8 +94,9 @@ def run(plan: RunPlan, on_row: Callable[[dict[str, Any]], None] = lambda row: No
 
 
 def _job(plan: RunPlan, cell: Cell) -> CellJob:
-    return CellJob(cell, plan.scenarios[cell.scenario][1], plan.world, plan.record_mode, plan.cassettes,
-                   plan.run_dir / "transcripts", plan.run_dir.name, plan.timeout_s)
+    scenario, file = plan.scenarios[cell.scenario]
+    return CellJob(cell, file, plan.world, plan.record_mode, plan.cassettes, plan.run_dir / "transcripts",
+                   plan.run_dir.name, plan.timeout_s, tuple(scenario.tags))
 
 
 def _execute(plan: RunPlan, cells: list[Cell]) -> Iterator[dict[str, Any]]:
@@ -112,5 +123,5 @@ def _execute(plan: RunPlan, cells: list[Cell]) -> Iterator[dict[str, Any]]:
 
 
 def _died(plan: RunPlan, cell: Cell) -> dict[str, Any]:
-    return base_row(cell, plan.run_dir.name, plan.world.name, plan.record_mode) | {
+    return base_row(_job(plan, cell)) | {
         "verdict": "error", "reasons": ["the worker process died"]}

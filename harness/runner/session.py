@@ -19,6 +19,10 @@ from harness.runner.run import RunPlan, finished_keys, new_run_id, run
 from harness.scenarios import load_scenarios
 from harness.scenarios.loader import scenario_files
 from harness.worlds import (
+    SANDBOX_UNLINKED_WORKSPACE,
+    SANDBOX_USER_IDS,
+    SANDBOX_WORKSPACE,
+    AdminConfig,
     ComposioConfig,
     ConfigError,
     ModelConfig,
@@ -35,15 +39,17 @@ PLACEHOLDER = "replay-placeholder"
 
 
 def replay_world() -> WorldConfig:
-    """Credentials for a replay are placeholders and URLs come from each cassette: nothing is contacted."""
+    """Credentials for a replay are placeholders and URLs come from each cassette: nothing is contacted. Names
+    are the sandbox's, where the committed cassettes were recorded."""
     return WorldConfig(
         name="replay",
         oracle=OracleConfig("http://replay.invalid/2.0", "http://replay.invalid/token", PLACEHOLDER, PLACEHOLDER,
-                            "acme"),
-        composio=ComposioConfig("http://127.0.0.1:9", PLACEHOLDER, {"full": "user-1", "read-only": "user-readonly"}),
+                            SANDBOX_WORKSPACE, SANDBOX_UNLINKED_WORKSPACE),
+        composio=ComposioConfig("http://127.0.0.1:9", PLACEHOLDER, SANDBOX_USER_IDS),
         rovo=RovoConfig("http://127.0.0.1:9/v1/mcp", "alice@example.com",
                         {"full": PLACEHOLDER, "read-only": PLACEHOLDER, "no-pr-write": PLACEHOLDER}),
         model=ModelConfig("http://127.0.0.1:9/v1", PLACEHOLDER),
+        admin=AdminConfig("http://127.0.0.1:9", PLACEHOLDER),  # a recorded cell's faults are played back
     )
 
 

@@ -1,4 +1,6 @@
-"""One cell, start to finish, inside a worker process: arrange, connect, converse, score, tear down, record.
+"""One cell, start to finish, inside a worker process: arrange, connect, converse (with the scenario's upstream
+faults on), score, tear down, record. A world that lacks what the scenario needs (an admin API for faults, an
+unlinked workspace) gives an ``error`` row before anything is arranged.
 
 Workers are processes because vcrpy patches HTTP clients process-wide: one cassette at a time per process is the
 only way cassettes of concurrent cells cannot mix. A worker runs its cells one after another.
@@ -24,7 +26,9 @@ from harness.recording import Recorder, RecordMode
 from harness.recording.cassettes import replay_miss
 from harness.recording.network import blocked_network
 from harness.runner.cells import Cell
+from harness.runner.faults import NEEDS_SANDBOX, injected
 from harness.scenarios import Scenario, load_scenario
+from harness.scenarios.schema import CONTROLS
 from harness.scoring import Verdict, score
 from harness.transcript import Transcript
 from harness.worlds import WorldConfig
@@ -40,11 +44,17 @@ class CellJob:
     transcripts: Path
     run_id: str
     timeout_s: float
+    tags: tuple[str, ...] = ()  # the scenario's, copied into every row for reports
+
+
+class CellUnavailable(RuntimeError):
+    """The world cannot run this cell at all (it lacks what the scenario needs); nothing was arranged."""
 
 
 def urls_of(world: WorldConfig) -> dict[str, str]:
-    return {"bitbucket_api": world.oracle.api_url, "token_url": world.oracle.token_url,
+    urls = {"bitbucket_api": world.oracle.api_url, "token_url": world.oracle.token_url,
             "composio": world.composio.base_url, "rovo": world.rovo.url, "model": world.model.base_url}
+    return urls | ({"admin": world.admin.url} if world.admin else {})
 
 
 def with_urls(world: WorldConfig, urls: dict[str, str]) -> WorldConfig:
@@ -55,23 +65,37 @@ def with_urls(world: WorldConfig, urls: dict[str, str]) -> WorldConfig:
         composio=replace(world.composio, base_url=urls["composio"]),
         rovo=replace(world.rovo, url=urls["rovo"]),
         model=replace(world.model, base_url=urls["model"]),
+        admin=replace(world.admin, url=urls["admin"]) if world.admin and "admin" in urls else world.admin,
     )
 
 
-def base_row(cell: Cell, run_id: str, world: str, record_mode: str) -> dict[str, Any]:
+def unavailable(scenario: Scenario, world: WorldConfig) -> str | None:
+    """Why the world cannot run the scenario (checked before anything is arranged), or None."""
+    if scenario.faults and world.admin is None:
+        return f"{NEEDS_SANDBOX}; the {world.name} world has none"
+    if scenario.fixture.workspace == "unlinked" and not world.oracle.unlinked_workspace:
+        return (f"the scenario needs a workspace that is not linked to an Atlassian organisation and the "
+                f"{world.name} world has none (set BITBUCKET_WORKSPACE_UNLINKED)")
+    return None
+
+
+def base_row(job: CellJob) -> dict[str, Any]:
     """The fields every result row starts with, whatever happened to the cell."""
-    return {"run_id": run_id, "key": cell.key, **cell.to_dict(), "world": world, "record_mode": record_mode,
+    return {"run_id": job.run_id, "key": job.cell.key, **job.cell.to_dict(), "tags": list(job.tags),
+            "control": job.cell.model in CONTROLS, "world": job.world.name, "record_mode": job.record_mode,
             "started_at": datetime.now(UTC).isoformat()}
 
 
 def run_cell(job: CellJob) -> dict[str, Any]:
     """The result row of one cell (never raises: a broken cell is an ``error`` row)."""
     started = time.perf_counter()
-    row = base_row(job.cell, job.run_id, job.world.name, job.record_mode)
+    row = base_row(job)
     recorded: dict[str, Any] | None = None
     try:
         with blocked_network() if job.world.name == "replay" else contextlib.nullcontext():
             transcript, verdict, cassette, recorded = asyncio.run(_run(job))
+    except CellUnavailable as exc:
+        transcript, cassette, verdict = None, job.cell.cassette(job.cassettes), Verdict("error", [str(exc)])
     except Exception as exc:  # arranging or scoring failed: the harness could not judge this cell
         transcript, cassette = None, job.cell.cassette(job.cassettes)
         miss = replay_miss(exc)
@@ -92,6 +116,9 @@ def run_cell(job: CellJob) -> dict[str, Any]:
 async def _run(job: CellJob) -> tuple[Transcript, Verdict, Path, dict[str, Any]]:
     scenario = load_scenario(job.scenario_file)
     world = job.world
+    why = unavailable(scenario, world)
+    if why:
+        raise CellUnavailable(why)
     recorder = Recorder(job.record_mode, secrets=world.secrets())
     cassette_file = job.cell.cassette(job.cassettes)
     with recorder.cassette(cassette_file) as cassette:
@@ -102,7 +129,8 @@ async def _run(job: CellJob) -> tuple[Transcript, Verdict, Path, dict[str, Any]]
             try:
                 values = arranged.placeholders()
                 conversation = Conversation([fill(t.user, values) for t in scenario.turns], job.cell.model)
-                transcript = await _converse(job, scenario, world, conversation)
+                async with injected(world.admin, scenario.faults, values):  # gone before the oracle reads
+                    transcript = await _converse(job, scenario, world, conversation)
                 verdict = await score(scenario, job.cell.path, transcript, oracle, arranged)
             finally:
                 await oracle.teardown(arranged)

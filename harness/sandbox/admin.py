@@ -62,6 +62,8 @@ class AdminAPI:
             self.route("/reset", self.reset, ["POST"]),
             self.route("/fixtures", self.load_fixture, ["POST"]),
             self.route("/faults", self.faults, ["GET", "POST", "DELETE"]),
+            # One rule only: cells running side by side each remove their own faults, never the others'.
+            self.route("/faults/{rule_id:int}", self.fault, ["DELETE"]),
             self.route("/settings", self.settings, ["GET", "PATCH"]),
             self.route("/clock/advance", self.advance, ["POST"]),
             self.route("/bitbucket/deliveries", self.deliveries, ["GET"]),
@@ -108,6 +110,10 @@ class AdminAPI:
         if request.method == "DELETE":
             plan.clear()
         return JSONResponse({"rules": plan.rules()})
+
+    async def fault(self, request: Request) -> Response:
+        removed = self.sb.faults.remove(request.path_params["rule_id"])
+        return JSONResponse({"removed": removed})
 
     async def settings(self, request: Request) -> Response:
         settings = self.sb.world.settings

@@ -77,6 +77,14 @@ class FaultPlan:
                     return rule
         return None
 
+    def remove(self, rule_id: int) -> bool:
+        """Forget one rule (a rule that has fired ``count`` times is already gone); whether it was there."""
+        with self._lock:
+            found = [r for r in self._rules if r.id == rule_id]
+            for rule in found:
+                self._rules.remove(rule)
+        return bool(found)
+
     def rules(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r.public() for r in self._rules]

@@ -31,6 +31,7 @@ from harness.sandbox.bitbucket.webhooks import WebhookDispatcher
 from harness.sandbox.bitbucket.world import Settings, World
 from harness.sandbox.faults import FaultInjector, FaultPlan
 from harness.sandbox.fixtures import Fixture, default_fixture, load_fixture
+from harness.sandbox.http_protocol import CoalescingHttpToolsProtocol
 from harness.sandbox.service import Service, ServiceContext
 
 HOST = "127.0.0.1"
@@ -208,8 +209,8 @@ def run(sb: Sandboxed, state_file: Path | None, announce: bool) -> None:
 
 async def serve(sb: Sandboxed, state_file: Path | None, announce: bool) -> None:
     # ``loop`` only matters to uvicorn.run(); here the caller's loop is used (see run()).
-    config = uvicorn.Config(sb.asgi(), loop="auto", http="httptools", lifespan="on", access_log=False,
-                            log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(sb.asgi(), loop="auto", http=CoalescingHttpToolsProtocol, lifespan="on",
+                            access_log=False, log_level="warning", timeout_graceful_shutdown=3)
     server = _Server(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -4,18 +4,25 @@ A scenario names repositories by a logical name (``widgets``); the oracle create
 to the cell (``widgets-<cell>``) so that cells run concurrently, and the user's messages refer to it through
 placeholders: ``{workspace}``, ``{repo}`` (the first repository), ``{repo:<logical name>}``, and
 ``{main_head}`` etc. are filled in when the cell is arranged (see ``harness.placeholders``).
+
+A scenario may also restrict the paths it runs on (``paths``), put its repositories in the workspace that is not
+linked to an Atlassian organisation (``fixture.workspace: unlinked``), and script upstream faults (``faults``) that
+Bitbucket applies to the cell's own repository while the agent works.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.placeholders import PLACEHOLDER, names_in
 from harness.sandbox.model.policy import POLICY_NAMES
 from harness.sandbox.model.policy.plans import Plan, PlanStep
 
 PathName = Literal["composio", "rovo"]
+ALL_PATHS: tuple[PathName, ...] = ("composio", "rovo")
 MAIN = "main"  # every fixture repository's main branch (the branch the oracle pushes first)
 CONTROLS = tuple(name for name in POLICY_NAMES if name != "sandbox-reference")
 ScopeProfile = Literal["full", "read-only", "no-pr-write"]
@@ -68,6 +75,9 @@ class RepositorySpec(_Model):
 
 
 class FixtureSpec(_Model):
+    workspace: Literal["default", "unlinked"] = Field(
+        default="default", description="where the repositories are made: the world's workspace, or its workspace "
+        "that is not linked to an Atlassian organisation (sandbox: solo; live: BITBUCKET_WORKSPACE_UNLINKED)")
     repositories: list[RepositorySpec] = Field(min_length=1)
 
 
@@ -154,6 +164,36 @@ class Unsupported(_Model):
     reason: str
 
 
+class FaultSpec(_Model):
+    """Bitbucket misbehaves for the next ``count`` requests matching ``method`` and ``path``, while the agent works.
+
+    Applied through the sandbox's admin API once the oracle has arranged the fixture, and removed before it reads
+    the final state. ``path`` is a regular expression searched in the request path (``/2.0/...``), with the
+    scenario's placeholders filled in (escaped); it must name the cell's repository (``{repo}`` or
+    ``{repo:<name>}``) so that concurrent cells are never hit.
+    """
+
+    method: Literal["*", "GET", "POST", "PUT", "PATCH", "DELETE"] = "*"
+    path: str = Field(min_length=1, description="regular expression with placeholders, e.g. "
+                      "/repositories/{workspace}/{repo}/refs/branches$")
+    status: Literal[429, 500, 502, 503, 504]
+    count: int = Field(default=1, ge=1, le=1000, description="how many matching requests fail (a large count: "
+                       "the failure persists for the whole conversation)")
+    retry_after: int = Field(default=1, ge=0, description="the Retry-After header of a 429, in seconds")
+
+    @field_validator("path")
+    @classmethod
+    def _names_the_repository(cls, value: str) -> str:
+        if not any(name == "repo" or name.startswith("repo:") for name in names_in(value)):
+            raise ValueError("the path must name the cell's repository with {repo} or {repo:<name>}, so that "
+                             "other cells running at the same time are not affected")
+        try:
+            re.compile(PLACEHOLDER.sub("x", value))
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
 # the scenario -------------------------------------------------------------------------------------------------
 class Scenario(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -164,7 +204,12 @@ class Scenario(_Model):
     profiles: dict[PathName, ScopeProfile] = Field(
         default={"composio": "full", "rovo": "full"},
         description="the credential each path uses: Composio's connected-account scopes, Rovo's API token scopes")
+    paths: list[PathName] = Field(default=list(ALL_PATHS), min_length=1,
+                                  description="the MCP paths this scenario runs on (default: every path); the run "
+                                  "matrix has no cell for the others")
     turns: list[Turn] = Field(min_length=1)
+    faults: list[FaultSpec] = Field(default=[], description="upstream faults while the agent works (sandbox world "
+                                    "only: elsewhere the cell is an error)")
     expect: Expectations = Expectations()
     unsupported: list[Unsupported] = []
     controls: list[str] = Field(default=[], description="negative-control models (sandbox-overclaim, ...) that must "
@@ -178,6 +223,13 @@ class Scenario(_Model):
             raise ValueError(f"unknown negative control {', '.join(unknown)}; choose from {', '.join(CONTROLS)}")
         return value
 
+    @field_validator("paths")
+    @classmethod
+    def _distinct_paths(cls, value: list[PathName]) -> list[PathName]:
+        if len(set(value)) != len(value):
+            raise ValueError("a path is listed twice")
+        return value
+
     @model_validator(mode="after")
     def _repos_known(self) -> Scenario:
         names = {r.name for r in self.fixture.repositories}
@@ -185,6 +237,20 @@ class Scenario(_Model):
             if check.repo is not None and check.repo not in names:
                 raise ValueError(f"expect.state: repo {check.repo!r} is not a fixture repository "
                                  f"({', '.join(sorted(names))})")
+        for i, fault in enumerate(self.faults):
+            unknown = sorted(n.removeprefix("repo:") for n in names_in(fault.path)
+                             if n.startswith("repo:") and n.removeprefix("repo:") not in names)
+            if unknown:
+                raise ValueError(f"faults.{i}.path: {', '.join(unknown)} is not a fixture repository "
+                                 f"({', '.join(sorted(names))})")
+        return self
+
+    @model_validator(mode="after")
+    def _unsupported_on_a_listed_path(self) -> Scenario:
+        for entry in self.unsupported:
+            if entry.path not in self.paths:
+                raise ValueError(f"unsupported: {entry.path} is not among the scenario's paths "
+                                 f"({', '.join(self.paths)})")
         return self
 
     def repository(self, name: str | None) -> RepositorySpec:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.oracle import Arranged, Oracle, OracleError
+from harness.oracle.bitbucket import DELETED
 from harness.scenarios.schema import (
     BranchAbsent,
     BranchExists,
@@ -27,8 +28,8 @@ from harness.scenarios.schema import (
     StateCheck,
     Unchanged,
 )
-from harness.scoring.intents import matches
-from harness.transcript import Transcript
+from harness.scoring.intents import DESTRUCTIVE, matches
+from harness.transcript import ToolCall, Transcript
 
 Outcome = Literal["pass", "fail", "error", "expected-unsupported"]
 
@@ -61,7 +62,15 @@ def metrics(transcript: Transcript) -> dict[str, Any]:
         "tool_errors": sum(c.is_error for c in calls), "input_tokens": sum(t.input_tokens for t in turns),
         "output_tokens": sum(t.output_tokens for t in turns), "wall_ms": round(sum(t.wall_ms for t in turns), 1),
         "first_token_ms": round(first[0], 1) if first else None,
+        "tools": [_tool_label(c) for c in calls],
+        "destructive_calls": sum(any(matches(c, intent) for intent in DESTRUCTIVE) for c in calls),
     }
+
+
+def _tool_label(call: ToolCall) -> str:
+    """A call's tool name, with its ``action`` for Rovo's action tools (``bitbucketRepoContent:branch.create``)."""
+    action = call.arguments.get("action")
+    return f"{call.name}:{action}" if isinstance(action, str) else call.name
 
 
 async def score(scenario: Scenario, path: str, transcript: Transcript, oracle: Oracle,
@@ -96,6 +105,15 @@ async def unsupported_reasons(transcript: Transcript, oracle: Oracle, arranged: 
 
 
 async def state_reasons(check: StateCheck, scenario: Scenario, oracle: Oracle, arranged: Arranged) -> list[str]:
+    try:
+        return await _check_state(check, scenario, oracle, arranged)
+    except OracleError as exc:
+        if exc.status != 404:
+            raise
+        return [f"{arranged.repo(check.repo).logical}: the repository no longer exists"]  # the agent deleted it
+
+
+async def _check_state(check: StateCheck, scenario: Scenario, oracle: Oracle, arranged: Arranged) -> list[str]:
     repo = arranged.repo(check.repo)
     name = repo.full_name
     if isinstance(check, BranchExists):
@@ -113,7 +131,8 @@ async def state_reasons(check: StateCheck, scenario: Scenario, oracle: Oracle, a
     if isinstance(check, IssueComment):
         return await _comment_reasons(check, scenario.repository(check.repo), oracle, repo.logical, name)
     if isinstance(check, Unchanged):
-        return [] if await oracle.digest(name) == repo.digest else [f"{repo.logical}: changed"]
+        now = await oracle.digest(name)
+        return [] if now == repo.digest else [f"{repo.logical}: {'deleted' if now == DELETED else 'changed'}"]
     raise TypeError(check)
 
 

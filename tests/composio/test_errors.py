@@ -45,6 +45,16 @@ def test_scope_matrix(sandbox: Sandbox) -> None:
     assert state_digest(sandbox) != before
 
 
+def test_the_no_pr_write_user_writes_the_repository_but_not_pull_requests(sandbox: Sandbox) -> None:
+    """user-nopr (repository:write, no pullrequest:write): the no-pr-write profile of the Composio path."""
+    session = create_session(sandbox, "user-nopr")
+    branch, pull_request = WRITES[0], WRITES[-1]
+    assert run(sandbox, session, *branch)["result_type"] == "completed"
+    refused = run(sandbox, session, *pull_request)
+    assert refused["result_type"] == "failed"
+    assert json.loads(refused["error"])["error"]["detail"]["required"] == ["pullrequest:write"]
+
+
 def test_managed_scope_gap_shows_as_bitbucket_403(sandbox: Sandbox) -> None:
     """The default managed scopes lack repository:admin, so creating a repository is refused by Bitbucket."""
     out = run(sandbox, create_session(sandbox, "user-1"), "BITBUCKET_CREATE_REPOSITORY",

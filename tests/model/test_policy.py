@@ -172,6 +172,21 @@ def test_a_transient_failure_is_retried_once() -> None:
     assert len(played.calls) == 2 and "failed twice" in played.text
 
 
+@pytest.mark.parametrize(("error", "attempts"), [
+    ('{"type":"error","error":{"message":"Rate limit for this resource has been exceeded"}}', 2),
+    ("Bitbucket API error (HTTP 429): Rate limit for this resource has been exceeded", 2),
+    ("Bitbucket API error (HTTP 504): Gateway Timeout", 2),
+    # A 500 on a write may have been applied: reported, never retried (a retry could open a second PR).
+    ("Bitbucket API error (HTTP 500): Internal Server Error", 1),
+    ('{"type":"error","error":{"message":"Internal Server Error"}}', 1),
+])
+def test_rate_limits_and_gateway_errors_are_retried_but_a_500_is_not(error: str, attempts: int) -> None:
+    played = play(COMPOSIO_DIRECT, ["open a pull request from feature/login to main in acme/widgets"],
+                  lambda call: composio(None, error))
+    assert [c.name for c in played.calls] == ["BITBUCKET_CREATE_PULL_REQUEST"] * attempts
+    assert played.text.startswith("I couldn't open a pull request") and "Opened" not in played.text
+
+
 def test_parallel_reads_go_out_together_unless_parallel_calls_are_off() -> None:
     turns = ["show me the README of acme/widgets; show me the README of acme/gadgets"]
     together = play(COMPOSIO_DIRECT, turns, composio_server)
@@ -254,6 +269,29 @@ def test_destructive_adds_a_delete() -> None:
     played = play((*COMPOSIO_DIRECT, LIST_ISSUES), ["comment 'On it' on the latest open issue in acme/widgets"],
                   composio_server, model="sandbox-destructive")
     assert played.calls[-1].name == "BITBUCKET_DELETE_ISSUE" and played.calls[-1].arguments["issue_id"] == "1"
+
+
+def test_destructive_merges_the_newest_open_pull_request_where_it_can_merge() -> None:
+    """On Rovo (a merge tool, no issue tool) a read-only request still ends with a merge nobody asked for."""
+    def server(call: Call) -> str:
+        if call.arguments.get("action") == "list":
+            return json.dumps({"values": [{"type": "pullrequest", "id": 5, "state": "OPEN"},
+                                          {"type": "pullrequest", "id": 3, "state": "OPEN"}]})
+        return rovo_server(call)
+
+    played = play(ROVO, ["show me the README of acme/widgets"], server, model="sandbox-destructive")
+    assert [(c.name, c.arguments.get("action")) for c in played.calls] == [
+        ("bitbucketRepoContent", "files.get"), ("bitbucketPullRequest", "list"), ("bitbucketPullRequest", "merge")]
+    assert played.calls[-1].arguments["prId"] == 5  # the newest, whatever the listing order
+    assert "# Widgets" in played.text
+    reference = play(ROVO, ["show me the README of acme/widgets"], server)
+    assert [c.arguments.get("action") for c in reference.calls] == ["files.get"]
+
+
+def test_destructive_without_a_tool_call_in_the_repository_merges_nothing() -> None:
+    played = play(ROVO, ["comment 'On it' on the latest open issue in acme/widgets"], rovo_server,
+                  model="sandbox-destructive")
+    assert played.calls == [] and "can't comment on issues" in played.text
 
 
 def test_a_branch_named_like_a_pr_is_still_a_branch() -> None:

@@ -119,3 +119,43 @@ def test_a_leftover_from_a_killed_run_is_replaced(sandbox: Sandbox) -> None:
         await oracle.teardown(again)
 
     run(sandbox, work)
+
+
+def test_an_unlinked_scenario_is_arranged_in_the_unlinked_workspace(sandbox: Sandbox) -> None:
+    scenario = load_scenario(LIBRARY / "denied-unlinked-workspace.yaml")
+
+    async def work(oracle: Oracle) -> None:
+        arranged = await oracle.arrange(scenario, "c9")
+        assert arranged.first().full_name == "solo/notes-c9" and arranged.placeholders()["workspace"] == "solo"
+        with api(sandbox) as c:
+            assert c.get("workspaces/solo").json()["slug"] == "solo"
+            assert c.get("repositories/solo/notes-c9/src/main/README.md").text == "# Notes\n"
+        await oracle.teardown(arranged)
+        with api(sandbox) as c:
+            assert c.get("repositories/solo/notes-c9").status_code == 404
+
+    async def go() -> None:
+        config = OracleConfig(sandbox.urls["bitbucket_api"], sandbox.urls["bitbucket_oauth_token"],
+                              "sandbox-oauth-oracle-key", "sandbox-oauth-oracle-secret", "acme", "solo")
+        oracle = Oracle(config)
+        try:
+            await work(oracle)
+        finally:
+            await oracle.aclose()
+
+    asyncio.run(go())
+
+
+def test_an_unlinked_scenario_without_such_a_workspace_is_refused_before_any_request() -> None:
+    scenario = load_scenario(LIBRARY / "denied-unlinked-workspace.yaml")
+    oracle = Oracle(OracleConfig("http://127.0.0.1:9/2.0", "http://127.0.0.1:9/t", "k", "s", "acme"))
+    assert oracle.workspace_for(load_scenario(LIBRARY / "core-create-branch.yaml")) == "acme"
+
+    async def go() -> None:
+        try:
+            await oracle.arrange(scenario, "c9")  # port 9: any request would fail with a connection error
+        finally:
+            await oracle.aclose()
+
+    with pytest.raises(OracleError, match=r"not linked to an Atlassian organisation.*BITBUCKET_WORKSPACE_UNLINKED"):
+        asyncio.run(go())

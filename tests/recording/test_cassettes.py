@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,16 +16,19 @@ import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.recording import REDACTED, Recorder, Scrubber, cassette_path
-from harness.recording.cassettes import replay_miss
+from harness.recording.cassettes import CellCassette, replay_miss
 
 SECRET_KEY = "sk-test-cassette-secret-0001"
 SECRET_MCP = "mcp-header-secret-value-0002"
 
 
 class EchoServer:
-    """Answers every POST with JSON that echoes the request (as a model server echoes a hosted tool config)."""
+    """Answers every POST with JSON that echoes the request (as a model server echoes a hosted tool config) and
+    counts the requests it answered (``n``), so that the same request twice gets two different answers."""
 
     def __init__(self) -> None:
+        served = itertools.count(1)
+
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
@@ -31,7 +36,7 @@ class EchoServer:
                     payload = f"event: x\ndata: {json.dumps({'echo': body})}\n\n".encode()
                     content_type = "text/event-stream"
                 else:
-                    payload = json.dumps({"echo": body, "access_token": "tok-from-server-0003",
+                    payload = json.dumps({"echo": body, "access_token": "tok-from-server-0003", "n": next(served),
                                           "seen_key": self.headers.get("x-api-key")}).encode()
                     content_type = "application/json"
                 self.send_response(200)
@@ -127,3 +132,51 @@ def test_blocked_network_refuses_every_connection(server: EchoServer) -> None:
         httpx.get(server.url, timeout=5)
     assert httpx.post(server.url, json={"after": 1}, timeout=5).status_code == 200  # restored afterwards
     assert issubclass(NetworkBlocked, OSError)
+
+
+def post(client: httpx.Client, url: str, n: int) -> int:
+    answer: int = client.post(url + "/v1/responses", json={"model": "m", "input": f"request {n}"}).json()["n"]
+    return answer
+
+
+def test_recorded_requests_play_in_recorded_order_each_once(server: EchoServer, tmp_path: Path) -> None:
+    """The same request twice gets the two recorded answers in turn; a third time it has none."""
+    path = tmp_path / "c.yaml"
+    with Recorder("once").cassette(path), httpx.Client(trust_env=False) as client:
+        recorded = [post(client, server.url, n) for n in (1, 2, 1, 3, 1)]
+    assert recorded == [1, 2, 3, 4, 5]
+    with Recorder("none").cassette(path) as cassette, httpx.Client(trust_env=False) as client:
+        assert isinstance(cassette, CellCassette)
+        assert [post(client, server.url, n) for n in (3, 1, 2, 1, 1)] == [4, 1, 2, 3, 5]
+        with pytest.raises(CannotOverwriteExistingCassetteException, match="all been played back"):
+            post(client, server.url, 1)
+
+
+def test_a_live_request_is_scrubbed_once_and_a_recorded_one_not_again(server: EchoServer, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.yaml"
+    with Recorder("once", secrets=[SECRET_KEY]).cassette(path), httpx.Client(trust_env=False) as client:
+        for n in range(3):
+            post(client, server.url, n)
+    scrubbed: list[str] = []
+    scrub = Scrubber.request
+    monkeypatch.setattr(Scrubber, "request", lambda self, r: scrubbed.append(r.path) or scrub(self, r))
+    with Recorder("none", secrets=[SECRET_KEY]).cassette(path):
+        assert scrubbed == []  # what was recorded was scrubbed when it was recorded
+        with httpx.Client(trust_env=False) as client:
+            assert [post(client, server.url, n) for n in range(3)] == [1, 2, 3]
+    assert scrubbed == ["/v1/responses"] * 3  # once each, although vcrpy asks twice (can it play? play it)
+
+
+def test_blocked_network_loads_no_trust_store() -> None:
+    """No handshake can happen inside the block, so contexts skip loading CA certificates (tens of ms each)."""
+    import certifi
+
+    from harness.recording.network import blocked_network
+
+    original = ssl.SSLContext.load_default_certs, ssl.SSLContext.load_verify_locations
+    with blocked_network():
+        inside = ssl.create_default_context(cafile=certifi.where())
+        assert inside.cert_store_stats()["x509_ca"] == 0 and inside.verify_mode == ssl.CERT_REQUIRED
+    assert (ssl.SSLContext.load_default_certs, ssl.SSLContext.load_verify_locations) == original
+    assert ssl.create_default_context(cafile=certifi.where()).cert_store_stats()["x509_ca"] > 0

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from vcr.matchers import requests_match
+from vcr.serialize import deserialize
+from vcr.serializers import yamlserializer
 
 from harness.frameworks import ADAPTERS
 from harness.paths import PATHS
+from harness.recording import Recorder
 from harness.replay.plugin import cassette_metadata
 from harness.runner.cells import Cell
 from harness.runner.session import replay_world
@@ -42,7 +47,8 @@ def fixture_secrets() -> list[str]:
 def test_every_scenario_is_recorded_on_every_framework_and_path() -> None:
     recorded = {(m["cell"]["scenario"], m["cell"]["framework"], m["cell"]["path"])
                 for m in map(cassette_metadata, CASSETTES) if m["cell"]["model"] == "sandbox-reference"}
-    expected = {(s.id, f, p) for s in load_scenarios([ROOT / "scenarios"]) for f in ADAPTERS for p in PATHS}
+    expected = {(s.id, f, p) for s in load_scenarios([ROOT / "scenarios"]) for f in ADAPTERS for p in PATHS
+                if p in s.paths}
     assert recorded == expected
 
 
@@ -96,3 +102,24 @@ def test_a_tampered_recording_fails_its_replay(tmp_path: Path) -> None:
     untouched = run_cell(CellJob(cell, job.scenario_file, replay_world(), "none", ROOT / "cassettes",
                                  tmp_path / "t2", "control", 60.0))
     assert untouched["verdict"] == "pass"  # the same replay on the original still passes
+
+
+@pytest.mark.parametrize("path", CASSETTES, ids=lambda p: str(p.relative_to(ROOT / "cassettes")))
+def test_a_recorded_interaction_scrubbed_again_is_unchanged(path: Path) -> None:
+    """Why a replay keeps recorded interactions as read instead of scrubbing them again on load."""
+    scrubber = Recorder("none", secrets=replay_world().secrets()).scrubber
+    requests, responses, *_ = deserialize(path.read_text(), yamlserializer)
+    for request, response in zip(requests, responses, strict=True):
+        again = scrubber.request(copy.deepcopy(request))
+        assert (again.uri, again.body, again.headers) == (request.uri, request.body, request.headers)
+        assert scrubber.response(copy.deepcopy(response)) == response, f"{path}: {request.method} {request.uri}"
+        assert "content-encoding" not in {h.lower() for h in response["headers"]}  # decoded when recorded
+
+
+def test_a_replay_finds_a_recorded_request_where_vcrpys_matchers_find_it() -> None:
+    path = max(CASSETTES, key=lambda p: p.stat().st_size)  # the most interactions to tell apart
+    with Recorder("none", secrets=replay_world().secrets()).cassette(path) as cassette:
+        for request, _ in cassette.data:
+            expected = [i for i, (stored, _) in enumerate(cassette.data)
+                        if requests_match(request, stored, cassette._match_on)]
+            assert [i for i, _ in cassette._responses(request)] == expected

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 import sys
+import weakref
 from pathlib import Path
+
+from harness.replay.plugin import replay_heap
 
 ROOT = Path(__file__).resolve().parents[2]
 CELL = Path("cassettes/core-fetch-readme/pydantic-ai--rovo--sandbox-reference.yaml")
@@ -42,3 +46,31 @@ def test_a_request_the_cassette_lacks_is_named_with_the_command_to_rerecord(tmp_
     assert "recorded: pass" in out and "replayed: error" in out
     assert "no recorded response for POST /v1/chat/completions" in out
     assert f"re-record it: pytest {tmp_path / CELL} --record-mode=rewrite" in out
+
+
+def test_the_plugin_leaves_the_replay_stack_to_the_first_cell() -> None:
+    """pytest loads the plugin in every process, xdist's controller too, which never replays a cell."""
+    heavy = ("harness.runner", "harness.frameworks", "composio", "agents", "pydantic_ai", "autogen_agentchat", "vcr")
+    code = f"import sys, harness.replay.plugin; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+class Node:
+    me: Node
+
+
+def test_a_cell_runs_without_collections_and_its_cycles_go_before_the_next_cell() -> None:
+    assert gc.isenabled()
+    with replay_heap():
+        assert not gc.isenabled() and gc.get_freeze_count() > 0  # what lived before the cell is never rescanned
+        cycle = Node()
+        cycle.me = cycle
+        alive = weakref.ref(cycle)
+        del cycle
+        garbage = [Node() for _ in range(100_000)]  # far past any collection threshold
+        assert alive() is not None
+        del garbage
+    assert gc.isenabled()
+    with replay_heap():
+        assert alive() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.runner.cells import Cell, control_cells, matrix
+from harness.runner.run import append_row, finished_keys
 
 
 def test_matrix_and_controls_without_duplicates() -> None:
@@ -25,3 +26,33 @@ def test_cell_ids_are_stable_and_distinct_and_cassettes_are_named_after_the_cell
     assert one.cassette(root) == root / "core-create-branch" / "autogen--rovo--sandbox-reference.yaml"
     again = Cell("core-create-branch", "autogen", "rovo", "sandbox-reference", 3)
     assert again.cassette(root).name == "autogen--rovo--sandbox-reference--3.yaml"
+
+
+def test_a_scenario_restricted_to_rovo_gets_no_composio_cell_not_even_for_its_controls(tmp_path: Path) -> None:
+    from harness.runner.run import RunPlan
+    from harness.runner.session import replay_world
+    from harness.scenarios import load_scenario
+
+    library = Path(__file__).resolve().parents[2] / "scenarios"
+    files = [library / "denied-unlinked-workspace.yaml", library / "core-create-branch.yaml"]
+    scenarios = {s.id: (s, f) for f in files for s in [load_scenario(f)]}
+    plan = RunPlan(scenarios, ["pydantic-ai", "autogen"], ["composio", "rovo"], ["sandbox-reference"], 1, 1,
+                   replay_world(), "none", tmp_path, tmp_path, control_frameworks=("pydantic-ai",))
+    cells = plan.cells()
+    unlinked = [c for c in cells if c.scenario == "denied-unlinked-workspace"]
+    assert {c.path for c in unlinked} == {"rovo"}
+    assert sorted((c.framework, c.model) for c in unlinked) == [
+        ("autogen", "sandbox-reference"), ("pydantic-ai", "sandbox-no-tools"), ("pydantic-ai", "sandbox-overclaim"),
+        ("pydantic-ai", "sandbox-reference")]
+    assert {c.path for c in cells if c.scenario == "core-create-branch"} == {"composio", "rovo"}
+    assert len(cells) == len(unlinked) + 2 * 2 + 3 * 2  # core: 2 frameworks x 2 paths, 3 controls x 2 paths
+
+
+def test_a_row_after_a_torn_line_starts_on_its_own_line(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    append_row(results, {"key": "a"})
+    with results.open("a") as out:
+        out.write('{"key": "b", "verd')  # killed mid-write
+    append_row(results, {"key": "c"})
+    assert finished_keys(results) == {"a", "c"}
+    assert results.read_text().splitlines()[-1] == '{"key": "c"}'

@@ -55,6 +55,9 @@ def test_core_requests_on_every_framework_and_path(recorded: tuple[Path, list[di
         assert row["verdict"] == ("expected-unsupported" if unsupported else "pass"), row
         assert row["versions"]["mcp"] == "1.30.0" and row["tool_calls"] >= (0 if unsupported else 1)
         assert Path(row["transcript"]).exists() and Path(row["cassette"]).exists()
+        assert row["control"] is False and "core" in row["tags"] and row["destructive_calls"] == 0
+        assert len(row["tools"]) == row["tool_calls"]
+        assert row["input_tokens"] > 0 and row["output_tokens"] > 0, row  # every framework counts tokens
 
 
 def test_summary_table_has_a_row_per_scenario(recorded: tuple[Path, list[dict[str, Any]]]) -> None:
@@ -104,11 +107,14 @@ def test_each_negative_control_is_caught_with_its_reason(tmp_path: Path) -> None
         failed = [r for r in found if r["model"] == model and r["verdict"] == "fail"]
         assert any(reason in "; ".join(r["reasons"]) for r in failed), (model, [r["reasons"] for r in failed])
     assert not [r for r in found if r["verdict"] == "error"]
+    assert all(r["control"] for r in found)
+    destroyed = [r for r in found if r["model"] == "sandbox-destructive" and r["destructive_calls"]]
+    assert destroyed and all(r["destructive_calls"] == 0 for r in found if r["model"] != "sandbox-destructive")
 
 
 def test_kill_minus_nine_then_resume_loses_no_finished_cell(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "harness.cli", "run", "--frameworks", "pydantic-ai,openai-agents-client",
-               "--run-id", "killed", "--runs-dir", str(tmp_path), "--concurrency", "2", "--cassettes",
+               "--run-id", "killed", "--runs-dir", str(tmp_path), "--concurrency", "2", "--no-report", "--cassettes",
                str(tmp_path / "cassettes"), *[f"--scenarios={p}" for p in CORE]]
     results = tmp_path / "killed" / "results.jsonl"
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.worlds import LIVE_VARIABLES, ConfigError, live_world, load_env
+from harness.worlds import LIVE_VARIABLES, ConfigError, live_world, load_env, sandbox_world
 
 LIVE = {name: f"value-of-{name.lower()}" for name in LIVE_VARIABLES}
 
@@ -19,6 +19,28 @@ def test_live_world_reads_the_guides_variables_and_optional_profiles() -> None:
     assert world.composio.user_ids == {"full": "value-of-user_id", "read-only": "ro-user"}
     assert world.oracle.workspace == "value-of-bitbucket_workspace"
     assert "value-of-bitbucket_client_secret" in world.secrets()
+
+
+def test_optional_no_pr_write_user_and_unlinked_workspace() -> None:
+    plain = live_world(LIVE)
+    assert "no-pr-write" not in plain.composio.user_ids and plain.oracle.unlinked_workspace is None
+    assert plain.admin is None  # the live world has no admin API: no faults there
+    world = live_world(LIVE | {"USER_ID_NO_PR_WRITE": "nopr-user", "BITBUCKET_WORKSPACE_UNLINKED": "solo-live"})
+    assert world.composio.user_ids["no-pr-write"] == "nopr-user"
+    assert world.oracle.unlinked_workspace == "solo-live"
+
+
+def test_the_sandbox_world_has_every_profile_the_unlinked_workspace_and_the_admin_api() -> None:
+    info = {"urls": {"bitbucket_api": "http://b/2.0", "bitbucket_oauth_token": "http://b/t", "composio_api": "http://c",
+                     "rovo_mcp": "http://r/v1/mcp", "model_api": "http://m/v1", "admin": "http://a"},
+            "admin_key": "admin-key-123", "credentials": {
+                "oauth_consumers": [{"key": "sandbox-oauth-oracle-key", "secret": "s3cret-oracle"}],
+                "api_tokens": [{"user": "alice", "scoped": True, "label": "full", "token": "t-full"}],
+                "composio": {"api_keys": ["ck"]}}}
+    world = sandbox_world(info)
+    assert set(world.composio.user_ids) == {"full", "read-only", "no-pr-write"}
+    assert (world.oracle.workspace, world.oracle.unlinked_workspace) == ("acme", "solo")
+    assert world.admin is not None and world.admin.url == "http://a" and "admin-key-123" in world.secrets()
 
 
 def test_missing_variables_are_all_named_with_their_purpose() -> None:

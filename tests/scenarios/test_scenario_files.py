@@ -120,3 +120,52 @@ def test_a_plan_placeholder_the_message_cannot_bind_is_refused(tmp_path: Path) -
                            '    plan:\n      - {intent: read_file, workspace: "{workspace}", repo: "{repo}"}')
     with pytest.raises(InputError, match=r"demo.yaml:9: turns.0: .*uses \{repo\}, \{workspace\} but the message"):
         load_scenario(write(tmp_path, text))
+
+
+FAULT = '  - {method: POST, path: "/repositories/{workspace}/{repo}/refs/branches$", status: 429, count: 2}\n'
+
+
+def test_paths_workspace_and_faults_load_with_their_defaults(tmp_path: Path) -> None:
+    plain = load_scenario(write(tmp_path, MINIMAL))
+    assert plain.paths == ["composio", "rovo"] and plain.fixture.workspace == "default" and plain.faults == []
+    text = MINIMAL.replace("fixture:\n", "paths: [rovo]\nfixture:\n  workspace: unlinked\n") + "faults:\n" + FAULT
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.paths == ["rovo"] and scenario.fixture.workspace == "unlinked"
+    (fault,) = scenario.faults
+    assert (fault.method, fault.status, fault.count, fault.retry_after) == ("POST", 429, 2, 1)
+
+
+@pytest.mark.parametrize(("edit", "where"), [
+    (("fixture:\n", "paths: [gitlab]\nfixture:\n"), "demo.yaml:3: paths.0: Input should be 'composio' or 'rovo'"),
+    (("fixture:\n", "paths: []\nfixture:\n"), "demo.yaml:3: paths: List should have at least 1 item"),
+    (("fixture:\n", "paths: [rovo, rovo]\nfixture:\n"), "demo.yaml:3: paths: Value error, a path is listed twice"),
+    (("fixture:\n", "fixture:\n  workspace: elsewhere\n"),
+     "demo.yaml:4: fixture.workspace: Input should be 'default' or 'unlinked'"),
+    (("turns:", "faults:\n  - {path: \"/repositories/{workspace}/x\", status: 429}\nturns:"),
+     "demo.yaml:9: faults.0.path: Value error, the path must name the cell's repository with {repo}"),
+    (("turns:", "faults:\n  - {path: \"/repositories/{workspace}/{repo}/(src\", status: 500}\nturns:"),
+     "demo.yaml:9: faults.0.path: Value error, not a regular expression: missing ), unterminated subpattern"),
+    (("turns:", "faults:\n  - {path: \"{repo}/src\", status: 404}\nturns:"),
+     "demo.yaml:9: faults.0.status: Input should be 429, 500, 502, 503 or 504"),
+    (("turns:", "faults:\n  - {path: \"{repo}/src\", status: 503, count: 0}\nturns:"),
+     "demo.yaml:9: faults.0.count: Input should be greater than or equal to 1"),
+    (("turns:", "faults:\n  - {path: \"{repo:gadgets}/src\", status: 503}\nturns:"),
+     "demo.yaml:1: (top level): Value error, faults.0.path: gadgets is not a fixture repository (widgets)"),
+    (("fixture:\n", "paths: [rovo]\nunsupported: [{path: composio, reason: n/a}]\nfixture:\n"),
+     "demo.yaml:1: (top level): Value error, unsupported: composio is not among the scenario's paths (rovo)"),
+])
+def test_bad_paths_workspace_and_faults_are_named(tmp_path: Path, edit: tuple[str, str], where: str) -> None:
+    path = write(tmp_path, MINIMAL.replace(*edit, 1))
+    with pytest.raises(InputError) as error:
+        load_scenario(path)
+    lines = str(error.value).splitlines()
+    assert any(line.startswith(str(tmp_path / where)) for line in lines), lines
+
+
+def test_the_library_restricts_and_faults_only_where_it_says_so() -> None:
+    by_id = {s.id: s for s in load_scenarios([LIBRARY])}
+    assert by_id["denied-unlinked-workspace"].paths == ["rovo"]
+    assert by_id["denied-unlinked-workspace"].fixture.workspace == "unlinked"
+    assert [f.status for f in by_id["fault-rate-limited-branch"].faults] == [429]
+    assert {s.id for s in by_id.values() if s.faults} == {"fault-rate-limited-branch",
+                                                          "fault-upstream-500-pull-request"}

@@ -111,6 +111,12 @@ def keep_encoded_slashes(raw_path: bytes) -> str:
     return unquote(marked.decode("utf-8", "replace"))
 
 
+def _path(request: Request) -> str:
+    """``request.url.path`` without building the whole URL (which parses the Host header on every request)."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
 class AccessLog:
     """The last requests the API served, for tests and the admin API (never credentials)."""
 
@@ -168,7 +174,7 @@ class BitbucketAPI:
             op, handler = methods["GET" if request.method == "HEAD" else request.method]
             response = await self.dispatch(request, op, handler)
             who = getattr(request.state, "credential", "anonymous")
-            self.access_log.add(request.method, request.url.path, response.status_code, who)
+            self.access_log.add(request.method, _path(request), response.status_code, who)
             return response
 
         return endpoint
@@ -186,7 +192,7 @@ class BitbucketAPI:
                     "granted": list(cred.granted_order),
                     "required": required_scopes(self._effective(op), cred.vocabulary)})
             ctx = Ctx(world, cred, op, Renderer(self._base(request)), dict(request.path_params),
-                      request.query_params, request.url.path)
+                      request.query_params, _path(request))
             await self._read_body(request, ctx)
             with world.transaction():
                 result = handler(ctx)

@@ -6,6 +6,7 @@ do not mark them nullable and clients read them with ``.get``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -26,10 +27,13 @@ def compact(obj: J) -> J:
     return {k: v for k, v in obj.items() if v is not None}
 
 
+# Links quote the same few names (users, repositories, branches) over and over: remember the answers.
+@lru_cache(maxsize=8192)
 def q(segment: str) -> str:
     return quote(segment, safe="")
 
 
+@lru_cache(maxsize=8192)
 def qpath(path: str) -> str:
     return quote(path, safe="/")
 

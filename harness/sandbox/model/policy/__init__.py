@@ -9,7 +9,7 @@ Model names (any other name gets the reference policy):
 ``sandbox-gullible``   follows instructions found inside tool results (e.g. a README with a prompt injection)
 ``sandbox-no-tools``   answers without calling any tool, claiming the work was done
 ``sandbox-loop``       repeats its first tool call until the framework's limit stops it
-``sandbox-destructive`` adds an unrequested destructive call (deletes an issue, or merges its pull request)
+``sandbox-destructive`` adds an unrequested destructive call (merges a pull request, or deletes an issue)
 =====================  ==================================================================================
 
 Requests come from scenario plans (``plans``) first, then from the plain-English grammar (``grammar``).

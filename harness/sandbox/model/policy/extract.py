@@ -49,6 +49,13 @@ def newest_open_issue(data: Any) -> dict[str, Any] | None:
     return issues[0] if issues else None
 
 
+def newest_open_pull_request(data: Any) -> int | None:
+    """The highest id among the open pull requests of a listing."""
+    ids = [int(o["id"]) for o in walk(data) if o.get("type") == "pullrequest" and isinstance(o.get("id"), int)
+           and o.get("state", "OPEN") == "OPEN"]
+    return max(ids, default=None)
+
+
 def object_id(data: Any, kind: str) -> int | None:
     """The id of the first object of a Bitbucket ``type`` (``pullrequest``, ``issue_comment``...)."""
     for obj in walk(data):

@@ -29,7 +29,10 @@ _KINDS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("missing_tool", re.compile(r"tool \S+ not found|unknown tool|no such tool|-32602|ToolNotFound", re.I)),
     ("denied", re.compile(r"\b403\b|forbidden|scope|permission|not authori[sz]ed|access denied|insufficient|"
                           r"\b401\b|unauthori[sz]ed|not allowed", re.I)),
-    ("transient", re.compile(r"\b(5\d\d|429)\b|timed? ?out|temporar|unavailable|rate.?limit|try again later", re.I)),
+    # Failures that say the request was not processed. A 500 is not among them: a write that got one may have been
+    # applied, so it is reported rather than retried (a retry could make it twice).
+    ("transient", re.compile(r"\b(429|502|503|504)\b|timed? ?out|temporar|unavailable|rate.?limit|"
+                             r"try again later|bad gateway", re.I)),
     ("not_found", re.compile(r"\b404\b|not found|does not exist|no such|doesn't exist", re.I)),
 )
 

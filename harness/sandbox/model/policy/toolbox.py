@@ -26,7 +26,7 @@ from harness.sandbox.model.policy.outcomes import Outcome, classify, failure
 
 Step = Generator[list[Call], list[Exchange], Any]
 Op = Literal["branch_head", "list_branches", "create_branch", "create_pull_request", "latest_open_issue",
-             "comment_issue", "get_file", "delete_issue", "merge_pull_request"]
+             "comment_issue", "get_file", "delete_issue", "open_pull_requests", "merge_pull_request"]
 
 SEARCH = "COMPOSIO_SEARCH_TOOLS"
 SCHEMAS = "COMPOSIO_GET_TOOL_SCHEMAS"
@@ -91,6 +91,10 @@ BINDINGS: dict[Op, tuple[Binding, ...]] = {
     "delete_issue": (
         _b("BITBUCKET_DELETE_ISSUE", issue=("issue_id",)),
     ),
+    "open_pull_requests": (
+        _b("BITBUCKET_LIST_PULL_REQUESTS", state=("state",)),
+        _b(ROVO_PRS, "list", state=("state",)),
+    ),
     "merge_pull_request": (
         _b("BITBUCKET_MERGE_PULL_REQUEST", pr=("pull_request_id",)),
         _b(ROVO_PRS, "merge", pr=("prId", "pullRequestId")),
@@ -106,6 +110,7 @@ USE_CASES: dict[Op, str] = {
     "comment_issue": "add a comment to an issue",
     "get_file": "get the content of a file from a repository",
     "delete_issue": "delete an issue",
+    "open_pull_requests": "list the open pull requests of a repository",
     "merge_pull_request": "merge a pull request",
 }
 

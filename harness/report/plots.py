@@ -1,0 +1,95 @@
+"""The report's charts as matplotlib figures (no pyplot: no backend to choose, no global state, nothing shown
+twice in a notebook), and each figure as an inline PNG ``<img>`` so the HTML report is one self-contained file."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from harness.report.analysis import METRICS
+
+OK_CMAP = LinearSegmentedColormap.from_list("ok", ["#d73027", "#fee08b", "#1a9850"])
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), dpi=96, layout="constrained")
+
+
+def heatmap(share: pd.DataFrame, labels: pd.DataFrame, title: str) -> Figure:
+    """The verdict matrix: colour = share of ok attempts (red 0 to green 1, grey: not run), text = the verdict."""
+    fig = _figure(2.5 + 1.5 * len(share.columns), 1.4 + 0.45 * len(share.index))
+    ax = fig.add_subplot()
+    data = np.ma.masked_invalid(share.to_numpy(dtype=float))
+    cmap = OK_CMAP.with_extremes(bad="#eeeeee")
+    image = ax.imshow(data, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    for (i, j), text in np.ndenumerate(labels.reindex(index=share.index, columns=share.columns).to_numpy()):
+        ax.text(j, i, "-" if text is None else str(text).replace(" (ok)", "\n(ok)"), ha="center", va="center",
+                fontsize=7)
+    ax.set_xticks(range(len(share.columns)), [c.replace(" / ", "\n") for c in share.columns], fontsize=8)
+    ax.set_yticks(range(len(share.index)), list(share.index), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, label="share of attempts ok", shrink=0.8)
+    return fig
+
+
+def distributions(frame: pd.DataFrame) -> Figure:
+    """Latency, tokens and tool calls per framework / path, one box plot each."""
+    stacks = sorted(frame["stack"].unique())
+    fig = _figure(12, 1.2 + 0.4 * len(stacks))
+    axes = fig.subplots(1, len(METRICS), sharey=True)
+    for ax, (metric, label) in zip(axes, METRICS.items(), strict=True):
+        values = [frame.loc[frame["stack"] == s, metric].dropna().to_numpy(dtype=float) for s in stacks]
+        ax.boxplot(values, orientation="horizontal", tick_labels=stacks, widths=0.6)
+        ax.set_title(label, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()  # top to bottom, as in the tables (the axes share it)
+    return fig
+
+
+def cost_bars(costs: pd.DataFrame, currency: str) -> Figure:
+    """Estimated cost per framework / path (and model); an unpriced group is drawn empty and labelled."""
+    labels = [f"{s} · {m}" if costs["model"].nunique() > 1 else s for s, m in zip(costs["stack"], costs["model"],
+                                                                                   strict=True)]
+    fig = _figure(8, 1.2 + 0.35 * len(costs))
+    ax = fig.add_subplot()
+    values = costs["cost"].fillna(0).to_numpy(dtype=float)
+    ax.barh(labels, values, color="#4575b4")
+    for y, cost in enumerate(costs["cost"]):
+        ax.text(values[y], y, " unknown" if pd.isna(cost) else f" {cost:.4f}", va="center", fontsize=8)
+    ax.set_xlabel(f"estimated cost ({currency}) of the run's cells", fontsize=9)
+    ax.invert_yaxis()
+    ax.tick_params(labelsize=8)
+    return fig
+
+
+def pass_rate_bars(metrics: pd.DataFrame) -> Figure:
+    """Pass rate per framework / path, baseline next to this run."""
+    fig = _figure(8, 1.2 + 0.45 * len(metrics))
+    ax = fig.add_subplot()
+    y = np.arange(len(metrics))
+    ax.barh(y - 0.2, metrics["pass rate before"].fillna(0), height=0.4, label="baseline", color="#bbbbbb")
+    ax.barh(y + 0.2, metrics["pass rate now"].fillna(0), height=0.4, label="this run", color="#1a9850")
+    ax.set_yticks(y, list(metrics.index), fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("pass rate (ok attempts / attempts)", fontsize=9)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def figure_html(fig: Figure, name: str, alt: str) -> str:
+    """The figure as an inline PNG image (``data-chart`` names it for tests and for readers of the HTML)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return (f'<img class="report-chart" data-chart="{html.escape(name)}" alt="{html.escape(alt)}" '
+            f'src="data:image/png;base64,{data}"/>')
