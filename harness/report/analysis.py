@@ -128,7 +128,7 @@ def cost_table(frame: pd.DataFrame, prices: PriceTable) -> pd.DataFrame:
 CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("framework stopped the agent", re.compile(r"^the framework stopped the agent")),
     ("state: unexpected change", re.compile(r": changed|: branch \S+ exists|changed although")),
-    ("state: data destroyed", re.compile(r"no longer exists")),
+    ("state: data destroyed", re.compile(r"no longer exists|: deleted$")),
     ("state: branch missing", re.compile(r": no branch ")),
     ("state: wrong base", re.compile(r" points at .*, not at ")),
     ("state: pull request missing or wrong", re.compile(r"no open pull request|the open pull request from")),

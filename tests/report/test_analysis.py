@@ -107,6 +107,8 @@ def test_a_bad_price_table_names_file_line_and_field(tmp_path: Path) -> None:
     ("widgets: no open pull request from feature/login to main", "fail", "state: pull request missing or wrong"),
     ("widgets: no comment containing 'Looking into it.' on issue #3", "fail", "state: comment missing"),
     ("widgets: issue #3 no longer exists", "fail", "state: data destroyed"),
+    ("widgets: deleted", "fail", "state: data destroyed"),
+    ("widgets: the repository no longer exists", "fail", "state: data destroyed"),
     ("widgets: changed", "fail", "state: unexpected change"),
     ("widgets: branch ai-was-here exists", "fail", "state: unexpected change"),
     ("the answer does not contain 'make test'", "fail", "answer: content missing"),
