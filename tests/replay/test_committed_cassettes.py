@@ -1,4 +1,5 @@
-"""The committed cassettes: free of secrets, and a tampered recording fails its replay."""
+"""The committed cassettes: free of secrets, already scrubbed as a replay loads them, matched as vcrpy would match
+them, and a tampered recording fails its replay."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The replay plugin as a user meets it: pytest collects cassettes and says why one does not reproduce."""
+"""The replay plugin as a user meets it: pytest collects cassettes and says why one does not reproduce; and what
+it does to a process (nothing imported before the first cell, no collections during one)."""
 
 from __future__ import annotations
 
