@@ -4,6 +4,7 @@ it does to a process (nothing imported before the first cell, no collections dur
 from __future__ import annotations
 
 import gc
+import re
 import shutil
 import subprocess
 import sys
@@ -75,3 +76,24 @@ def test_a_cell_runs_without_collections_and_its_cycles_go_before_the_next_cell(
     assert gc.isenabled()
     with replay_heap():
         assert alive() is None
+
+
+def test_rewrite_records_anew_and_only_a_changed_verdict_fails(tmp_path: Path) -> None:
+    """Token counts may move between recordings (ids in tool results differ); the verdict must not."""
+    where = project(tmp_path)
+    cassette = where / CELL
+    stale, count = re.subn(r"input_tokens: \d+\n", "input_tokens: 1\n", cassette.read_text())
+    assert count == 1
+    cassette.write_text(stale)  # metrics from an older recording
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                           "--record-mode=rewrite"], cwd=where, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
+    assert "input_tokens: 1\n" not in cassette.read_text()  # the new recording replaced the stale one
+    assert pytest_in(where).returncode == 0  # and replays as recorded
+
+    text = cassette.read_text()
+    cassette.write_text(text.replace("    verdict: pass", "    verdict: fail"))  # the recording said otherwise
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                           "--record-mode=rewrite"], cwd=where, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "was re-recorded with a different verdict" in done.stdout and "before: fail" in done.stdout
