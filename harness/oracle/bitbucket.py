@@ -19,6 +19,8 @@ from harness.scenarios.schema import MAIN, RepositorySpec, Scenario
 
 J = dict[str, Any]
 DELETED = "deleted"  # the digest of a repository that no longer exists
+NO_UNLINKED_WORKSPACE = ("the scenario needs a workspace that is not linked to an Atlassian organisation and this "
+                         "world has none (live world: set BITBUCKET_WORKSPACE_UNLINKED)")
 
 
 class OracleError(RuntimeError):
@@ -118,8 +120,7 @@ class Oracle:
         if scenario.fixture.workspace == "default":
             return self.config.workspace
         if not self.config.unlinked_workspace:
-            raise OracleError(f"{scenario.id} needs a workspace that is not linked to an Atlassian organisation, "
-                              "and this world has none (live world: set BITBUCKET_WORKSPACE_UNLINKED)")
+            raise OracleError(f"{scenario.id}: {NO_UNLINKED_WORKSPACE}")
         return self.config.unlinked_workspace
 
     async def arrange(self, scenario: Scenario, cell_id: str) -> Arranged:

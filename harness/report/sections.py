@@ -16,7 +16,8 @@ from harness.report import analysis as an
 from harness.report import plots
 from harness.report.load import RunData, load_run
 from harness.report.prices import DEFAULT_PRICES, load_prices
-from harness.report.transcripts import publish, redact
+from harness.report.transcripts import publish
+from harness.secrets import redact
 
 COLOURS = {"pass": "#c7e9c0", "unsupported (ok)": "#e5f5e0", "fail": "#fcbba1", "error": "#fdd0a2",
            "caught": "#c7e9c0", "not caught": "#fee391"}

@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-SECRET_SHAPES = [
-    re.compile(r"ATATT[0-9A-Za-z_\-=]{20,}"),  # Atlassian API token
-    re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}"),  # OpenAI key
-    re.compile(r"\b(?:ak|uak)_[A-Za-z0-9]{16,}"),  # Composio key
-    re.compile(r"(?i)(?<=basic )[A-Za-z0-9+/]{16,}={0,2}"),  # Basic auth credentials
-    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._\-]{16,}"),  # bearer token
-    re.compile(r"(?i)(?<=client_secret)([\"'=: ]+)[A-Za-z0-9._\-]{8,}"),  # OAuth client secret
-]
+from harness.secrets import redact
+
 RESULT_LIMIT = 4000  # characters of a tool result shown on the page (the JSON copy keeps all of it)
-
-
-def redact(text: str) -> str:
-    for shape in SECRET_SHAPES:
-        text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + "REDACTED", text)
-    return text
 
 
 def publish(source: Path, out_dir: Path, title: str) -> Path:

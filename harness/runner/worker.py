@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.frameworks import ADAPTERS, Conversation
 from harness.oracle import Oracle
+from harness.oracle.bitbucket import NO_UNLINKED_WORKSPACE
 from harness.paths import McpConnection, ProfileUnavailable, composio_connection, rovo_connection
 from harness.placeholders import fill
 from harness.recording import Recorder, RecordMode
@@ -74,8 +75,7 @@ def unavailable(scenario: Scenario, world: WorldConfig) -> str | None:
     if scenario.faults and world.admin is None:
         return f"{NEEDS_SANDBOX}; the {world.name} world has none"
     if scenario.fixture.workspace == "unlinked" and not world.oracle.unlinked_workspace:
-        return (f"the scenario needs a workspace that is not linked to an Atlassian organisation and the "
-                f"{world.name} world has none (set BITBUCKET_WORKSPACE_UNLINKED)")
+        return f"{NO_UNLINKED_WORKSPACE} (the {world.name} world)"
     return None
 
 

@@ -4,7 +4,6 @@ them, and a tampered recording fails its replay."""
 from __future__ import annotations
 
 import copy
-import re
 import shutil
 from pathlib import Path
 
@@ -23,17 +22,10 @@ from harness.runner.session import replay_world
 from harness.runner.worker import CellJob, run_cell
 from harness.sandbox.fixtures import default_fixture
 from harness.scenarios import load_scenarios
+from harness.secrets import SECRET_SHAPES
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = sorted((ROOT / "cassettes").rglob("*.yaml"))
-PATTERNS = {
-    "Atlassian API token": r"ATATT[0-9A-Za-z_\-=]{20,}",
-    "OpenAI key": r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}",
-    "Composio key": r"\b(?:ak|uak)_[A-Za-z0-9]{16,}",
-    "Basic auth header": r"(?i)basic [A-Za-z0-9+/]{16,}={0,2}",
-    "bearer token": r"(?i)bearer [A-Za-z0-9._\-]{16,}",
-    "OAuth client secret": r"(?i)client_secret[\"'=: ]+[A-Za-z0-9._\-]{8,}",
-}
 
 
 def fixture_secrets() -> list[str]:
@@ -68,14 +60,14 @@ def test_no_secret_in_a_cassette(path: Path) -> None:
     text = path.read_text()
     for value in fixture_secrets():
         assert value not in text, f"{path}: a fixture credential ({value[:12]}...)"
-    for name, pattern in PATTERNS.items():
-        found = re.search(pattern, text)
+    for name, shape in SECRET_SHAPES.items():
+        found = shape.search(text)
         assert found is None, f"{path}: looks like a {name}: {found.group(0)[:24]}..."
 
 
 def test_the_scan_would_see_a_leak(tmp_path: Path) -> None:
     leaked = "Authorization: Basic YWxpY2VAZXhhbXBsZS5jb206c2FuZGJveC1hcGl0b2tlbi1hbGljZS1mdWxs\n"
-    assert any(re.search(p, leaked) for p in PATTERNS.values())
+    assert any(shape.search(leaked) for shape in SECRET_SHAPES.values())
     assert any(v in "token sandbox-apitoken-alice-full" for v in fixture_secrets())
 
 

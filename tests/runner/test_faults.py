@@ -79,8 +79,8 @@ def live_job(tmp_path: Path, scenario: Path, **env: str) -> CellJob:
     (RATE_LIMITED, "faults need the sandbox world: only its admin API can make Bitbucket fail on purpose; "
                    "the live world has none"),
     (LIBRARY / "denied-unlinked-workspace.yaml",
-     "the scenario needs a workspace that is not linked to an Atlassian organisation and the live world has none "
-     "(set BITBUCKET_WORKSPACE_UNLINKED)"),
+     "the scenario needs a workspace that is not linked to an Atlassian organisation and this world has none "
+     "(live world: set BITBUCKET_WORKSPACE_UNLINKED) (the live world)"),
 ])
 def test_the_live_world_gives_an_error_row_and_touches_nothing(tmp_path: Path, scenario: Path, reason: str) -> None:
     job = live_job(tmp_path, scenario)
