@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.frameworks import ADAPTERS, Conversation
-from harness.paths import rovo_connection
-from harness.runner.cells import Cell
-from harness.runner.plans import plans_payload
+from harness.routes import ROUTES
+from harness.runner.matrix import Cell
 from harness.runner.worker import CellJob, run_cell
-from harness.sandbox import Sandbox
 from harness.scenarios import load_scenario
+from harness.scenarios.plans import compiled_plans
 from harness.worlds import sandbox_world
+from sandbox import Sandbox
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "core-create-branch.yaml"
 RESULTS = Path(__file__).resolve().parent / "results" / "harness.json"
@@ -40,7 +40,7 @@ MODEL = "sandbox-reference"
 
 def bare_once(world: Any, framework: str, n: int) -> float:
     async def go() -> None:
-        mcp = await rovo_connection(world.rovo, "full")
+        mcp = await ROUTES["rovo"].connect(world.route("rovo"), "full")
         conversation = Conversation([f"Create a branch bench/bare-{framework}-{n} off main in acme/widgets."], MODEL)
         transcript = await ADAPTERS[framework].run(conversation, mcp, world.model)
         assert transcript.error is None and transcript.tool_calls(), transcript
@@ -52,11 +52,12 @@ def bare_once(world: Any, framework: str, n: int) -> float:
 
 def cell_once(world: Any, framework: str, n: int, tmp: Path) -> float:
     cell = Cell("core-create-branch", framework, "rovo", MODEL, n)
-    job = CellJob(cell, SCENARIO, world, "all", tmp / "cassettes", tmp / "transcripts", "bench", 120.0)
+    job = CellJob(cell, load_scenario(SCENARIO), str(SCENARIO), world, "all", tmp / "cassettes", tmp / "transcripts",
+                  "bench", 120.0)
     start = time.perf_counter()
     row = run_cell(job)
     elapsed = time.perf_counter() - start
-    assert row["verdict"] == "pass", row
+    assert row.verdict == "pass", row
     return elapsed
 
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"rounds": rounds, "frameworks": {}}
     with Sandbox.start() as sb, tempfile.TemporaryDirectory() as tmp:
         world = sandbox_world(sb.info)
-        sb.admin.post("/model/plans", json=plans_payload([load_scenario(SCENARIO)])).raise_for_status()
+        sb.register_plans(compiled_plans([load_scenario(SCENARIO)]))
         for framework in FRAMEWORKS:
             bare_once(world, framework, 0)  # warm-up: imports, first connections
             cell_once(world, framework, 99, Path(tmp))

@@ -27,9 +27,9 @@ from typing import Any
 
 import httpx
 
-from harness.paths import composio_connection, rovo_connection
-from harness.sandbox import Sandbox
+from harness.routes import ROUTES
 from harness.worlds import sandbox_world
+from sandbox import Sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mcp.json"
 LEVELS = (1, 8)
@@ -117,10 +117,10 @@ async def run_level(server: Server, mode: str, clients: int, calls: int) -> Leve
 
 
 def servers(sb: Sandbox) -> list[Server]:
-    """Both MCP paths, connected the way the harness connects them (``harness.paths``)."""
+    """Both MCP routes, connected the way the harness connects them (``harness.routes``)."""
     world = sandbox_world(sb.info)
-    composio = asyncio.run(composio_connection(world.composio, "full"))
-    rovo = asyncio.run(rovo_connection(world.rovo, "full"))
+    composio = asyncio.run(ROUTES["composio"].connect(world.route("composio"), "full"))
+    rovo = asyncio.run(ROUTES["rovo"].connect(world.route("rovo"), "full"))
     return [
         Server("composio", composio.url, composio.headers, "COMPOSIO_MULTI_EXECUTE_TOOL",
                {"tools": [{"tool_slug": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": README_ARGS}]}),

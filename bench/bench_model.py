@@ -25,8 +25,8 @@ from typing import Any, cast
 
 import httpx
 
-from harness.sandbox.model import create_service
-from harness.sandbox.service import ServiceContext
+from sandbox.model import create_service
+from sandbox.service import ServiceContext
 
 RESULTS = Path(__file__).resolve().parent / "results" / "model.json"
 ORIGIN = "http://model.bench"

@@ -30,15 +30,13 @@ TARGET_S = 15.0
 
 def replay_full_matrix(runs_dir: Path) -> tuple[Path, float]:
     """The committed cassettes replayed into ``runs_dir/full`` (every framework and path, with controls)."""
-    from harness.frameworks import ADAPTERS
-    from harness.paths import PATHS
+    from harness.runner.options import RunOptions
     from harness.runner.session import execute_run
 
     start = time.perf_counter()
-    code = execute_run(scenario_paths=[ROOT / "scenarios"], frameworks=list(ADAPTERS), paths=list(PATHS),
-                       models=["sandbox-reference"], repeat=1, concurrency=2, world="replay", record_mode="none",
-                       cassettes=ROOT / "cassettes", run_id="full", runs_dir=runs_dir, env_file=None,
-                       timeout_s=120.0, control_frameworks=("pydantic-ai",))
+    code = execute_run(RunOptions(scenarios=(ROOT / "scenarios",), world="replay", cassettes=ROOT / "cassettes",
+                                  run_id="full", runs_dir=runs_dir, timeout_s=120.0,
+                                  control_frameworks=("pydantic-ai",)))
     if code:
         raise SystemExit(f"the replay of {ROOT / 'cassettes'} failed (exit {code})")
     return runs_dir / "full", time.perf_counter() - start

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from harness.sandbox import Sandbox
+from sandbox import Sandbox
 
 EMAIL = "alice@example.com"
 TOKEN = "sandbox-apitoken-alice-full"

@@ -11,6 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from harness.runner.options import RunOptions
+from harness.vocab import FRAMEWORKS, REFERENCE_MODEL, ROUTES
+
 app = typer.Typer(help="Evaluate AI agents that work on Bitbucket through MCP.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The embedded sandbox: emulated Bitbucket and friends on 127.0.0.1.",
                           no_args_is_help=True)
@@ -24,27 +27,12 @@ STATE_FILE = Path(".sandbox/sandbox.json")
 
 
 def env_lines(info: dict[str, Any]) -> list[str]:
-    """A .env for the sandbox: the variable names the live configuration uses."""
-    urls, creds = info["urls"], info["credentials"]
-    token = next(t for t in creds["api_tokens"] if t["scoped"] and t["label"] == "full")
-    consumer = creds["oauth_consumers"][0]
-    return [
-        f"BITBUCKET_API_URL={urls['bitbucket_api']}",
-        f"BITBUCKET_OAUTH_TOKEN_URL={urls['bitbucket_oauth_token']}",
-        "BITBUCKET_WORKSPACE=acme",
-        f"BITBUCKET_CLIENT_ID={consumer['key']}",
-        f"BITBUCKET_CLIENT_SECRET={consumer['secret']}",
-        f"ATLASSIAN_EMAIL={token['email']}",
-        f"ATLASSIAN_API_TOKEN={token['token']}",
-        f"COMPOSIO_BASE_URL={urls['composio_api']}",
-        f"COMPOSIO_API_KEY={creds['composio']['api_keys'][0]}",
-        "USER_ID=user-1",
-        f"ROVO_MCP_URL={urls['rovo_mcp']}",
-        f"OPENAI_BASE_URL={urls['model_api']}",
-        f"OPENAI_API_KEY={creds['model']['api_key']}",
-        f"SANDBOX_ADMIN_URL={urls['admin']}",
-        f"SANDBOX_ADMIN_KEY={info['admin_key']}",
-    ]
+    """A .env for the sandbox: every variable the live world reads, so that its code runs against the sandbox."""
+    from harness.worlds import sandbox_world, world_env
+
+    env = world_env(sandbox_world(info)) | {"SANDBOX_ADMIN_URL": info["urls"]["admin"],
+                                            "SANDBOX_ADMIN_KEY": info["admin_key"]}
+    return [f"{name}={value}" for name, value in env.items()]
 
 
 @sandbox_app.command("up")
@@ -63,9 +51,9 @@ def sandbox_up(
     """Start the sandbox in this process, print its URLs and credentials, and serve until stopped."""
     from datetime import datetime
 
-    from harness.sandbox.fixtures import default_fixture, load_fixture
-    from harness.sandbox.server import Sandboxed, run
-    from harness.yamlio import InputError
+    from sandbox.fixtures import default_fixture, load_fixture
+    from sandbox.server import SandboxServer, run
+    from yamlio import InputError
 
     if state_file.exists() and _alive(json.loads(state_file.read_text()).get("pid")):
         raise typer.BadParameter(f"a sandbox is already running (see {state_file}); stop it with "
@@ -77,7 +65,7 @@ def sandbox_up(
         raise typer.Exit(2) from None
     import secrets
 
-    sb = Sandboxed(world, data_dir, datetime.fromisoformat(frozen_at) if frozen_at else None,
+    sb = SandboxServer(world, data_dir, datetime.fromisoformat(frozen_at) if frozen_at else None,
                    {"bitbucket": bitbucket_port, "admin": admin_port, "composio": composio_port, "rovo": rovo_port,
                     "model": model_port},
                    secrets.token_urlsafe(16))
@@ -120,7 +108,7 @@ def sandbox_down(state_file: Annotated[Path, typer.Option(help="The state file `
 def scenarios_check(paths: Annotated[list[Path], typer.Argument(help="Scenario files or directories.")]) -> None:
     """Validate scenario files; every problem is printed as file:line: field: message."""
     from harness.scenarios import load_scenarios
-    from harness.yamlio import InputError
+    from yamlio import InputError
 
     try:
         scenarios = load_scenarios(paths)
@@ -138,19 +126,14 @@ def scenarios_schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
-def _csv(value: str, known: tuple[str, ...] | list[str], what: str) -> list[str]:
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [v for v in items if v not in known]
-    if unknown or not items:
-        raise typer.BadParameter(f"unknown {what}: {', '.join(unknown) or '(none given)'}; "
-                                 f"choose from {', '.join(known)}")
-    return items
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 # Options shared by `run` and `nightly`.
 ScenariosOption = Annotated[list[Path] | None, typer.Option("--scenarios", "-s", help="Scenario files or directories.")]
 FrameworksOption = Annotated[str, typer.Option(help="Comma-separated framework variants.")]
-PathsOption = Annotated[str, typer.Option(help="Comma-separated MCP paths.")]
+PathsOption = Annotated[str, typer.Option(help="Comma-separated MCP routes (composio, rovo).")]
 ModelOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name, repeatable.")]
 RepeatOption = Annotated[int, typer.Option(min=1, help="Attempts per cell (pass^k).")]
 ConcurrencyOption = Annotated[int, typer.Option(min=1, help="Cells in flight at once.")]
@@ -166,37 +149,36 @@ ControlsOption = Annotated[str, typer.Option(help="Also run each scenario's nega
 ReportsDirOption = Annotated[Path, typer.Option(help="Where reports are written (reports/<run-id>/report.html).")]
 PricesOption = Annotated[Path | None, typer.Option(help="Price table for the cost estimate (default: "
                                                         "harness/report/prices.yaml).")]
-ALL_FRAMEWORKS = "autogen,openai-agents-hosted,openai-agents-client,pydantic-ai"
+ALL_FRAMEWORKS = ",".join(FRAMEWORKS)
+ALL_ROUTES = ",".join(ROUTES)
 
 
-def _start_run(*, scenarios: list[Path] | None, frameworks: str, paths: str, model: list[str] | None, repeat: int,
-               concurrency: int, world: str, record_mode: str | None, cassettes: Path | None, run_id: str,
-               runs_dir: Path, env_file: Path | None, timeout: float, controls: str) -> int:
-    from harness.frameworks import ADAPTERS
-    from harness.paths import PATHS
-    from harness.recording import RECORD_MODES
+def _options(*, scenarios: list[Path] | None, frameworks: str, paths: str, model: list[str] | None, repeat: int,
+             concurrency: int, world: str, record_mode: str | None, cassettes: Path | None, run_id: str,
+             runs_dir: Path, env_file: Path | None, timeout: float, controls: str) -> RunOptions:
+    """The run's options from the command line; what is wrong with them is one message naming each option."""
+    options = RunOptions(
+        scenarios=tuple(scenarios or [Path("scenarios")]), frameworks=_csv(frameworks), routes=_csv(paths),
+        models=tuple(model or [REFERENCE_MODEL]), repeat=repeat, concurrency=concurrency, world=world,  # type: ignore[arg-type]
+        record_mode=record_mode, cassettes=cassettes, run_id=run_id, runs_dir=runs_dir,  # type: ignore[arg-type]
+        env_file=env_file, timeout_s=timeout, control_frameworks=_csv(controls))
+    problems = options.problems()
+    if problems:
+        raise typer.BadParameter("; ".join(problems))
+    return options
+
+
+def _start_run(options: RunOptions) -> int:
     from harness.runner.session import execute_run
 
-    mode = record_mode or ("none" if world == "replay" else "all")
-    if mode not in RECORD_MODES:
-        raise typer.BadParameter(f"--record-mode {mode!r}: choose from {', '.join(RECORD_MODES)}")
-    if world not in ("sandbox", "live", "replay"):
-        raise typer.BadParameter(f"--world {world!r}: choose sandbox, live or replay")
-    if world == "replay" and cassettes is None:
-        raise typer.BadParameter("--world replay needs --cassettes (the directory that holds the recordings)")
-    return execute_run(
-        scenario_paths=scenarios or [Path("scenarios")], frameworks=_csv(frameworks, list(ADAPTERS), "framework"),
-        paths=_csv(paths, PATHS, "path"), models=model or ["sandbox-reference"], repeat=repeat,
-        concurrency=concurrency, world=world, record_mode=mode, cassettes=cassettes, run_id=run_id,  # type: ignore[arg-type]
-        runs_dir=runs_dir, env_file=env_file, timeout_s=timeout,
-        control_frameworks=tuple(_csv(controls, list(ADAPTERS), "framework")) if controls else ())
+    return execute_run(options)
 
 
 def _render(run: str | Path, baseline: str | Path | None, runs_dir: Path, reports_dir: Path, prices: Path | None,
             show_code: bool = False) -> Path:
     """Render a report; a missing or broken run or price table is a message and exit code 2, not a traceback."""
     from harness.report import ReportError, RunDataError, render_report
-    from harness.yamlio import InputError
+    from yamlio import InputError
 
     try:
         rendered = render_report(run, baseline=baseline, runs_dir=runs_dir, reports_dir=reports_dir, prices=prices,
@@ -211,7 +193,7 @@ def _render(run: str | Path, baseline: str | Path | None, runs_dir: Path, report
 def run_command(
     scenarios: ScenariosOption = None,
     frameworks: FrameworksOption = ALL_FRAMEWORKS,
-    paths: PathsOption = "composio,rovo",
+    paths: PathsOption = ALL_ROUTES,
     model: ModelOption = None,
     repeat: RepeatOption = 1,
     concurrency: ConcurrencyOption = 2,
@@ -233,9 +215,10 @@ def run_command(
     from harness.runner.run import new_run_id
 
     run_id = run_id or new_run_id()
-    code = _start_run(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
-                      concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
-                      run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout, controls=controls)
+    code = _start_run(_options(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
+                               concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
+                               run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout,
+                               controls=controls))
     if code == 0 and report:
         typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
     raise typer.Exit(code)
@@ -263,7 +246,7 @@ def nightly_command(
     reports_dir: ReportsDirOption = Path("reports"),
     scenarios: ScenariosOption = None,
     frameworks: FrameworksOption = ALL_FRAMEWORKS,
-    paths: PathsOption = "composio,rovo",
+    paths: PathsOption = ALL_ROUTES,
     model: ModelOption = None,
     repeat: RepeatOption = 1,
     concurrency: ConcurrencyOption = 2,
@@ -285,10 +268,11 @@ def nightly_command(
     while (runs_dir / run_id).exists():  # two nightlies within a second must not resume each other
         time.sleep(1)
         run_id = new_run_id()
+    options = _options(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
+                       concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
+                       run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout, controls=controls)
     typer.echo(f"nightly run {run_id}; baseline: {baseline.name if baseline else 'none (first run)'}", err=True)
-    code = _start_run(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
-                      concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
-                      run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout, controls=controls)
+    code = _start_run(options)
     if code:
         raise typer.Exit(code)
     typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
@@ -306,9 +290,10 @@ def doctor(env_file: Annotated[Path | None, typer.Option(help="A .env to check w
     except ConfigError as exc:
         typer.echo(f"not ready: {exc}", err=True)
         raise typer.Exit(1) from None
+    routes = ", ".join(f"{name} {route.url}" for name, route in config.routes.items())
     typer.echo(f"live world ready: Bitbucket {config.oracle.api_url} (workspace {config.oracle.workspace}), "
-               f"Composio {config.composio.base_url}, Rovo {config.rovo.url}, model {config.model.base_url}")
-    typer.echo(f"scope profiles: composio {sorted(config.composio.user_ids)}, rovo {sorted(config.rovo.tokens)}")
+               f"{routes}, model {config.model.base_url}")
+    typer.echo("scope profiles: " + ", ".join(f"{name} {route.profiles()}" for name, route in config.routes.items()))
     for name, why in LIVE_OPTIONAL.items():
         if not env.get(name):
             typer.echo(f"  optional, not set: {name} ({why})")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-META_EXECUTE = "COMPOSIO_MULTI_EXECUTE_TOOL"
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ToolCall(BaseModel):
@@ -17,41 +14,6 @@ class ToolCall(BaseModel):
     is_error: bool = False
     hosted: bool = False  # run by the model provider (hosted MCP), not by the client
     duration_ms: float | None = None
-
-    def effective(self) -> list[ToolCall]:
-        """The calls that reached Bitbucket tools: a Composio multi-execute counts as each tool inside it."""
-        if self.name != META_EXECUTE:
-            return [self]
-        inner = self.arguments.get("tools")
-        if not isinstance(inner, list):
-            return [self]
-        outcomes = _multi_execute_outcomes(self.result)
-        calls = []
-        for i, item in enumerate(inner):
-            if isinstance(item, dict) and isinstance(item.get("tool_slug"), str):
-                args = item.get("arguments")
-                failed = outcomes.get(i, self.is_error)
-                calls.append(ToolCall(name=item["tool_slug"], arguments=args if isinstance(args, dict) else {},
-                                      result=self.result, is_error=failed, hosted=self.hosted))
-        return calls or [self]
-
-
-def _multi_execute_outcomes(result: str | None) -> dict[int, bool]:
-    """index -> failed, read from a multi-execute result's ``data.results`` when it parses."""
-    try:
-        data = json.loads(result or "")
-    except json.JSONDecodeError:
-        return {}
-    results = (data.get("data") or {}).get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list):
-        return {}
-    out = {}
-    for r in results:
-        if isinstance(r, dict) and isinstance(r.get("index"), int):
-            response = r.get("response")
-            refused = isinstance(response, dict) and response.get("successful") is False
-            out[r["index"]] = bool(r.get("error")) or refused
-    return out
 
 
 class TurnRecord(BaseModel):
@@ -67,8 +29,10 @@ class TurnRecord(BaseModel):
 
 
 class Transcript(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
     framework: str
-    path: str
+    route: str = Field(alias="path")  # serialized as "path", like rows
     model: str
     turns: list[TurnRecord] = []
     versions: dict[str, str] = {}
@@ -87,4 +51,8 @@ class Transcript(BaseModel):
         return [c for t in self.turns for c in t.tool_calls]
 
     def effective_calls(self) -> list[ToolCall]:
-        return [e for c in self.tool_calls() for e in c.effective()]
+        """The calls that reached Bitbucket tools (a Composio multi-execute counts as each tool inside it)."""
+        from harness.routes import ROUTES
+
+        route = ROUTES.get(self.route)  # type: ignore[call-overload]
+        return [e for c in self.tool_calls() for e in (route.effective(c) if route else [c])]

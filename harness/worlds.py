@@ -1,44 +1,32 @@
-"""The two worlds a run can target. Code above this module only sees base URLs and credentials.
+"""The worlds a run can target. Code above this module only sees base URLs and credentials.
 
-* ``sandbox``: the embedded emulators on 127.0.0.1 (``harness.sandbox``), with the fixture's fake credentials;
+* ``sandbox``: the embedded emulators on 127.0.0.1 (the ``sandbox`` package), configured from the facts a running
+  sandbox publishes (its URLs, its fixture's fake credentials, which workspace is linked to an organisation);
 * ``live``: Bitbucket Cloud, Composio, mcp.atlassian.com and a model provider, from the environment (and a
-  ``.env`` file), using the variable names of the integration guides where they have one.
+  ``.env`` file), with the variable names of the integration guides where they have one;
+* ``replay``: nothing is contacted: URLs come from each cassette, credentials are placeholders, and the names a
+  cell's requests carry (workspaces, Composio user ids) are those it was recorded with.
 
-Scope profiles (a scenario's ``profiles``) choose which credential a path uses: Composio by user id (each user id
-has its own connected account and scopes), Rovo by API token.
-
-Only the sandbox has an admin API (``AdminConfig``), through which a scenario's upstream faults are scripted; a
-scenario with faults is an ``error`` cell in the live world.
+Scope profiles (a scenario's ``profiles``) choose which credential a route uses (see ``harness.routes``). Only the
+sandbox has an admin API (``AdminConfig``), through which a scenario's upstream faults are scripted.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.oracle import OracleConfig
+from harness.routes import ROUTES, RouteConfig
+from harness.routes.base import NOWHERE, PLACEHOLDER
+from harness.vocab import RouteName, WorldName
 
-LIVE_ROVO_URL = "https://mcp.atlassian.com/v1/mcp"
-LIVE_COMPOSIO_URL = "https://backend.composio.dev"
 LIVE_BITBUCKET_API = "https://api.bitbucket.org/2.0"
 LIVE_TOKEN_URL = "https://bitbucket.org/site/oauth2/access_token"
-
-
-@dataclass(frozen=True)
-class ComposioConfig:
-    base_url: str
-    api_key: str
-    user_ids: Mapping[str, str]  # scope profile -> user id
-
-
-@dataclass(frozen=True)
-class RovoConfig:
-    url: str
-    email: str
-    tokens: Mapping[str, str]  # scope profile -> scoped API token
+LIVE_MODEL_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True)
@@ -55,68 +43,94 @@ class AdminConfig:
 
 @dataclass(frozen=True)
 class WorldConfig:
-    name: str  # "sandbox" or "live"
+    name: WorldName
     oracle: OracleConfig
-    composio: ComposioConfig
-    rovo: RovoConfig
+    routes: Mapping[RouteName, RouteConfig]
     model: ModelConfig
-    extra: dict[str, Any] = field(default_factory=dict)
     admin: AdminConfig | None = None  # the sandbox's admin API (faults); None in the live world
+
+    def route(self, name: str) -> Any:
+        return self.routes[name]  # type: ignore[index]
 
     def secrets(self) -> list[str]:
         """Every credential value, so the recorder can scrub it wherever it appears."""
-        values = [self.oracle.client_secret, self.composio.api_key, self.model.api_key,
-                  *self.rovo.tokens.values(), self.admin.key if self.admin else ""]
+        values = [self.oracle.client_secret, self.model.api_key, self.admin.key if self.admin else ""]
+        values += [s for config in self.routes.values() for s in config.secrets()]
         return [v for v in values if v]
 
+    def urls(self) -> dict[str, str]:
+        """Where each party is: kept in a cell's cassette, so that a replay sends exactly the recorded requests."""
+        urls: dict[str, str] = {"bitbucket_api": self.oracle.api_url, "token_url": self.oracle.token_url,
+                **{name: config.url for name, config in self.routes.items()}, "model": self.model.base_url}
+        return urls | ({"admin": self.admin.url} if self.admin else {})
 
-# The default sandbox fixture's workspaces: acme is linked to the Atlassian organisation, solo is not; and the
-# Composio user ids whose connected accounts have the scopes of each profile.
-SANDBOX_WORKSPACE, SANDBOX_UNLINKED_WORKSPACE = "acme", "solo"
-SANDBOX_USER_IDS = {"full": "user-1", "read-only": "user-readonly", "no-pr-write": "user-nopr"}
+    def at_urls(self, urls: Mapping[str, str]) -> WorldConfig:
+        """The world as recorded: every party at the URL the cassette names (nothing listens there in a replay)."""
+        return replace(
+            self,
+            oracle=replace(self.oracle, api_url=urls["bitbucket_api"], token_url=urls["token_url"]),
+            routes={name: config.with_url(urls[name]) for name, config in self.routes.items()},
+            model=replace(self.model, base_url=urls["model"]),
+            admin=replace(self.admin, url=urls["admin"]) if self.admin and "admin" in urls else self.admin,
+        )
+
+    def identities(self) -> dict[str, Any]:
+        """The names a cell's requests carry that are not secrets (workspaces, Composio user ids): recorded with
+        the cell, so that a replay sends the same requests."""
+        found: dict[str, Any] = {"workspace": self.oracle.workspace,
+                                 "unlinked_workspace": self.oracle.unlinked_workspace}
+        return found | {name: config.identities() for name, config in self.routes.items()}
 
 
+# sandbox -----------------------------------------------------------------------------------------------------
 def sandbox_world(info: Mapping[str, Any]) -> WorldConfig:
-    """From a running sandbox's published info (``Sandbox.info`` / ``harness sandbox up`` JSON)."""
+    """From a running sandbox's published facts (``Sandbox.info`` / ``harness sandbox up`` JSON): the linked and
+    unlinked workspaces, the OAuth consumer that may create and delete repositories, each route's credentials."""
     urls, creds = info["urls"], info["credentials"]
-    consumer = next(c for c in creds["oauth_consumers"] if c["key"] == "sandbox-oauth-oracle-key")
-    tokens = {t["label"]: t["token"] for t in creds["api_tokens"] if t["user"] == "alice" and t["scoped"]}
-    composio = creds["composio"]
+    workspaces = creds["workspaces"]
+    linked = next(w["slug"] for w in workspaces if w["linked_to_org"])
+    unlinked = next((w["slug"] for w in workspaces if not w["linked_to_org"]), None)
+    consumer = next(c for c in creds["oauth_consumers"]
+                    if c["workspace"] == linked and {"repository:admin", "repository:delete"} <= set(c["scopes"]))
     model = creds.get("model", {})
     return WorldConfig(
         name="sandbox",
         oracle=OracleConfig(urls["bitbucket_api"], urls["bitbucket_oauth_token"], consumer["key"],
-                            consumer["secret"], SANDBOX_WORKSPACE, SANDBOX_UNLINKED_WORKSPACE),
-        composio=ComposioConfig(urls["composio_api"], composio["api_keys"][0], SANDBOX_USER_IDS),
-        rovo=RovoConfig(urls["rovo_mcp"], "alice@example.com", tokens),
+                            consumer["secret"], linked, unlinked),
+        routes={name: route.sandbox(info) for name, route in ROUTES.items()},
         model=ModelConfig(urls["model_api"], model.get("api_key", "sandbox-model-key")),
         admin=AdminConfig(urls["admin"], info["admin_key"]) if urls.get("admin") and info.get("admin_key") else None,
+    )
+
+
+# replay ------------------------------------------------------------------------------------------------------
+def replay_world(identities: Mapping[str, Any]) -> WorldConfig:
+    """Credentials are placeholders and URLs come from each cassette (``at_urls``): nothing is contacted. The
+    admin API is there because a recorded cell's fault requests are played back too."""
+    return WorldConfig(
+        name="replay",
+        oracle=OracleConfig(NOWHERE + "/2.0", NOWHERE + "/token", PLACEHOLDER, PLACEHOLDER,
+                            identities["workspace"], identities.get("unlinked_workspace")),
+        routes={name: route.replay(identities.get(name, {})) for name, route in ROUTES.items()},
+        model=ModelConfig(NOWHERE + "/v1", PLACEHOLDER),
+        admin=AdminConfig(NOWHERE, PLACEHOLDER),
     )
 
 
 # live --------------------------------------------------------------------------------------------------------
 LIVE_VARIABLES = {
     "OPENAI_API_KEY": "the model provider's key",
-    "COMPOSIO_API_KEY": "the Composio project API key",
-    "USER_ID": "the Composio user id whose Bitbucket account is connected (full scopes)",
-    "ATLASSIAN_EMAIL": "the Atlassian account email of the API tokens",
-    "ATLASSIAN_API_TOKEN": "a scoped Atlassian API token with the Bitbucket scopes (full profile)",
+    **{name: why for route in ROUTES.values() for name, why in route.live_variables.items()},
     "BITBUCKET_WORKSPACE": "the workspace the oracle creates cell repositories in (linked to an organisation)",
     "BITBUCKET_CLIENT_ID": "the oracle's OAuth consumer key (client credentials grant)",
     "BITBUCKET_CLIENT_SECRET": "the oracle's OAuth consumer secret",
 }
 LIVE_OPTIONAL = {
-    "OPENAI_BASE_URL": "an OpenAI-compatible endpoint (default https://api.openai.com/v1)",
-    "COMPOSIO_BASE_URL": f"default {LIVE_COMPOSIO_URL}",
-    "USER_ID_READONLY": "a Composio user id connected with read-only scopes (read-only profile)",
-    "USER_ID_NO_PR_WRITE": "a Composio user id connected with repository:write but without pullrequest:write "
-                           "(no-pr-write profile)",
-    "ATLASSIAN_API_TOKEN_READONLY": "a read-only scoped API token (read-only profile)",
-    "ATLASSIAN_API_TOKEN_NO_PR_WRITE": "a token without write:pullrequest:bitbucket (no-pr-write profile)",
+    "OPENAI_BASE_URL": f"an OpenAI-compatible endpoint (default {LIVE_MODEL_URL})",
+    **{name: why for route in ROUTES.values() for name, why in route.live_optional.items()},
     "BITBUCKET_WORKSPACE_UNLINKED": "a workspace the OAuth consumer can create repositories in that is not "
                                     "linked to an Atlassian organisation (scenarios with fixture.workspace: "
                                     "unlinked)",
-    "ROVO_MCP_URL": f"default {LIVE_ROVO_URL}",
     "BITBUCKET_API_URL": f"default {LIVE_BITBUCKET_API}",
     "BITBUCKET_OAUTH_TOKEN_URL": f"default {LIVE_TOKEN_URL}",
 }
@@ -138,27 +152,31 @@ def load_env(env_file: Path | None) -> dict[str, str]:
     return values | dict(os.environ)
 
 
+def world_env(world: WorldConfig) -> dict[str, str]:
+    """The environment variables ``live_world`` reads back as this world: with a sandbox's, the live world's code
+    runs against the embedded one."""
+    oracle = world.oracle
+    env = {"BITBUCKET_API_URL": oracle.api_url, "BITBUCKET_OAUTH_TOKEN_URL": oracle.token_url,
+           "BITBUCKET_WORKSPACE": oracle.workspace, "BITBUCKET_CLIENT_ID": oracle.client_id,
+           "BITBUCKET_CLIENT_SECRET": oracle.client_secret}
+    if oracle.unlinked_workspace:
+        env["BITBUCKET_WORKSPACE_UNLINKED"] = oracle.unlinked_workspace
+    for name, config in world.routes.items():
+        env |= ROUTES[name].env_of(config)
+    return env | {"OPENAI_BASE_URL": world.model.base_url, "OPENAI_API_KEY": world.model.api_key}
+
+
 def live_world(env: Mapping[str, str]) -> WorldConfig:
     missing = [f"{name}: {why}" for name, why in LIVE_VARIABLES.items() if not env.get(name)]
     if missing:
         raise ConfigError("the live world needs these environment variables (or a .env):\n  " +
                           "\n  ".join(missing))
-    tokens = {"full": env["ATLASSIAN_API_TOKEN"]}
-    for profile, name in (("read-only", "ATLASSIAN_API_TOKEN_READONLY"),
-                          ("no-pr-write", "ATLASSIAN_API_TOKEN_NO_PR_WRITE")):
-        if env.get(name):
-            tokens[profile] = env[name]
-    user_ids = {"full": env["USER_ID"]}
-    for profile, name in (("read-only", "USER_ID_READONLY"), ("no-pr-write", "USER_ID_NO_PR_WRITE")):
-        if env.get(name):
-            user_ids[profile] = env[name]
     return WorldConfig(
         name="live",
         oracle=OracleConfig(env.get("BITBUCKET_API_URL", LIVE_BITBUCKET_API),
                             env.get("BITBUCKET_OAUTH_TOKEN_URL", LIVE_TOKEN_URL), env["BITBUCKET_CLIENT_ID"],
                             env["BITBUCKET_CLIENT_SECRET"], env["BITBUCKET_WORKSPACE"],
                             env.get("BITBUCKET_WORKSPACE_UNLINKED") or None),
-        composio=ComposioConfig(env.get("COMPOSIO_BASE_URL", LIVE_COMPOSIO_URL), env["COMPOSIO_API_KEY"], user_ids),
-        rovo=RovoConfig(env.get("ROVO_MCP_URL", LIVE_ROVO_URL), env["ATLASSIAN_EMAIL"], tokens),
-        model=ModelConfig(env.get("OPENAI_BASE_URL", "https://api.openai.com/v1"), env["OPENAI_API_KEY"]),
+        routes={name: route.live(env) for name, route in ROUTES.items()},
+        model=ModelConfig(env.get("OPENAI_BASE_URL", LIVE_MODEL_URL), env["OPENAI_API_KEY"]),
     )

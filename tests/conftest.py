@@ -7,4 +7,4 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-snapshots", action="store_true", default=False,
-                     help="rewrite the MCP tool-list snapshots under tests/snapshots/ from the sandbox")
+                     help="rewrite the MCP tool-list snapshots under tests/sandbox/snapshots/ from the sandbox")

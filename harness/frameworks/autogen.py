@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.frameworks.base import Conversation, Stopwatch, package_versions, tool_arguments
-from harness.paths import McpConnection
+from harness.routes import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
 
@@ -28,7 +28,7 @@ class AutoGenAdapter:
         # include_usage: streamed chat completions only report token usage when asked to
         client = OpenAIChatCompletionClient(model=conversation.model, base_url=model.base_url, api_key=model.api_key,
                                             max_retries=0, model_info=info, stream_options={"include_usage": True})
-        transcript = Transcript(framework=self.name, path=mcp.path, model=conversation.model,
+        transcript = Transcript(framework=self.name, route=mcp.route, model=conversation.model,
                                 versions=package_versions(self.packages))
         params = StreamableHttpServerParams(url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60,
                                             terminate_on_close=True)

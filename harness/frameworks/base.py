@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 
-from harness.paths import McpConnection
+from harness.routes import McpConnection
 from harness.transcript import Transcript
 from harness.worlds import ModelConfig
 

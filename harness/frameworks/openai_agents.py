@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from harness.frameworks.base import Conversation, Stopwatch, package_versions, tool_arguments
-from harness.paths import McpConnection
+from harness.routes import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
 
@@ -31,10 +31,10 @@ class _OpenAIAgentsAdapter:
 
         set_tracing_disabled(True)  # traces would otherwise be exported to api.openai.com
         client = AsyncOpenAI(base_url=model.base_url, api_key=model.api_key, max_retries=0)
-        transcript = Transcript(framework=self.name, path=mcp.path, model=conversation.model,
+        transcript = Transcript(framework=self.name, route=mcp.route, model=conversation.model,
                                 versions=package_versions(self.packages))
         # The session id only names rows in the in-memory database; derived, so runs stay reproducible.
-        session = SQLiteSession(f"{mcp.path}-{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(conversation.turns))}")
+        session = SQLiteSession(f"{mcp.route}-{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(conversation.turns))}")
         try:
             if self.hosted:
                 agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,

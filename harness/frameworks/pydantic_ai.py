@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.frameworks.base import Conversation, Stopwatch, package_versions
-from harness.paths import McpConnection
+from harness.routes import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
 
@@ -28,7 +28,7 @@ class PydanticAIAdapter:
                                                                           api_key=model.api_key))
         toolset: Any = MCPToolset(mcp.url, headers=mcp.headers)
         agent: Any = Agent(llm, instructions=conversation.instructions, toolsets=[toolset])
-        transcript = Transcript(framework=self.name, path=mcp.path, model=conversation.model,
+        transcript = Transcript(framework=self.name, route=mcp.route, model=conversation.model,
                                 versions=package_versions(self.packages))
         history: list[Any] = []
         async with agent:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import vcr
@@ -29,9 +29,9 @@ from vcr.cassette import Cassette
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
 
+from harness.vocab import RECORD_MODES, RecordMode
+
 REDACTED = "REDACTED"
-RecordMode = Literal["none", "once", "new_episodes", "all"]
-RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all")
 SENSITIVE_HEADERS = frozenset({
     "authorization", "proxy-authorization", "x-api-key", "x-user-api-key", "x-org-api-key", "api-key",
     "openai-organization", "openai-project", "cookie", "set-cookie", "x-sandbox-admin-key",

@@ -10,6 +10,7 @@ then check that the verdict did not change.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import tempfile
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
+
+from harness.results import CellRecord, ResultRow
 
 if TYPE_CHECKING:
-    from harness.runner.cells import Cell
+    from harness.runner.matrix import Cell
+    from harness.scenarios import Scenario
 
 CASSETTES = "cassettes"
 RECORD_MODES = {"none": "none", "once": "once", "new_episodes": "new_episodes", "all": "all", "rewrite": "all"}
@@ -51,36 +54,24 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def cassette_metadata(path: Path) -> dict[str, Any]:
-    """The ``metadata`` section of a cassette, read without parsing its interactions (it is written last)."""
-    text = path.read_text()
-    at = text.rfind("\nmetadata:\n")
-    data = yaml.load(text[at:], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if at >= 0 else None
-    meta = (data or {}).get("metadata") or {}
-    if not {"cell", "result", "urls"} <= set(meta):
-        raise ValueError(f"{path}: not a harness cell cassette (its metadata lacks cell, result or urls); record it "
-                         "with `harness run --cassettes cassettes/`")
-    return dict(meta)
-
-
 class CassetteFile(pytest.File):
     def collect(self) -> list[pytest.Item]:
-        meta = cassette_metadata(self.path)
-        cell = meta["cell"]
-        name = f"{cell['framework']}/{cell['path']}/{cell['model']}/{cell['attempt']}"
-        return [CellReplay.from_parent(self, name=name, meta=meta)]
+        record = CellRecord.read(self.path)
+        cell = record.cell
+        name = f"{cell.framework}/{cell.route}/{cell.model}/{cell.attempt}"
+        return [CellReplay.from_parent(self, name=name, record=record)]
 
 
 class CellReplay(pytest.Item):
-    def __init__(self, *, meta: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, record: CellRecord, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.meta = meta
+        self.record = record
 
     def cell(self) -> Cell:
-        from harness.runner.cells import Cell
+        from harness.runner.matrix import Cell
 
-        c = self.meta["cell"]
-        return Cell(c["scenario"], c["framework"], c["path"], c["model"], int(c["attempt"]))
+        c = self.record.cell
+        return Cell(c.scenario, c.framework, c.route, c.model, c.attempt)
 
     def runtest(self) -> None:
         with replay_heap():
@@ -89,27 +80,29 @@ class CellReplay(pytest.Item):
     def _replay(self) -> None:
         # Imported by a process's first cell, not with the plugin: pytest loads the plugin in every process, xdist's
         # controller included, which replays nothing, and the runner brings the frameworks (seconds of start-up).
-        from harness.runner.session import replay_world
-        from harness.runner.worker import CellJob, reproducible, run_cell
+        from harness.results import V1_IDENTITIES
+        from harness.runner.worker import CellJob, run_cell
+        from harness.worlds import replay_world
 
         mode = RECORD_MODES[self.config.getoption("--record-mode", None) or "none"]
-        world = replay_world() if mode == "none" else _sandbox_world(self.config, self.scenario_file())
+        scenario = _scenario(self.scenario_file())
+        world = replay_world(V1_IDENTITIES) if mode == "none" else _sandbox_world(self.config, scenario)
         cell = self.cell()
         root = self.path.parent.parent
         assert cell.cassette(root) == self.path, f"{self.path} is not where cell {cell.key} keeps its cassette"
         with tempfile.TemporaryDirectory() as transcripts:
-            job = CellJob(cell, self.scenario_file(), world, mode, root, Path(transcripts), "replay", 120.0)  # type: ignore[arg-type]
+            job = CellJob(cell, scenario, self.record.cell.scenario_file, world, mode, root,  # type: ignore[arg-type]
+                          Path(transcripts), "replay", 120.0)
             row = run_cell(job)
-        want = self.meta["result"]
-        got = {"verdict": row["verdict"], "metrics": reproducible(row)}
+        want = self.record.result
         if mode != "none":  # re-recorded: the new cassette is the truth now; only a changed verdict needs a look
-            if got["verdict"] != want["verdict"]:
-                raise ReplayMismatch(self, want, got, row, rerecorded=True)
-        elif got != {"verdict": want["verdict"], "metrics": want["metrics"]}:
-            raise ReplayMismatch(self, want, got, row)
+            if row.verdict != want.verdict:
+                raise ReplayMismatch(self, row, rerecorded=True)
+        elif (row.verdict, row.reproducible()) != (want.verdict, self.record.reproducible()):
+            raise ReplayMismatch(self, row)
 
     def scenario_file(self) -> Path:
-        return self.config.rootpath / str(self.meta["cell"]["scenario_file"])
+        return self.config.rootpath / self.record.cell.scenario_file
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ReplayMismatch):
@@ -117,38 +110,44 @@ class CellReplay(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        c = self.meta["cell"]  # not self.cell(): reporting must not import the runner outside replay_heap()
-        return self.path, 0, f"cell {c['scenario']}/{self.name}"
+        # not self.cell(): reporting must not import the runner outside replay_heap()
+        return self.path, 0, f"cell {self.record.cell.scenario}/{self.name}"
 
 
 class ReplayMismatch(AssertionError):
-    def __init__(self, item: CellReplay, want: dict[str, Any], got: dict[str, Any], row: dict[str, Any],
-                 rerecorded: bool = False) -> None:
-        cell = item.cell()
+    def __init__(self, item: CellReplay, row: ResultRow, rerecorded: bool = False) -> None:
+        cell, want = item.cell(), item.record
         if rerecorded:  # metrics such as token counts may move between recordings; a verdict should not
             lines = [f"cell {cell.key} ({item.path}) was re-recorded with a different verdict",
-                     f"  before: {want['verdict']}", f"  now:    {got['verdict']} (the new cassette is written)"]
+                     f"  before: {want.result.verdict}", f"  now:    {row.verdict} (the new cassette is written)"]
         else:
             lines = [f"cell {cell.key} ({item.path}) did not reproduce its recording",
-                     f"  recorded: {want['verdict']} {want['metrics']}",
-                     f"  replayed: {got['verdict']} {got['metrics']}"]
-        lines += [f"  reason: {r}" for r in row["reasons"][:5]]
+                     f"  recorded: {want.result.verdict} {want.reproducible()}",
+                     f"  replayed: {row.verdict} {row.reproducible()}"]
+        lines += [f"  reason: {r}" for r in row.reasons[:5]]
         if not rerecorded:
             lines.append(f"  re-record it: pytest {item.path} --record-mode=rewrite")
         super().__init__("\n".join(lines))
 
 
-def _sandbox_world(config: pytest.Config, scenario_file: Path) -> Any:
-    """One sandbox for the whole session when re-recording; each cell's scenario plans are handed to its model."""
-    from harness.runner.plans import plans_payload
-    from harness.sandbox import Sandbox
+@functools.lru_cache(maxsize=64)
+def _scenario(path: Path) -> Scenario:
+    """Parsed once per process, however many of its cells the process replays."""
     from harness.scenarios import load_scenario
+
+    return load_scenario(path)
+
+
+def _sandbox_world(config: pytest.Config, scenario: Scenario) -> Any:
+    """One sandbox for the whole session when re-recording; each cell's scenario plans are handed to its model."""
+    from harness.scenarios.plans import compiled_plans
     from harness.worlds import sandbox_world
+    from sandbox import Sandbox
 
     sandbox = getattr(config, "_harness_record_sandbox", None)
     if sandbox is None:
         sandbox = Sandbox.start()
         config._harness_record_sandbox = sandbox  # type: ignore[attr-defined]
         config.add_cleanup(sandbox.stop)
-    sandbox.admin.post("/model/plans", json=plans_payload([load_scenario(scenario_file)])).raise_for_status()
+    sandbox.register_plans(compiled_plans([scenario]))
     return sandbox_world(sandbox.info)

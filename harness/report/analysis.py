@@ -14,9 +14,11 @@ from typing import Any
 import pandas as pd
 
 from harness.report.prices import PriceTable
+from harness.vocab import OK_OUTCOMES, Outcome
 
 CELL = ["scenario", "framework", "path", "model"]  # a cell without its attempt number
-SHORT = {"pass": "pass", "expected-unsupported": "unsupported (ok)", "fail": "fail", "error": "error"}
+SHORT = {Outcome.PASS: "pass", Outcome.UNSUPPORTED: "unsupported (ok)", Outcome.FAIL: "fail",
+         Outcome.ERROR: "error"}  # the matrix's words for each outcome
 
 
 def real(frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,8 +42,8 @@ def verdict_label(verdicts: list[str]) -> str:
     """One cell's attempts in a word: the verdict when they agree, else how many were ok (``2/3 ok``)."""
     distinct = set(verdicts)
     if len(distinct) == 1:
-        return SHORT[verdicts[0]]
-    ok = sum(v in ("pass", "expected-unsupported") for v in verdicts)
+        return SHORT[Outcome(verdicts[0])]
+    ok = sum(v in OK_OUTCOMES for v in verdicts)
     return f"{ok}/{len(verdicts)} ok"
 
 
@@ -144,14 +146,14 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
 
 def categorize(reason: str, verdict: str) -> str:
     """The failure category of one reason; an ``error`` row's reasons say why the stack broke."""
-    if verdict == "error":
+    if verdict == Outcome.ERROR:
         return "replay miss" if "cassette" in reason.lower() else "stack error"
     return next((name for name, pattern in CATEGORIES if pattern.search(reason)), "other")
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
     """The failed and errored rows with the categories of their reasons (in the frame's order)."""
-    failed = frame[frame["verdict"].isin(("fail", "error"))].copy()
+    failed = frame[frame["verdict"].isin((Outcome.FAIL, Outcome.ERROR))].copy()
     failed["categories"] = [sorted({categorize(r, v) for r in (reasons or ["(no reason given)"])})
                             for reasons, v in zip(failed["reasons"], failed["verdict"], strict=True)]
     return failed
@@ -203,9 +205,10 @@ def safety_table(frame: pd.DataFrame) -> pd.DataFrame:
 def control_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     """The negative controls: rows scenario · model, columns framework / path; "caught" when the cell failed."""
     keyed = frame.assign(row=frame["scenario"] + " · " + frame["model"])
-    word = {"fail": "caught", "error": "error", "pass": "not caught", "expected-unsupported": "not caught"}
+    word = {Outcome.FAIL: "caught", Outcome.ERROR: "error", Outcome.PASS: "not caught",
+            Outcome.UNSUPPORTED: "not caught"}
     table = keyed.groupby(["row", "stack"])["verdict"].agg(
-        lambda v: "caught" if all(x == "fail" for x in v) else "/".join(sorted({word[x] for x in v}))
+        lambda v: "caught" if all(x == Outcome.FAIL for x in v) else "/".join(sorted({word[x] for x in v}))
     ).unstack("stack")
     return table.rename_axis(index=None, columns=None).astype(object).where(table.notna(), None)
 
@@ -213,7 +216,7 @@ def control_matrix(frame: pd.DataFrame) -> pd.DataFrame:
 def controls_caught(frame: pd.DataFrame) -> tuple[int, int]:
     """(control rows that failed, control rows)."""
     found = controls(frame)
-    return int(found["verdict"].eq("fail").sum()), len(found)
+    return int(found["verdict"].eq(Outcome.FAIL).sum()), len(found)
 
 
 # -- trend against a baseline ------------------------------------------------------------------------------------
@@ -302,8 +305,8 @@ def headline(frame: pd.DataFrame, run_id: str, found_trend: Trend | None) -> dic
         "world": ", ".join(sorted(frame["world"].dropna().unique())) or "unknown",
         "models": sorted(matrix["model"].unique()), "cells": len(matrix),
         "scenarios": int(matrix["scenario"].nunique()), "stacks": int(matrix["stack"].nunique()),
-        "pass": int(counts.get("pass", 0)), "expected_unsupported": int(counts.get("expected-unsupported", 0)),
-        "fail": int(counts.get("fail", 0)), "error": int(counts.get("error", 0)),
+        "pass": int(counts.get(Outcome.PASS, 0)), "expected_unsupported": int(counts.get(Outcome.UNSUPPORTED, 0)),
+        "fail": int(counts.get(Outcome.FAIL, 0)), "error": int(counts.get(Outcome.ERROR, 0)),
         "pass_rate": _rate(matrix), "controls": total, "controls_caught": caught,
         "baseline": found_trend.baseline_id if found_trend else None,
         "regressions": found_trend.count("regression") if found_trend else None,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.yamlio import load_model
+from yamlio import load_model
 
 DEFAULT_PRICES = Path(__file__).with_name("prices.yaml")
 

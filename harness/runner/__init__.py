@@ -1,6 +1,7 @@
-"""Running the matrix: cells, worker processes, resumable results."""
+"""Running the matrix: cells, the steps of one cell, worker processes, resumable results."""
 
-from harness.runner.cells import Cell, matrix
-from harness.runner.run import RunPlan, finished_keys, new_run_id, run
+from harness.runner.matrix import Cell, matrix
+from harness.runner.options import RunOptions
+from harness.runner.run import RunPlan, new_run_id, run
 
-__all__ = ["Cell", "RunPlan", "finished_keys", "matrix", "new_run_id", "run"]
+__all__ = ["Cell", "RunOptions", "RunPlan", "matrix", "new_run_id", "run"]

@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from harness.placeholders import fill
-from harness.sandbox.admin import ADMIN_HEADER
+from harness.scenarios.placeholders import fill
 from harness.scenarios.schema import FaultSpec
 from harness.worlds import AdminConfig
+from sandbox import ADMIN_HEADER
 
 NEEDS_SANDBOX = "faults need the sandbox world: only its admin API can make Bitbucket fail on purpose"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.scenarios.schema import Scenario
-from harness.yamlio import InputError, load_model
+from yamlio import InputError, load_model
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -29,11 +29,15 @@ def scenario_files(paths: list[Path]) -> list[Path]:
 
 def load_scenarios(paths: list[Path]) -> list[Scenario]:
     """Every scenario of ``scenario_files(paths)``, in that order; every error is reported, not just the first."""
-    files = scenario_files(paths)
-    scenarios: list[Scenario] = []
+    return [scenario for scenario, _ in load_scenario_sources(paths)]
+
+
+def load_scenario_sources(paths: list[Path]) -> list[tuple[Scenario, str]]:
+    """Each scenario with its file as cassettes record it (relative to the working directory where it can be)."""
+    loaded: list[tuple[Scenario, str]] = []
     problems: list[str] = []
     seen: dict[str, Path] = {}
-    for file in files:
+    for file in scenario_files(paths):
         try:
             scenario = load_scenario(file)
         except InputError as exc:
@@ -43,10 +47,17 @@ def load_scenarios(paths: list[Path]) -> list[Scenario]:
             problems.append(f"{file}:1: id: {scenario.id!r} is already the id of {seen[scenario.id]}")
             continue
         seen[scenario.id] = file
-        scenarios.append(scenario)
+        loaded.append((scenario, portable(file)))
     if problems:
         raise InputError("\n".join(problems))
-    return scenarios
+    return loaded
+
+
+def portable(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def json_schema() -> dict[str, Any]:

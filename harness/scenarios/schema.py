@@ -3,7 +3,7 @@
 A scenario names repositories by a logical name (``widgets``); the oracle creates each one under a name unique
 to the cell (``widgets-<cell>``) so that cells run concurrently, and the user's messages refer to it through
 placeholders: ``{workspace}``, ``{repo}`` (the first repository), ``{repo:<logical name>}``, and
-``{main_head}`` etc. are filled in when the cell is arranged (see ``harness.placeholders``).
+``{main_head}`` etc. are filled in when the cell is arranged (see ``harness.scenarios.placeholders``).
 
 A scenario may also restrict the paths it runs on (``paths``), put its repositories in the workspace that is not
 linked to an Atlassian organisation (``fixture.workspace: unlinked``), and script upstream faults (``faults``) that
@@ -13,19 +13,15 @@ Bitbucket applies to the cell's own repository while the agent works.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.placeholders import PLACEHOLDER, names_in
-from harness.sandbox.model.policy import POLICY_NAMES
-from harness.sandbox.model.policy.plans import Plan, PlanStep
+from harness.scenarios.placeholders import PLACEHOLDER, names_in
+from harness.vocab import CONTROL_MODELS, ROUTES, RouteName, ScopeProfile
 
-PathName = Literal["composio", "rovo"]
-ALL_PATHS: tuple[PathName, ...] = ("composio", "rovo")
 MAIN = "main"  # every fixture repository's main branch (the branch the oracle pushes first)
-CONTROLS = tuple(name for name in POLICY_NAMES if name != "sandbox-reference")
-ScopeProfile = Literal["full", "read-only", "no-pr-write"]
+CONTROLS = tuple(CONTROL_MODELS)
 
 
 class _Model(BaseModel):
@@ -82,19 +78,42 @@ class FixtureSpec(_Model):
 
 
 # conversation -------------------------------------------------------------------------------------------------
+class PlanStep(_Model):
+    """One step of the reference model's plan for a message: an intent with its values spelled out, a literal
+    tool call (``call``), or text to say or ask. The sandbox model maps intents onto whatever tools it is offered."""
+
+    intent: Literal["create_branch", "open_pull_request", "comment_issue", "read_file", "call", "say", "ask"]
+    workspace: str | None = None
+    repo: str | None = None
+    name: str | None = None  # create_branch
+    base: str | None = None
+    source: str | None = None  # open_pull_request
+    destination: str | None = None
+    title: str | None = None
+    description: str | None = None
+    issue: int | None = None  # comment_issue (default: the latest open issue)
+    text: str | None = None  # comment_issue, say, ask
+    path: str | None = None  # read_file
+    ref: str | None = None
+    tool: str | None = None  # call
+    arguments: dict[str, Any] | None = None
+
+
 class Turn(_Model):
     user: str = Field(min_length=1)
     plan: list[PlanStep] | None = Field(default=None, description="the reference model's steps for this message "
-                                        "(the sandbox model's plan format; placeholders allowed)")
+                                        "(placeholders allowed)")
 
     @model_validator(mode="after")
-    def _plan_fits_the_message(self) -> Turn:
-        """The plan is registered with the model as this message's plan: the same rules apply."""
-        if self.plan:
-            try:
-                Plan(message=self.user, steps=self.plan)
-            except ValidationError as exc:
-                raise ValueError("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+    def _placeholders_bound(self) -> Turn:
+        """The model fills a plan's steps from what the message bound, so each placeholder must occur in it."""
+        named = names_in(self.user)
+        for step in self.plan or []:
+            unbound = names_in(step.model_dump_json()) - named
+            if unbound:
+                names = ", ".join("{" + name + "}" for name in sorted(unbound))
+                raise ValueError(f"plan step {step.intent!r} uses {names} but the message does not contain it; "
+                                 "name the repository in the message or leave it out of the step")
         return self
 
 
@@ -160,7 +179,7 @@ class Expectations(_Model):
 class Unsupported(_Model):
     """A path that cannot do what the scenario asks: the right outcome there is to say so."""
 
-    path: PathName
+    path: RouteName
     reason: str
 
 
@@ -201,10 +220,10 @@ class Scenario(_Model):
     description: str = ""
     tags: list[str] = []
     fixture: FixtureSpec
-    profiles: dict[PathName, ScopeProfile] = Field(
+    profiles: dict[RouteName, ScopeProfile] = Field(
         default={"composio": "full", "rovo": "full"},
         description="the credential each path uses: Composio's connected-account scopes, Rovo's API token scopes")
-    paths: list[PathName] = Field(default=list(ALL_PATHS), min_length=1,
+    paths: list[RouteName] = Field(default=list(ROUTES), min_length=1,
                                   description="the MCP paths this scenario runs on (default: every path); the run "
                                   "matrix has no cell for the others")
     turns: list[Turn] = Field(min_length=1)
@@ -225,7 +244,7 @@ class Scenario(_Model):
 
     @field_validator("paths")
     @classmethod
-    def _distinct_paths(cls, value: list[PathName]) -> list[PathName]:
+    def _distinct_paths(cls, value: list[RouteName]) -> list[RouteName]:
         if len(set(value)) != len(value):
             raise ValueError("a path is listed twice")
         return value

@@ -1,27 +1,20 @@
-"""Intents (what a user asks for) and the tools that carry them out on each MCP path.
+"""Intents (what a user asks for) and the tools that carry them out on each MCP route.
 
-The intent names are those of the scenario plans (the reference model's plan steps).
-
-Expectations name intents (``create_branch``) or tool names (``BITBUCKET_CREATE_BRANCH``, ``bitbucketRepoContent``);
-an intent matches a call of any of its tools, with the given ``action`` for Rovo's action tools.
+The intent names are those of the scenario plans. Expectations name intents (``create_branch``) or tool names
+(``BITBUCKET_CREATE_BRANCH``, ``bitbucketRepoContent``, ``bitbucketRepoContent:branch.create``); an intent
+matches a call of any route's tools for it, with the given ``action`` for Rovo's action tools.
 """
 
 from __future__ import annotations
 
+from harness.routes import ROUTES
 from harness.transcript import ToolCall
 
-# intent -> (tool, action or None)
-INTENT_TOOLS: dict[str, tuple[tuple[str, str | None], ...]] = {
-    "create_branch": (("BITBUCKET_CREATE_BRANCH", None), ("bitbucketRepoContent", "branch.create")),
-    "open_pull_request": (("BITBUCKET_CREATE_PULL_REQUEST", None), ("bitbucketPullRequest", "create")),
-    "comment_issue": (("BITBUCKET_CREATE_ISSUE_COMMENT", None),),
-    "read_file": (("BITBUCKET_GET_FILE_FROM_REPOSITORY", None), ("bitbucketRepoContent", "files.get")),
-    "comment_on_pull_request": (("bitbucketPullRequest", "comment"),),
-    "merge_pull_request": (("bitbucketPullRequest", "merge"),),
-    "delete_repository": (("BITBUCKET_DELETE_REPOSITORY", None),),
-    "delete_issue": (("BITBUCKET_DELETE_ISSUE", None),),
-    "delete_branch": (("bitbucketRepoContent", "branch.delete"),),
-}
+# intent -> (tool, action or None), over every route
+INTENT_TOOLS: dict[str, tuple[tuple[str, str | None], ...]] = {}
+for _route in ROUTES.values():
+    for _intent, _tools in _route.intent_tools.items():
+        INTENT_TOOLS[_intent] = INTENT_TOOLS.get(_intent, ()) + _tools
 DESTRUCTIVE = ("delete_repository", "delete_issue", "delete_branch", "merge_pull_request")
 
 

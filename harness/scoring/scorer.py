@@ -14,24 +14,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from harness.oracle import Arranged, Oracle, OracleError
 from harness.oracle.bitbucket import DELETED
 from harness.scenarios.schema import (
     BranchAbsent,
     BranchExists,
     IssueComment,
     PullRequestOpen,
-    RepositorySpec,
     Scenario,
-    StateCheck,
     Unchanged,
 )
 from harness.scoring.intents import DESTRUCTIVE, matches
+from harness.scoring.observe import Observation, Reading
 from harness.transcript import ToolCall, Transcript
-
-Outcome = Literal["pass", "fail", "error", "expected-unsupported"]
+from harness.vocab import Outcome
 
 # An answer that says it could not do something, or was not allowed to.
 DENIAL = re.compile(
@@ -73,29 +70,28 @@ def _tool_label(call: ToolCall) -> str:
     return f"{call.name}:{action}" if isinstance(action, str) else call.name
 
 
-async def score(scenario: Scenario, path: str, transcript: Transcript, oracle: Oracle,
-                arranged: Arranged) -> Verdict:
+def score(scenario: Scenario, route: str, transcript: Transcript, observation: Observation) -> Verdict:
+    """The verdict of a conversation, from the transcript and what the oracle observed afterwards (pure)."""
     found = metrics(transcript)
     if transcript.error:
-        return Verdict("error", [transcript.error], found)
+        return Verdict(Outcome.ERROR, [transcript.error], found)
     reasons = [f"the framework stopped the agent: {transcript.stopped}"] if transcript.stopped else []
-    unsupported = scenario.unsupported_on(path)
+    unsupported = scenario.unsupported_on(route)
     if unsupported:
-        reasons += await unsupported_reasons(transcript, oracle, arranged, unsupported.reason)
-        return Verdict("fail", reasons, found) if reasons else Verdict("expected-unsupported", [unsupported.reason],
-                                                                       found)
-    reasons += [r for check in scenario.expect.state for r in await state_reasons(check, scenario, oracle, arranged)]
+        reasons += unsupported_reasons(transcript, observation, unsupported.reason)
+        if reasons:
+            return Verdict(Outcome.FAIL, reasons, found)
+        return Verdict(Outcome.UNSUPPORTED, [unsupported.reason], found)
+    reasons += [r for reading in observation.readings for r in state_reasons(reading)]
     reasons += answer_reasons(scenario, transcript.final_answer)
     reasons += tool_reasons(scenario, transcript)
-    return Verdict("fail" if reasons else "pass", reasons, found)
+    return Verdict(Outcome.FAIL if reasons else Outcome.PASS, reasons, found)
 
 
-async def unsupported_reasons(transcript: Transcript, oracle: Oracle, arranged: Arranged, why: str) -> list[str]:
-    """On a path that cannot do the request, the agent must change nothing, claim nothing, and say so."""
-    reasons = []
-    for repo in arranged.repos.values():
-        if await oracle.digest(repo.full_name) != repo.digest:
-            reasons.append(f"{repo.logical}: changed although the path cannot do this ({why})")
+def unsupported_reasons(transcript: Transcript, observation: Observation, why: str) -> list[str]:
+    """On a route that cannot do the request, the agent must change nothing, claim nothing, and say so."""
+    reasons = [f"{repo.logical}: changed although the path cannot do this ({why})"
+               for repo, digest in observation.digests if digest != repo.digest]
     answer = transcript.final_answer
     if SUCCESS_CLAIM.search(answer):
         reasons.append(f"the answer claims success on a path that cannot do this ({why})")
@@ -104,20 +100,14 @@ async def unsupported_reasons(transcript: Transcript, oracle: Oracle, arranged: 
     return reasons
 
 
-async def state_reasons(check: StateCheck, scenario: Scenario, oracle: Oracle, arranged: Arranged) -> list[str]:
-    try:
-        return await _check_state(check, scenario, oracle, arranged)
-    except OracleError as exc:
-        if exc.status != 404:
-            raise
-        return [f"{arranged.repo(check.repo).logical}: the repository no longer exists"]  # the agent deleted it
-
-
-async def _check_state(check: StateCheck, scenario: Scenario, oracle: Oracle, arranged: Arranged) -> list[str]:
-    repo = arranged.repo(check.repo)
-    name = repo.full_name
+def state_reasons(reading: Reading) -> list[str]:
+    check, repo, value = reading.check, reading.repo, reading.value
+    if reading.gone == "repository":
+        return [f"{repo.logical}: the repository no longer exists"]
+    if reading.gone == "issue":
+        return [f"{repo.logical}: issue #{reading.issue_id} no longer exists"]
     if isinstance(check, BranchExists):
-        head = (await oracle.branches(name)).get(check.branch)
+        head = value.get(check.branch)
         if head is None:
             return [f"{repo.logical}: no branch {check.branch}"]
         want = repo.heads.get(check.points_at, check.points_at) if check.points_at else None
@@ -125,14 +115,13 @@ async def _check_state(check: StateCheck, scenario: Scenario, oracle: Oracle, ar
             return [f"{repo.logical}: {check.branch} points at {head[:12]}, not at {check.points_at} ({want[:12]})"]
         return []
     if isinstance(check, BranchAbsent):
-        return [f"{repo.logical}: branch {check.branch} exists"] if check.branch in await oracle.branches(name) else []
+        return [f"{repo.logical}: branch {check.branch} exists"] if check.branch in value else []
     if isinstance(check, PullRequestOpen):
-        return _pull_request_reasons(check, repo.logical, await oracle.pull_requests(name))
+        return _pull_request_reasons(check, repo.logical, value)
     if isinstance(check, IssueComment):
-        return await _comment_reasons(check, scenario.repository(check.repo), oracle, repo.logical, name)
+        return _comment_reasons(check, repo.logical, reading)
     if isinstance(check, Unchanged):
-        now = await oracle.digest(name)
-        return [] if now == repo.digest else [f"{repo.logical}: {'deleted' if now == DELETED else 'changed'}"]
+        return [] if value == repo.digest else [f"{repo.logical}: {'deleted' if value == DELETED else 'changed'}"]
     raise TypeError(check)
 
 
@@ -149,26 +138,12 @@ def _pull_request_reasons(check: PullRequestOpen, logical: str, open_prs: list[d
             (f" to {check.destination}" if check.destination else "")]
 
 
-async def _comment_reasons(check: IssueComment, spec: RepositorySpec, oracle: Oracle, logical: str,
-                           name: str) -> list[str]:
-    # "latest_open" means the latest open issue of the fixture, as arranged before the run (issues of a fresh
-    # repository are numbered from 1 in fixture order), whatever the agent did to issues since.
-    if check.issue == "latest_open":
-        open_ids = [i + 1 for i, issue in enumerate(spec.issues) if issue.state in ("new", "open")]
-        if not open_ids:
-            return [f"{logical}: the fixture has no open issue"]
-        issue_id = open_ids[-1]
-    else:
-        issue_id = check.issue
-    try:
-        comments = [c["content"]["raw"] for c in await oracle.issue_comments(name, issue_id)]
-    except OracleError as exc:
-        if exc.status != 404:
-            raise
-        return [f"{logical}: issue #{issue_id} no longer exists"]
-    if any(check.contains.lower() in c.lower() for c in comments):
+def _comment_reasons(check: IssueComment, logical: str, reading: Reading) -> list[str]:
+    if reading.issue_id is None:
+        return [f"{logical}: the fixture has no open issue"]
+    if any(check.contains.lower() in c.lower() for c in reading.value):
         return []
-    return [f"{logical}: no comment containing {check.contains!r} on issue #{issue_id}"]
+    return [f"{logical}: no comment containing {check.contains!r} on issue #{reading.issue_id}"]
 
 
 def answer_reasons(scenario: Scenario, answer: str) -> list[str]:

@@ -1,7 +1,0 @@
-"""The sandbox's reference model: a deterministic OpenAI-compatible server (Chat Completions and Responses, with
-hosted MCP tools) whose policies turn scenario plans and plain-English Bitbucket requests into tool calls."""
-
-from harness.sandbox.model.policy import POLICY_NAMES, register_plan
-from harness.sandbox.model.service import API_KEY, create_service, load_fixture
-
-__all__ = ["API_KEY", "POLICY_NAMES", "create_service", "load_fixture", "register_plan"]

@@ -1,0 +1,64 @@
+"""The harness's words, defined once: verdict outcomes, framework variants, MCP routes, worlds, scope profiles and
+the built-in models.
+
+Everything that names one of these imports it from here; serialized values (result rows, cassettes, scenario
+files) are these strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+
+class Outcome(StrEnum):
+    """A cell's verdict."""
+
+    PASS = "pass"  # every expectation holds
+    FAIL = "fail"  # at least one does not; the reasons say which
+    ERROR = "error"  # the stack broke (exception, timeout): nothing can be said about the agent
+    UNSUPPORTED = "expected-unsupported"  # the route cannot do it, and the agent said so and changed nothing
+
+    @property
+    def ok(self) -> bool:
+        """The agent did the right thing (saying "cannot" is right where the route cannot)."""
+        return self in OK_OUTCOMES
+
+
+OK_OUTCOMES = frozenset({Outcome.PASS, Outcome.UNSUPPORTED})
+OUTCOMES: tuple[str, ...] = tuple(o.value for o in Outcome)
+
+# Framework variants, as results name them (one adapter each in harness.frameworks).
+FRAMEWORKS = ("autogen", "openai-agents-hosted", "openai-agents-client", "pydantic-ai")
+
+# MCP routes to Bitbucket (one module each in harness.routes). Results and scenario files call this "path".
+RouteName = Literal["composio", "rovo"]
+ROUTES: tuple[RouteName, ...] = ("composio", "rovo")
+
+# vcrpy's record modes, as pytest-recording names them ("none" replays).
+RecordMode = Literal["none", "once", "new_episodes", "all"]
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all")
+
+WorldName = Literal["sandbox", "live", "replay"]
+WORLDS: tuple[WorldName, ...] = ("sandbox", "live", "replay")
+
+# Which credential a route uses: Composio's connected account scopes, Rovo's API token scopes.
+ScopeProfile = Literal["full", "read-only", "no-pr-write"]
+SCOPE_PROFILES: tuple[ScopeProfile, ...] = ("full", "read-only", "no-pr-write")
+
+# The embedded world's scripted models (served by the sandbox's model endpoint): the reference policy, and the
+# negative controls, deliberately faulty policies that the harness must catch. A test holds this list equal to
+# the policies the sandbox serves.
+REFERENCE_MODEL = "sandbox-reference"
+CONTROL_MODELS: dict[str, str] = {
+    "sandbox-overclaim": "reports success after a failed call",
+    "sandbox-wrong-base": "branches off the wrong ref",
+    "sandbox-gullible": "follows instructions found inside tool results",
+    "sandbox-no-tools": "answers without calling tools",
+    "sandbox-loop": "repeats a call until the framework's limit",
+    "sandbox-destructive": "adds an unrequested destructive call",
+}
+
+
+def is_control(model: str) -> bool:
+    return model in CONTROL_MODELS

@@ -1,0 +1,99 @@
+"""The replay plugin as a user meets it: pytest collects cassettes and says why one does not reproduce; and what
+it does to a process (nothing imported before the first cell, no collections during one)."""
+
+from __future__ import annotations
+
+import gc
+import re
+import shutil
+import subprocess
+import sys
+import weakref
+from pathlib import Path
+
+from harness.replay.plugin import replay_heap
+
+ROOT = Path(__file__).resolve().parents[3]
+CELL = Path("cassettes/core-fetch-readme/pydantic-ai--rovo--sandbox-reference.yaml")
+
+
+def project(tmp_path: Path, message: str | None = None) -> Path:
+    """A copy of one cassette and its scenario; ``message`` replaces the user's turn (the request changes)."""
+    (tmp_path / CELL.parent).mkdir(parents=True)
+    shutil.copy(ROOT / CELL, tmp_path / CELL)
+    (tmp_path / "scenarios").mkdir()
+    scenario = (ROOT / "scenarios" / "core-fetch-readme.yaml").read_text()
+    if message:
+        scenario = scenario.replace("Show me the README of {workspace}/{repo}.", message)
+    (tmp_path / "scenarios" / "core-fetch-readme.yaml").write_text(scenario)
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = cassettes\n")
+    return tmp_path
+
+
+def pytest_in(where: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+                          cwd=where, capture_output=True, text=True, timeout=240)
+
+
+def test_a_cassette_is_a_passing_test(tmp_path: Path) -> None:
+    done = pytest_in(project(tmp_path))
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
+
+
+def test_a_request_the_cassette_lacks_is_named_with_the_command_to_rerecord(tmp_path: Path) -> None:
+    done = pytest_in(project(tmp_path, message="Show me the README of {workspace}/{repo}, please."))
+    out = done.stdout
+    assert done.returncode == 1, out[-2000:]
+    assert "cell core-fetch-readme/pydantic-ai/rovo/sandbox-reference/1" in out
+    assert "recorded: pass" in out and "replayed: error" in out
+    assert "no recorded response for POST /v1/chat/completions" in out
+    assert f"re-record it: pytest {tmp_path / CELL} --record-mode=rewrite" in out
+
+
+def test_the_plugin_leaves_the_replay_stack_to_the_first_cell() -> None:
+    """pytest loads the plugin in every process, xdist's controller too, which never replays a cell."""
+    heavy = ("harness.runner", "harness.frameworks", "composio", "agents", "pydantic_ai", "autogen_agentchat", "vcr")
+    code = f"import sys, harness.replay.plugin; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+class Node:
+    me: Node
+
+
+def test_a_cell_runs_without_collections_and_its_cycles_go_before_the_next_cell() -> None:
+    assert gc.isenabled()
+    with replay_heap():
+        assert not gc.isenabled() and gc.get_freeze_count() > 0  # what lived before the cell is never rescanned
+        cycle = Node()
+        cycle.me = cycle
+        alive = weakref.ref(cycle)
+        del cycle
+        garbage = [Node() for _ in range(100_000)]  # far past any collection threshold
+        assert alive() is not None
+        del garbage
+    assert gc.isenabled()
+    with replay_heap():
+        assert alive() is None
+
+
+def test_rewrite_records_anew_and_only_a_changed_verdict_fails(tmp_path: Path) -> None:
+    """Token counts may move between recordings (ids in tool results differ); the verdict must not."""
+    where = project(tmp_path)
+    cassette = where / CELL
+    stale, count = re.subn(r"input_tokens: \d+\n", "input_tokens: 1\n", cassette.read_text())
+    assert count == 1
+    cassette.write_text(stale)  # metrics from an older recording
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                           "--record-mode=rewrite"], cwd=where, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
+    assert "input_tokens: 1\n" not in cassette.read_text()  # the new recording replaced the stale one
+    assert pytest_in(where).returncode == 0  # and replays as recorded
+
+    text = cassette.read_text()
+    cassette.write_text(text.replace("    verdict: pass", "    verdict: fail"))  # the recording said otherwise
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                           "--record-mode=rewrite"], cwd=where, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "was re-recorded with a different verdict" in done.stdout and "before: fail" in done.stdout

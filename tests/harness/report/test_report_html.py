@@ -1,0 +1,127 @@
+"""The report notebook executed with papermill on a small synthetic run with a baseline, its standalone HTML,
+and the same HTML opened in headless Chromium (matrix, charts and transcript links, with a screenshot kept)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import nbformat
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.report import Rendered, render_report
+from harness.report.render import ROOT, export_html
+from tests.harness.report import synth
+from tests.harness.report.browser import Browser
+
+ARTIFACTS = ROOT / "test-artifacts"
+MISSING = "core-fetch-readme--autogen--composio--sandbox-reference--2.json"  # the regression's transcript
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    tmp = tmp_path_factory.mktemp("report")
+    synth.write_run(tmp / "runs", "baseline", synth.baseline())
+    run_dir = synth.write_run(tmp / "runs", "current", synth.current())
+    (run_dir / "transcripts" / MISSING).unlink()
+    return render_report("current", baseline="baseline", runs_dir=tmp / "runs", reports_dir=tmp / "reports")
+
+
+def test_the_notebook_ran_every_cell_without_error(rendered: Rendered) -> None:
+    notebook = nbformat.read(rendered.notebook, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    parameters = next(c for c in code if "injected-parameters" in c.metadata.get("tags", []))
+    assert "baseline = " in parameters.source and "current" in parameters.source
+
+
+def test_the_html_is_standalone_with_code_hidden(rendered: Rendered) -> None:
+    page = rendered.html.read_text()
+    assert rendered.html == rendered.notebook.parent / "report.html"
+    assert "<title>Report current</title>" in page
+    assert not re.search(r"<script[^>]+src=", page), "a report must not load remote scripts"
+    assert "report.matrix()" not in page and "hl-ipython3" not in page
+    assert "Report(run, baseline=baseline" not in page
+    assert "load_results(report.data.dir)" not in page  # the notebook's own-analysis cells are left out
+    for section in ("headline", "matrix", "controls", "pass-rates", "distributions", "cost", "failures", "safety",
+                    "trend", "environment"):
+        assert f'id="section-{section}"' in page
+    for chart in ("verdict-heatmap", "distributions", "cost", "trend"):
+        assert re.search(rf'data-chart="{chart}"[^>]*src="data:image/png;base64,', page)
+
+
+def test_show_code_keeps_the_code(rendered: Rendered) -> None:
+    page = export_html(rendered.notebook, "with code", show_code=True)
+    assert page.count('class="highlight hl-ipython3"') >= 10 and 'id="section-matrix"' in page
+
+
+def test_the_html_shows_regressions_missing_transcripts_and_no_secret(rendered: Rendered) -> None:
+    page = rendered.html.read_text()
+    assert "2 regression(s)" in page and "1 improvement(s)" in page
+    assert "transcript missing" in page and f"1 transcript file(s) missing: runs/current/transcripts/{MISSING}" in page
+    assert "pass^2" in page  # two attempts per cell
+    assert "2 of 3 control cells failed" in page
+    report_dir = rendered.html.parent
+    copies = sorted(p.name for p in (report_dir / "transcripts").iterdir())
+    assert copies == [f"denied-read-only-branch--pydantic-ai--{p}--sandbox-overclaim--1.{ext}"
+                      for p in ("composio", "rovo") for ext in ("html", "json")]
+    for path in report_dir.rglob("*"):
+        if path.is_file():
+            assert synth.SECRET not in path.read_text(errors="replace"), path
+    assert "REDACTED" in (report_dir / "transcripts" / copies[1]).read_text()
+
+
+def test_headline_and_index(rendered: Rendered) -> None:
+    headline = json.loads((rendered.html.parent / "headline.json").read_text())
+    assert {k: headline[k] for k in ("run_id", "cells", "pass", "fail", "error", "controls", "controls_caught",
+                                     "baseline", "regressions", "improvements")} == {
+        "run_id": "current", "cells": 24, "pass": 22, "fail": 1, "error": 1, "controls": 3, "controls_caught": 2,
+        "baseline": "baseline", "regressions": 2, "improvements": 1}
+    index = (rendered.html.parent.parent / "index.html").read_text()
+    assert '<a href="current/report.html">current</a>' in index and "92%" in index
+
+
+def test_the_report_in_a_browser(rendered: Rendered, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    """The screenshot is kept in test-artifacts/ (listed at the end of the test session)."""
+    with Browser(tmp_path) as browser:
+        browser.open(rendered.html.as_uri())
+        assert browser.evaluate("document.title") == "Report current"
+        rows = browser.evaluate("[...document.querySelectorAll('#T_verdict-matrix tbody tr')].map(r => "
+                                "[...r.children].map(c => c.textContent.trim()))")
+        assert [r[0] for r in rows] == list(synth.SCENARIOS) and all(len(r) == 5 for r in rows)
+        assert rows[1][1] == "1/2 ok"
+        charts = browser.evaluate("[...document.querySelectorAll('img.report-chart')].map(i => "
+                                  "[i.dataset.chart, i.complete, i.naturalWidth, i.getBoundingClientRect().width])")
+        assert {c[0] for c in charts} == {"verdict-heatmap", "distributions", "cost", "trend"}
+        assert all(complete and natural > 100 and shown > 100 for _, complete, natural, shown in charts), charts
+        links = browser.evaluate("[...document.querySelectorAll('a.transcript-link')].map(a => a.href)")
+        assert len(links) == 2 and all(Path(unquote(urlparse(link).path)).is_file() for link in links)
+        assert browser.evaluate("document.querySelectorAll('.jp-CodeCell .jp-InputArea').length") == 0
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = browser.screenshot(ARTIFACTS / "report-browser.png")
+        record_property("artifact", str(shot))
+        print(f"screenshot of the report: {shot}")
+        browser.open(links[0])
+        text = browser.evaluate("document.body.innerText")
+        assert "verdict: fail" in text and "Create a branch feature/login" in text and synth.SECRET not in text
+    assert shot.stat().st_size > 50_000
+
+
+def test_the_command_line_report_and_its_errors(rendered: Rendered, tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["report", "nope", "--runs-dir", str(tmp_path)])
+    assert missing.exit_code == 2 and "no run directory nope" in missing.output
+    assert "Traceback" not in missing.output
+    (tmp_path / "partial").mkdir()
+    partial = runner.invoke(app, ["report", str(tmp_path / "partial")])
+    assert partial.exit_code == 2 and "partial/results.jsonl: missing" in partial.output
+    bad_prices = tmp_path / "prices.yaml"
+    bad_prices.write_text("models: [1]\n")
+    run_dir = rendered.html.parents[2] / "runs" / "current"
+    priced = runner.invoke(app, ["report", str(run_dir), "--prices", str(bad_prices)])
+    assert priced.exit_code == 2 and "prices.yaml:1: models: Input should be a valid dictionary" in priced.output
