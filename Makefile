@@ -21,6 +21,7 @@ sandbox: $(STAMP)  ## start the embedded sandbox (no keys, no network) and print
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check harness sandbox yamlio tests bench
+	$(VENV)/bin/ruff format --check harness sandbox yamlio tests bench
 	$(VENV)/bin/mypy
 
 test: $(STAMP) lint  ## lint, type-check and run the whole test suite

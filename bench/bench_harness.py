@@ -52,8 +52,17 @@ def bare_once(world: Any, framework: str, n: int) -> float:
 
 def cell_once(world: Any, framework: str, n: int, tmp: Path) -> float:
     cell = Cell("core-create-branch", framework, "rovo", MODEL, n)
-    job = CellJob(cell, load_scenario(SCENARIO), str(SCENARIO), world, "all", tmp / "cassettes", tmp / "transcripts",
-                  "bench", 120.0)
+    job = CellJob(
+        cell,
+        load_scenario(SCENARIO),
+        str(SCENARIO),
+        world,
+        "all",
+        tmp / "cassettes",
+        tmp / "transcripts",
+        "bench",
+        120.0,
+    )
     start = time.perf_counter()
     row = run_cell(job)
     elapsed = time.perf_counter() - start
@@ -63,8 +72,10 @@ def cell_once(world: Any, framework: str, n: int, tmp: Path) -> float:
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"median_ms": round(statistics.median(ordered) * 1000, 1),
-            "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] * 1000, 1)}
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 1),
+        "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] * 1000, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,11 +94,17 @@ def main(argv: list[str] | None = None) -> int:
             cell = [cell_once(world, framework, n, Path(tmp)) for n in range(1, rounds + 1)]
             b, c = summary(bare), summary(cell)
             overhead = round(c["median_ms"] - b["median_ms"], 1)
-            report["frameworks"][framework] = {"bare": b, "cell": c, "overhead_ms": overhead,
-                                               "ratio": round(c["median_ms"] / b["median_ms"], 2)}
-            print(f"{framework:22} bare {b['median_ms']:7.1f} ms (p90 {b['p90_ms']:7.1f})   cell {c['median_ms']:7.1f} "
-                  f"ms (p90 {c['p90_ms']:7.1f})   overhead {overhead:6.1f} ms  x{c['median_ms'] / b['median_ms']:.2f}",
-                  flush=True)
+            report["frameworks"][framework] = {
+                "bare": b,
+                "cell": c,
+                "overhead_ms": overhead,
+                "ratio": round(c["median_ms"] / b["median_ms"], 2),
+            }
+            print(
+                f"{framework:22} bare {b['median_ms']:7.1f} ms (p90 {b['p90_ms']:7.1f})   cell {c['median_ms']:7.1f} "
+                f"ms (p90 {c['p90_ms']:7.1f})   overhead {overhead:6.1f} ms  x{c['median_ms'] / b['median_ms']:.2f}",
+                flush=True,
+            )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"JSON: {RESULTS}")

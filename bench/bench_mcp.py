@@ -58,10 +58,17 @@ class Level:
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
-        return {"server": self.server, "mode": self.mode, "clients": self.clients, "calls": len(lat),
-                "calls_per_s": round(len(lat) / self.seconds, 1) if self.seconds else 0.0,
-                "p50_ms": round(percentile(lat, 50), 2), "p99_ms": round(percentile(lat, 99), 2),
-                "max_ms": round(lat[-1], 2) if lat else 0.0, "errors": self.errors}
+        return {
+            "server": self.server,
+            "mode": self.mode,
+            "clients": self.clients,
+            "calls": len(lat),
+            "calls_per_s": round(len(lat) / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": round(percentile(lat, 50), 2),
+            "p99_ms": round(percentile(lat, 99), 2),
+            "max_ms": round(lat[-1], 2) if lat else 0.0,
+            "errors": self.errors,
+        }
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -79,14 +86,26 @@ def reply(response: httpx.Response) -> dict[str, Any]:
 
 async def open_session(client: httpx.AsyncClient, server: Server) -> dict[str, str]:
     headers = {**server.headers, "Accept": "application/json, text/event-stream"}
-    init = await client.post(server.url, headers=headers, json={
-        "jsonrpc": "2.0", "id": 0, "method": "initialize",
-        "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
+    init = await client.post(
+        server.url,
+        headers=headers,
+        json={
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": PROTOCOL,
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
+        },
+    )
     init.raise_for_status()
     if session := init.headers.get("mcp-session-id"):
         headers |= {"Mcp-Session-Id": session, "Mcp-Protocol-Version": PROTOCOL}
-    (await client.post(server.url, headers=headers, json={"jsonrpc": "2.0",
-                                                           "method": "notifications/initialized"})).raise_for_status()
+    (
+        await client.post(server.url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    ).raise_for_status()
     return headers
 
 
@@ -94,8 +113,12 @@ async def run_client(server: Server, calls: int, level: Level) -> None:
     async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
         headers = await open_session(client, server)
         for n in range(calls):
-            body = {"jsonrpc": "2.0", "id": n + 1, "method": "tools/call",
-                    "params": {"name": server.tool, "arguments": server.arguments}}
+            body = {
+                "jsonrpc": "2.0",
+                "id": n + 1,
+                "method": "tools/call",
+                "params": {"name": server.tool, "arguments": server.arguments},
+            }
             start = time.perf_counter()
             response = await client.post(server.url, headers=headers, json=body)
             elapsed = (time.perf_counter() - start) * 1000
@@ -122,11 +145,26 @@ def servers(sb: Sandbox) -> list[Server]:
     composio = asyncio.run(ROUTES["composio"].connect(world.route("composio"), "full"))
     rovo = asyncio.run(ROUTES["rovo"].connect(world.route("rovo"), "full"))
     return [
-        Server("composio", composio.url, composio.headers, "COMPOSIO_MULTI_EXECUTE_TOOL",
-               {"tools": [{"tool_slug": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": README_ARGS}]}),
-        Server("rovo", rovo.url, rovo.headers, "bitbucketRepoContent",
-               {"action": "files.get", "workspaceId": "acme", "repoId": "widgets", "referenceOrSha": "main",
-                "path": "README.md"}),
+        Server(
+            "composio",
+            composio.url,
+            composio.headers,
+            "COMPOSIO_MULTI_EXECUTE_TOOL",
+            {"tools": [{"tool_slug": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": README_ARGS}]},
+        ),
+        Server(
+            "rovo",
+            rovo.url,
+            rovo.headers,
+            "bitbucketRepoContent",
+            {
+                "action": "files.get",
+                "workspaceId": "acme",
+                "repoId": "widgets",
+                "referenceOrSha": "main",
+                "path": "README.md",
+            },
+        ),
     ]
 
 
@@ -144,11 +182,24 @@ def main(argv: list[str] | None = None) -> int:
                 for clients in LEVELS:
                     rows.append(asyncio.run(run_level(server, mode, clients, calls)).summary())
                     r = rows[-1]
-                    print(f"{r['server']:9} {r['mode']:15} {r['clients']:3} clients  {r['calls_per_s']:7.1f} calls/s  "
-                          f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}", flush=True)
+                    print(
+                        f"{r['server']:9} {r['mode']:15} {r['clients']:3} clients  {r['calls_per_s']:7.1f} calls/s  "
+                        f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}",
+                        flush=True,
+                    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"python": platform.python_version(), "machine": platform.machine(),
-                                   "calls_per_client": calls, "levels": rows}, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "calls_per_client": calls,
+                "levels": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"JSON: {RESULTS}")
     return 1 if any(r["errors"] for r in rows) else 0
 

@@ -33,46 +33,108 @@ ORIGIN = "http://model.bench"
 HEADERS = {"Authorization": "Bearer sandbox-model-key"}
 ASK = "show me the README of acme/widgets"
 ARGS = '{"workspace":"acme","repo_slug":"widgets","commit":"main","path":"README.md"}'
-README = json.dumps({"data": {"commit": "main", "path": "README.md", "size": 98,
-                              "data": "# Widgets\n\nThe widget service. Run `make test` before opening a PR.\n"},
-                     "error": None, "successful": True})
-SLUGS = ("CREATE_BRANCH", "CREATE_ISSUE", "CREATE_ISSUE_COMMENT", "CREATE_PULL_REQUEST", "CREATE_REPOSITORY",
-         "CREATE_SNIPPET_COMMENT", "DELETE_ISSUE", "DELETE_REPOSITORY", "GET_CURRENT_USER",
-         "GET_FILE_FROM_REPOSITORY", "GET_PULL_REQUEST", "GET_SNIPPET", "LIST_PULL_REQUESTS",
-         "LIST_REPOSITORIES_IN_WORKSPACE", "LIST_WORKSPACE_MEMBERS", "LIST_WORKSPACES", "UPDATE_ISSUE")
-SCHEMA = {"type": "object", "required": ["workspace", "repo_slug"], "properties": {
-    k: {"type": "string", "description": f"The {k}."} for k in ("workspace", "repo_slug", "commit", "path", "name",
-                                                                "target_hash", "title", "content", "issue_id")}}
+README = json.dumps(
+    {
+        "data": {
+            "commit": "main",
+            "path": "README.md",
+            "size": 98,
+            "data": "# Widgets\n\nThe widget service. Run `make test` before opening a PR.\n",
+        },
+        "error": None,
+        "successful": True,
+    }
+)
+SLUGS = (
+    "CREATE_BRANCH",
+    "CREATE_ISSUE",
+    "CREATE_ISSUE_COMMENT",
+    "CREATE_PULL_REQUEST",
+    "CREATE_REPOSITORY",
+    "CREATE_SNIPPET_COMMENT",
+    "DELETE_ISSUE",
+    "DELETE_REPOSITORY",
+    "GET_CURRENT_USER",
+    "GET_FILE_FROM_REPOSITORY",
+    "GET_PULL_REQUEST",
+    "GET_SNIPPET",
+    "LIST_PULL_REQUESTS",
+    "LIST_REPOSITORIES_IN_WORKSPACE",
+    "LIST_WORKSPACE_MEMBERS",
+    "LIST_WORKSPACES",
+    "UPDATE_ISSUE",
+)
+SCHEMA = {
+    "type": "object",
+    "required": ["workspace", "repo_slug"],
+    "properties": {
+        k: {"type": "string", "description": f"The {k}."}
+        for k in ("workspace", "repo_slug", "commit", "path", "name", "target_hash", "title", "content", "issue_id")
+    },
+}
 KINDS = ("chat", "chat-stream", "responses", "responses-stream")
 
 
 def chat_body(stream: bool) -> dict[str, Any]:
-    tools = [{"type": "function", "function": {"name": f"BITBUCKET_{s}", "description": s.lower().replace("_", " "),
-                                               "parameters": SCHEMA}} for s in SLUGS]
-    body: dict[str, Any] = {"model": "sandbox-reference", "tools": tools, "messages": [
-        {"role": "system", "content": "You are a Bitbucket assistant."},
-        {"role": "user", "content": ASK},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
-            "name": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": ARGS}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": README}]}
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": f"BITBUCKET_{s}", "description": s.lower().replace("_", " "), "parameters": SCHEMA},
+        }
+        for s in SLUGS
+    ]
+    body: dict[str, Any] = {
+        "model": "sandbox-reference",
+        "tools": tools,
+        "messages": [
+            {"role": "system", "content": "You are a Bitbucket assistant."},
+            {"role": "user", "content": ASK},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": ARGS},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": README},
+        ],
+    }
     return {**body, "stream": True, "stream_options": {"include_usage": True}} if stream else body
 
 
 def responses_body(stream: bool) -> dict[str, Any]:
-    tools = [{"type": "function", "name": f"BITBUCKET_{s}", "description": s.lower().replace("_", " "),
-              "parameters": SCHEMA} for s in SLUGS]
-    return {"model": "sandbox-reference", "instructions": "You are a Bitbucket assistant.", "tools": tools,
-            "stream": stream, "input": [
-                {"role": "user", "content": ASK},
-                {"type": "function_call", "call_id": "call_1", "name": "BITBUCKET_GET_FILE_FROM_REPOSITORY",
-                 "arguments": ARGS},
-                {"type": "function_call_output", "call_id": "call_1", "output": README}]}
+    tools = [
+        {"type": "function", "name": f"BITBUCKET_{s}", "description": s.lower().replace("_", " "), "parameters": SCHEMA}
+        for s in SLUGS
+    ]
+    return {
+        "model": "sandbox-reference",
+        "instructions": "You are a Bitbucket assistant.",
+        "tools": tools,
+        "stream": stream,
+        "input": [
+            {"role": "user", "content": ASK},
+            {
+                "type": "function_call",
+                "call_id": "call_1",
+                "name": "BITBUCKET_GET_FILE_FROM_REPOSITORY",
+                "arguments": ARGS,
+            },
+            {"type": "function_call_output", "call_id": "call_1", "output": README},
+        ],
+    }
 
 
-REQUESTS = {"chat": ("/v1/chat/completions", chat_body(False)), "chat-stream": ("/v1/chat/completions",
-                                                                                 chat_body(True)),
-            "responses": ("/v1/responses", responses_body(False)),
-            "responses-stream": ("/v1/responses", responses_body(True))}
+REQUESTS = {
+    "chat": ("/v1/chat/completions", chat_body(False)),
+    "chat-stream": ("/v1/chat/completions", chat_body(True)),
+    "responses": ("/v1/responses", responses_body(False)),
+    "responses-stream": ("/v1/responses", responses_body(True)),
+}
 
 
 def _client() -> httpx.AsyncClient:
@@ -101,8 +163,14 @@ def _summary(timings: list[float]) -> dict[str, float]:
     def pick(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
-    return {"requests": len(ordered), "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(ordered[-1], 3),
-            "mean_ms": round(statistics.fmean(ordered), 3), "per_s": round(1000 / statistics.fmean(ordered), 1)}
+    return {
+        "requests": len(ordered),
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+        "max_ms": round(ordered[-1], 3),
+        "mean_ms": round(statistics.fmean(ordered), 3),
+        "per_s": round(1000 / statistics.fmean(ordered), 1),
+    }
 
 
 async def _run(requests: int, warmup: int) -> dict[str, Any]:
@@ -121,8 +189,10 @@ def run_benchmark(requests: int = 400, warmup: int = 40) -> dict[str, Any]:
 def table(results: dict[str, Any]) -> str:
     lines = [f"{'kind':<17}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'mean ms':>9}{'req/s':>8}"]
     for kind, s in results["kinds"].items():
-        lines.append(f"{kind:<17}{s['requests']:>9}{s['p50_ms']:>9.2f}{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}"
-                     f"{s['mean_ms']:>9.2f}{s['per_s']:>8.0f}")
+        lines.append(
+            f"{kind:<17}{s['requests']:>9}{s['p50_ms']:>9.2f}{s['p99_ms']:>9.2f}{s['max_ms']:>9.2f}"
+            f"{s['mean_ms']:>9.2f}{s['per_s']:>8.0f}"
+        )
     return "\n".join(lines)
 
 

@@ -70,8 +70,11 @@ def _busy_jiffies() -> int | None:
 
 def timed(argv: list[str], root: Path, env: dict[str, str] | None = None) -> tuple[Round, str]:
     """Run a command to completion; its wall time, its tree's CPU time and the machine's other load meanwhile."""
-    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                                                     os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     before, busy = resource.getrusage(resource.RUSAGE_CHILDREN), _busy_jiffies()
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -109,8 +112,10 @@ def interpreter_start(rounds: int) -> float:
 
 def imports_alone(modules_file: Path) -> Round:
     """The replay's imports in one process, with the collector set up as a replay sets it up."""
-    code = ("import bench.bench_replay as b, json, sys; from harness.replay.plugin import replay_heap; "
-            "replay_heap().__enter__(); b.import_all(json.load(open(sys.argv[1])))")
+    code = (
+        "import bench.bench_replay as b, json, sys; from harness.replay.plugin import replay_heap; "
+        "replay_heap().__enter__(); b.import_all(json.load(open(sys.argv[1])))"
+    )
     return timed([sys.executable, "-c", code, str(modules_file)], ROOT)[0]
 
 
@@ -177,13 +182,18 @@ def pytest_sessionfinish(session: Any) -> None:
 # report --------------------------------------------------------------------------------------------------------
 def line(label: str, r: Round) -> str:
     noisy = "  NOISY" if r.others_cores > NOISY else ""
-    return (f"{label:30} {r.wall_s:6.2f} s wall {r.cpu_s:7.2f} s cpu {r.cells:5d} cells "
-            f"{r.cells / r.wall_s:6.2f} cells/s   (others used {r.others_cores:.2f} cores){noisy}")
+    return (
+        f"{label:30} {r.wall_s:6.2f} s wall {r.cpu_s:7.2f} s cpu {r.cells:5d} cells "
+        f"{r.cells / r.wall_s:6.2f} cells/s   (others used {r.others_cores:.2f} cores){noisy}"
+    )
 
 
 def summary(rounds: list[Round]) -> dict[str, Any]:
-    return {"best": asdict(best(rounds)), "median_wall_s": round(statistics.median(r.wall_s for r in rounds), 2),
-            "rounds": [asdict(r) for r in rounds]}
+    return {
+        "best": asdict(best(rounds)),
+        "median_wall_s": round(statistics.median(r.wall_s for r in rounds), 2),
+        "rounds": [asdict(r) for r in rounds],
+    }
 
 
 def hundred_of(files: list[Path], root: Path) -> list[str]:
@@ -218,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
             if subset:
                 hundred.append(timed(replay_argv(*subset, workers=args.workers), root)[0])
                 print(line(f"100 cells, round {n}", hundred[-1]), flush=True)
-            floor.append(timed([*replay_argv("cassettes", workers=args.workers), "-p", "bench.bench_replay"], root,
-                               floor_env)[0])
+            floor.append(
+                timed([*replay_argv("cassettes", workers=args.workers), "-p", "bench.bench_replay"], root, floor_env)[0]
+            )
             print(line(f"floor, round {n}", floor[-1]), flush=True)
     f, fl = best(full), best(floor)
     if f.cells != len(files) or fl.cells != len(files) or (hundred and best(hundred).cells != TARGET_CELLS):
@@ -229,17 +240,33 @@ def main(argv: list[str] | None = None) -> int:
     hundred_s = best(hundred).wall_s if hundred else (f.wall_s if f.cells == TARGET_CELLS else projected)
     met = hundred_s <= TARGET_S
     report = {
-        "workers": args.workers, "rounds": args.rounds, "cells": f.cells, "cpu_count": os.cpu_count(),
+        "workers": args.workers,
+        "rounds": args.rounds,
+        "cells": f.cells,
+        "cpu_count": os.cpu_count(),
         "full": summary(full) | {"cells_per_s": round(f.cells / f.wall_s, 2)},
         "hundred_cells": summary(hundred) if hundred else None,
-        "floor": summary(floor) | {"parts": {"interpreter_start_s": start_s, "modules": len(modules),
-                                             "imports_one_process": asdict(best(imports)),
-                                             "cassette_parsing": parsing}},
+        "floor": summary(floor)
+        | {
+            "parts": {
+                "interpreter_start_s": start_s,
+                "modules": len(modules),
+                "imports_one_process": asdict(best(imports)),
+                "cassette_parsing": parsing,
+            }
+        },
         "ratio_full_to_floor": round(f.wall_s / fl.wall_s, 2),
-        "per_cell_beyond_floor": {"wall_s": round(per_cell_s, 4),
-                                  "cpu_s": round(max(f.cpu_s - fl.cpu_s, 0.0) / f.cells, 4)},
-        "target": {"cells": TARGET_CELLS, "seconds": TARGET_S, "hundred_cells_s": hundred_s,
-                   "measured": bool(hundred) or f.cells == TARGET_CELLS, "met": met},
+        "per_cell_beyond_floor": {
+            "wall_s": round(per_cell_s, 4),
+            "cpu_s": round(max(f.cpu_s - fl.cpu_s, 0.0) / f.cells, 4),
+        },
+        "target": {
+            "cells": TARGET_CELLS,
+            "seconds": TARGET_S,
+            "hundred_cells_s": hundred_s,
+            "measured": bool(hundred) or f.cells == TARGET_CELLS,
+            "met": met,
+        },
     }
     print()
     print(line("full replay (best)", f))
@@ -249,12 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'  interpreter start':30} {start_s:6.2f} s")
     imp = best(imports)
     print(f"{'  imports, one process':30} {imp.wall_s:6.2f} s wall {imp.cpu_s:7.2f} s cpu ({len(modules)} modules)")
-    print(f"{'  cassette parsing':30} {parsing['cpu_s']:6.2f} s cpu for {parsing['cassettes']} cassettes "
-          f"({parsing['ms_each']} ms each)")
+    print(
+        f"{'  cassette parsing':30} {parsing['cpu_s']:6.2f} s cpu for {parsing['cassettes']} cassettes "
+        f"({parsing['ms_each']} ms each)"
+    )
     how = "measured" if report["target"]["measured"] else "projected"
-    print(f"full/floor {report['ratio_full_to_floor']:.2f}; beyond the floor {1000 * per_cell_s:.0f} ms wall and "
-          f"{1000 * report['per_cell_beyond_floor']['cpu_s']:.0f} ms cpu per cell; {TARGET_CELLS} cells in "
-          f"{hundred_s:.1f} s ({how}): target (<= {TARGET_S:g} s) {'PASS' if met else 'FAIL'}")
+    print(
+        f"full/floor {report['ratio_full_to_floor']:.2f}; beyond the floor {1000 * per_cell_s:.0f} ms wall and "
+        f"{1000 * report['per_cell_beyond_floor']['cpu_s']:.0f} ms cpu per cell; {TARGET_CELLS} cells in "
+        f"{hundred_s:.1f} s ({how}): target (<= {TARGET_S:g} s) {'PASS' if met else 'FAIL'}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"JSON: {RESULTS}")

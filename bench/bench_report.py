@@ -34,17 +34,34 @@ def replay_full_matrix(runs_dir: Path) -> tuple[Path, float]:
     from harness.runner.session import execute_run
 
     start = time.perf_counter()
-    code = execute_run(RunOptions(scenarios=(ROOT / "scenarios",), world="replay", cassettes=ROOT / "cassettes",
-                                  run_id="full", runs_dir=runs_dir, timeout_s=120.0,
-                                  control_frameworks=("pydantic-ai",)))
+    code = execute_run(
+        RunOptions(
+            scenarios=(ROOT / "scenarios",),
+            world="replay",
+            cassettes=ROOT / "cassettes",
+            run_id="full",
+            runs_dir=runs_dir,
+            timeout_s=120.0,
+            control_frameworks=("pydantic-ai",),
+        )
+    )
     if code:
         raise SystemExit(f"the replay of {ROOT / 'cassettes'} failed (exit {code})")
     return runs_dir / "full", time.perf_counter() - start
 
 
 def report_once(run: Path, reports_dir: Path) -> float:
-    command = [sys.executable, "-m", "harness.cli", "report", str(run), "--baseline", str(run), "--reports-dir",
-               str(reports_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "report",
+        str(run),
+        "--baseline",
+        str(run),
+        "--reports-dir",
+        str(reports_dir),
+    ]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - start
@@ -57,9 +74,17 @@ def measure(run: Path, rounds: int, work: Path) -> dict[str, Any]:
     rows = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines() if line.strip()]
     seconds = [round(report_once(run, work / f"reports-{n}"), 2) for n in range(rounds)]
     median = round(statistics.median(seconds), 2)
-    return {"run": str(run), "rows": len(rows), "controls": sum(bool(r.get("control")) for r in rows),
-            "rounds": rounds, "seconds": seconds, "median_s": median, "max_s": max(seconds), "target_s": TARGET_S,
-            "status": "pass" if median <= TARGET_S else "fail"}
+    return {
+        "run": str(run),
+        "rows": len(rows),
+        "controls": sum(bool(r.get("control")) for r in rows),
+        "rounds": rounds,
+        "seconds": seconds,
+        "median_s": median,
+        "max_s": max(seconds),
+        "target_s": TARGET_S,
+        "status": "pass" if median <= TARGET_S else "fail",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,10 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             run, replay_s = replay_full_matrix(work / "runs")
             print(f"input: replayed the committed cassettes into {run} in {replay_s:.1f} s", flush=True)
         report = measure(run.resolve(), args.rounds, work)
-    report["input"] = {"replayed_cassettes": args.run is None,
-                       "replay_s": round(replay_s, 1) if replay_s is not None else None}
-    print(f"report of {report['rows']} rows ({report['controls']} controls): median {report['median_s']} s, "
-          f"max {report['max_s']} s over {report['rounds']} round(s); target <= {TARGET_S:g} s: {report['status']}")
+    report["input"] = {
+        "replayed_cassettes": args.run is None,
+        "replay_s": round(replay_s, 1) if replay_s is not None else None,
+    }
+    print(
+        f"report of {report['rows']} rows ({report['controls']} controls): median {report['median_s']} s, "
+        f"max {report['max_s']} s over {report['rounds']} round(s); target <= {TARGET_S:g} s: {report['status']}"
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"JSON: {args.output}")

@@ -82,8 +82,12 @@ READS: tuple[tuple[str, str], ...] = (
     ("latest_open_issue", f"{REPO}/issues?" + urlencode({"q": 'state="open"', "sort": "-created_on", "pagelen": 1})),
 )
 WRITES = ("create_branch", "comment_issue", "commit_scratch")
-EXPECTED_STATUS = {**{name: 200 for name, _ in READS}, "create_branch": 201, "comment_issue": 201,
-                   "commit_scratch": 201}
+EXPECTED_STATUS = {
+    **{name: 200 for name, _ in READS},
+    "create_branch": 201,
+    "comment_issue": 201,
+    "commit_scratch": 201,
+}
 
 
 class BenchError(RuntimeError):
@@ -121,7 +125,7 @@ class Connection:
         at = lower.find(b"\r\ncontent-length:")
         if at >= 0:
             end = lower.index(b"\r\n", at + 2)
-            body = await self.reader.readexactly(int(lower[at + 17:end]))
+            body = await self.reader.readexactly(int(lower[at + 17 : end]))
         elif b"\r\ntransfer-encoding: chunked" in lower:
             body = await self._chunked()
         else:
@@ -145,10 +149,16 @@ class Connection:
         return b"".join(parts)
 
 
-def serialize(method: str, target: str, host: str, auth: str, body: bytes = b"",
-              content_type: str | None = None) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Authorization: {auth}", "Accept: */*",
-             "User-Agent: bench-rest/1"]
+def serialize(
+    method: str, target: str, host: str, auth: str, body: bytes = b"", content_type: str | None = None
+) -> bytes:
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: {host}",
+        f"Authorization: {auth}",
+        "Accept: */*",
+        "User-Agent: bench-rest/1",
+    ]
     if method != "GET":
         lines.append(f"Content-Length: {len(body)}")
         if content_type:
@@ -196,10 +206,10 @@ class Workload:
             body = json.dumps({"content": {"raw": f"Benchmark comment {tag}."}}).encode()
             return serialize("POST", f"{REPO}/issues/1/comments", t.host_header, t.auth, body, "application/json")
         if name == "commit_scratch":
-            body = urlencode({f"/bench/client-{client}.txt": f"{tag}\n", "message": f"bench commit {tag}",
-                              "branch": SCRATCH_BRANCH}).encode()
-            return serialize("POST", f"{REPO}/src", t.host_header, t.auth, body,
-                             "application/x-www-form-urlencoded")
+            body = urlencode(
+                {f"/bench/client-{client}.txt": f"{tag}\n", "message": f"bench commit {tag}", "branch": SCRATCH_BRANCH}
+            ).encode()
+            return serialize("POST", f"{REPO}/src", t.host_header, t.auth, body, "application/x-www-form-urlencoded")
         raise ValueError(name)
 
 
@@ -225,10 +235,14 @@ def percentile(ordered: Sequence[float], p: float) -> float:
 def summarize(s: Samples, seconds: float) -> dict[str, Any]:
     ordered = sorted(s.latencies)
     ms = 1000.0
-    return {"requests": len(ordered), "errors": s.errors,
-            "per_s": round(len(ordered) / seconds, 1) if seconds > 0 else 0.0,
-            "p50_ms": round(percentile(ordered, 50) * ms, 3), "p99_ms": round(percentile(ordered, 99) * ms, 3),
-            "max_ms": round((ordered[-1] if ordered else 0.0) * ms, 3)}
+    return {
+        "requests": len(ordered),
+        "errors": s.errors,
+        "per_s": round(len(ordered) / seconds, 1) if seconds > 0 else 0.0,
+        "p50_ms": round(percentile(ordered, 50) * ms, 3),
+        "p99_ms": round(percentile(ordered, 99) * ms, 3),
+        "max_ms": round((ordered[-1] if ordered else 0.0) * ms, 3),
+    }
 
 
 @dataclass
@@ -237,8 +251,14 @@ class ClientResult:
     error_samples: list[str] = field(default_factory=list)
 
 
-async def run_client(workload: Workload, client: int, seed: int, warm_end: float, deadline: float,
-                     max_requests: int = MAX_REQUESTS_PER_CLIENT) -> ClientResult:
+async def run_client(
+    workload: Workload,
+    client: int,
+    seed: int,
+    warm_end: float,
+    deadline: float,
+    max_requests: int = MAX_REQUESTS_PER_CLIENT,
+) -> ClientResult:
     """Issue requests back to back until the deadline; keep the ones started after the warm-up."""
     rng = random.Random(seed * 1_000_003 + client)
     conn = Connection(workload.t.host, workload.t.port)
@@ -289,8 +309,9 @@ def _machine_busy_seconds() -> float | None:
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_level(workload: Workload, clients: int, duration: float, warmup: float, seed: int,
-                    server_pid: int | None) -> dict[str, Any]:
+async def run_level(
+    workload: Workload, clients: int, duration: float, warmup: float, seed: int, server_pid: int | None
+) -> dict[str, Any]:
     loop_start = time.perf_counter()
     warm_end = loop_start + warmup
     deadline = warm_end + duration
@@ -321,16 +342,22 @@ async def run_level(workload: Workload, clients: int, duration: float, warmup: f
     if all0 is not None and all1 is not None:  # everything else on the machine (other tests, builds...)
         other_cpu = max(0.0, (all1 - all0) / cpu_wall - gen_cpu - (server_cpu or 0.0))
     return {
-        "clients": clients, "seconds": round(window, 3),
-        "reads": summarize(reads, window), "writes": summarize(writes, window), "overall": summarize(overall, window),
+        "clients": clients,
+        "seconds": round(window, 3),
+        "reads": summarize(reads, window),
+        "writes": summarize(writes, window),
+        "overall": summarize(overall, window),
         "per_operation": {name: summarize(s, window) for name, s in per_op.items()},
         "generator_cpu_core_fraction": round(gen_cpu, 3),
         "generator_saturated": gen_cpu >= SATURATED_CORE_FRACTION,
         "server_cpu_core_fraction": round(server_cpu, 3) if server_cpu is not None else None,
         "other_processes_cpu_core_fraction": round(other_cpu, 3) if other_cpu is not None else None,
         # Sandbox CPU per completed request: the cost that sets the ceiling, and less sensitive to a busy machine.
-        "server_cpu_us_per_request": round(server_cpu * cpu_wall / max(1, len(overall.latencies) + overall.errors)
-                                           * 1e6, 1) if server_cpu is not None else None,
+        "server_cpu_us_per_request": round(
+            server_cpu * cpu_wall / max(1, len(overall.latencies) + overall.errors) * 1e6, 1
+        )
+        if server_cpu is not None
+        else None,
         "error_samples": errors[:5],
     }
 
@@ -371,9 +398,15 @@ async def _preflight(workload: Workload) -> None:
         conn.close()
 
 
-def run_benchmark(levels: Sequence[int] = LEVELS, duration: float = 8.0, warmup: float = 1.5, seed: int = 1,
-                  sandbox: Sandbox | None = None, progress: Callable[[str], None] | None = None,
-                  write_ratio: float = WRITE_RATIO) -> dict[str, Any]:
+def run_benchmark(
+    levels: Sequence[int] = LEVELS,
+    duration: float = 8.0,
+    warmup: float = 1.5,
+    seed: int = 1,
+    sandbox: Sandbox | None = None,
+    progress: Callable[[str], None] | None = None,
+    write_ratio: float = WRITE_RATIO,
+) -> dict[str, Any]:
     """Run every level against ``sandbox`` (or a fresh one started here, and stopped) and return the results.
 
     The sandbox is reset to its fixture before each level and after the last one.
@@ -399,8 +432,10 @@ def run_benchmark(levels: Sequence[int] = LEVELS, duration: float = 8.0, warmup:
             target = Target(host, port, auth, "", uuid.uuid4().hex[:8])
             level = _run_async(new_loop, _level(target, clients, duration, warmup, seed, server_pid, write_ratio))
             out_levels.append(level)
-            say(f"{clients:>3} clients: {level['reads']['per_s']:>8.1f} reads/s, "
-                f"p99 {level['overall']['p99_ms']:.2f} ms, errors {level['overall']['errors']}")
+            say(
+                f"{clients:>3} clients: {level['reads']['per_s']:>8.1f} reads/s, "
+                f"p99 {level['overall']['p99_ms']:.2f} ms, errors {level['overall']['errors']}"
+            )
         sb.reset()
         meta = _meta(duration, warmup, seed, write_ratio, new_loop)
         return {"meta": meta, "levels": out_levels, "target": check(out_levels)}
@@ -409,8 +444,9 @@ def run_benchmark(levels: Sequence[int] = LEVELS, duration: float = 8.0, warmup:
             sb.stop()
 
 
-async def _level(target: Target, clients: int, duration: float, warmup: float, seed: int,
-                 server_pid: int | None, write_ratio: float) -> dict[str, Any]:
+async def _level(
+    target: Target, clients: int, duration: float, warmup: float, seed: int, server_pid: int | None, write_ratio: float
+) -> dict[str, Any]:
     target.main_head = await _main_head(target)
     workload = Workload(target, write_ratio)
     await _preflight(workload)
@@ -425,14 +461,21 @@ def _run_async(new_loop: Callable[[], asyncio.AbstractEventLoop], coro: Any) -> 
         loop.close()
 
 
-def _meta(duration: float, warmup: float, seed: int, write_ratio: float,
-          new_loop: Callable[[], asyncio.AbstractEventLoop]) -> dict[str, Any]:
+def _meta(
+    duration: float, warmup: float, seed: int, write_ratio: float, new_loop: Callable[[], asyncio.AbstractEventLoop]
+) -> dict[str, Any]:
     return {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "python": platform.python_version(),
-        "platform": platform.platform(), "cpus": os.cpu_count(), "seconds_per_level": duration,
-        "warmup_seconds": warmup, "seed": seed, "client": f"raw HTTP/1.1 keep-alive, {new_loop.__module__} loop",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "seconds_per_level": duration,
+        "warmup_seconds": warmup,
+        "seed": seed,
+        "client": f"raw HTTP/1.1 keep-alive, {new_loop.__module__} loop",
         "mix": {"reads": [name for name, _ in READS], "writes": list(WRITES), "write_ratio": write_ratio},
-        "credential": f"Basic {EMAIL}:<api token 'full'>", "command": ".venv/bin/python bench/bench_rest.py",
+        "credential": f"Basic {EMAIL}:<api token 'full'>",
+        "command": ".venv/bin/python bench/bench_rest.py",
     }
 
 
@@ -455,26 +498,34 @@ def check(levels: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 # output ------------------------------------------------------------------------------------------------------
 def table(results: dict[str, Any]) -> str:
-    head = (f"{'clients':>7}  {'kind':<8} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-            f"{'errors':>6}")
+    head = (
+        f"{'clients':>7}  {'kind':<8} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'errors':>6}"
+    )
     lines = [head, "-" * len(head)]
     for lv in results["levels"]:
         for kind in ("reads", "writes", "overall"):
             s = lv[kind]
-            lines.append(f"{lv['clients']:>7}  {kind:<8} {s['requests']:>9} {s['per_s']:>9.1f} {s['p50_ms']:>8.2f} "
-                         f"{s['p99_ms']:>8.2f} {s['max_ms']:>8.2f} {s['errors']:>6}")
+            lines.append(
+                f"{lv['clients']:>7}  {kind:<8} {s['requests']:>9} {s['per_s']:>9.1f} {s['p50_ms']:>8.2f} "
+                f"{s['p99_ms']:>8.2f} {s['max_ms']:>8.2f} {s['errors']:>6}"
+            )
         server, other = lv["server_cpu_core_fraction"], lv["other_processes_cpu_core_fraction"]
         note = "SATURATED a core: the numbers may be the generator's limit" if lv["generator_saturated"] else "ok"
-        lines.append(f"{'':>7}  cpu, as a fraction of one core: generator {_pct(lv['generator_cpu_core_fraction'])} "
-                     f"({note}); sandbox {_pct(server)} ({lv['server_cpu_us_per_request']} us per request); "
-                     f"other processes {_pct(other)}"
-                     + (" (a busy machine: expect lower numbers)" if other is not None and other > NOISY else ""))
+        lines.append(
+            f"{'':>7}  cpu, as a fraction of one core: generator {_pct(lv['generator_cpu_core_fraction'])} "
+            f"({note}); sandbox {_pct(server)} ({lv['server_cpu_us_per_request']} us per request); "
+            f"other processes {_pct(other)}"
+            + (" (a busy machine: expect lower numbers)" if other is not None and other > NOISY else "")
+        )
         lines.extend(f"{'':>7}  error sample: {e}" for e in lv["error_samples"])
     t = results["target"]
     verdict = t["status"]
     detail = "; ".join(t.get("failures", [])) or "all met"
-    lines.append(f"target at {t['clients']} clients: >= {t['min_reads_per_s']:g} reads/s and p99 < "
-                 f"{t['max_p99_ms']:g} ms -> {verdict}" + (f" ({detail})" if verdict != "n/a" else " (level not run)"))
+    lines.append(
+        f"target at {t['clients']} clients: >= {t['min_reads_per_s']:g} reads/s and p99 < "
+        f"{t['max_p99_ms']:g} ms -> {verdict}" + (f" ({detail})" if verdict != "n/a" else " (level not run)")
+    )
     return "\n".join(lines)
 
 
@@ -515,8 +566,9 @@ def _say(msg: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _say(f"benchmark: levels {args.levels}, {args.duration:g} s each after a {args.warmup:g} s warm-up")
-    results = run_benchmark(args.levels, args.duration, args.warmup, args.seed, progress=_say,
-                            write_ratio=args.write_ratio)
+    results = run_benchmark(
+        args.levels, args.duration, args.warmup, args.seed, progress=_say, write_ratio=args.write_ratio
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

@@ -35,8 +35,18 @@ _PUBLIC = {
     "Report": "harness.report",
     "render_report": "harness.report",
 }
-__all__ = ["Outcome", "Report", "ResultRow", "RunOptions", "Scenario", "load_results", "load_scenarios", "read_rows",
-           "render_report", "run_matrix"]
+__all__ = [
+    "Outcome",
+    "Report",
+    "ResultRow",
+    "RunOptions",
+    "Scenario",
+    "load_results",
+    "load_scenarios",
+    "read_rows",
+    "render_report",
+    "run_matrix",
+]
 
 if TYPE_CHECKING:
     from harness.report import Report, load_results, render_report

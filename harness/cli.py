@@ -7,16 +7,17 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
 from harness.runner.options import RunOptions
-from harness.vocab import FRAMEWORKS, REFERENCE_MODEL, ROUTES
+from harness.vocab import FRAMEWORKS, REFERENCE_MODEL, ROUTES, RecordMode, WorldName
 
 app = typer.Typer(help="Evaluate AI agents that work on Bitbucket through MCP.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="The embedded sandbox: emulated Bitbucket and friends on 127.0.0.1.",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The embedded sandbox: emulated Bitbucket and friends on 127.0.0.1.", no_args_is_help=True
+)
 app.add_typer(sandbox_app, name="sandbox")
 scenarios_app = typer.Typer(help="Scenario files: check them, export their JSON Schema.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
@@ -30,8 +31,10 @@ def env_lines(info: dict[str, Any]) -> list[str]:
     """A .env for the sandbox: every variable the live world reads, so that its code runs against the sandbox."""
     from harness.worlds import sandbox_world, world_env
 
-    env = world_env(sandbox_world(info)) | {"SANDBOX_ADMIN_URL": info["urls"]["admin"],
-                                            "SANDBOX_ADMIN_KEY": info["admin_key"]}
+    env = world_env(sandbox_world(info)) | {
+        "SANDBOX_ADMIN_URL": info["urls"]["admin"],
+        "SANDBOX_ADMIN_KEY": info["admin_key"],
+    }
     return [f"{name}={value}" for name, value in env.items()]
 
 
@@ -56,8 +59,9 @@ def sandbox_up(
     from yamlio import InputError
 
     if state_file.exists() and _alive(json.loads(state_file.read_text()).get("pid")):
-        raise typer.BadParameter(f"a sandbox is already running (see {state_file}); stop it with "
-                                 "`harness sandbox down`")
+        raise typer.BadParameter(
+            f"a sandbox is already running (see {state_file}); stop it with `harness sandbox down`"
+        )
     try:
         world = load_fixture(fixture) if fixture else default_fixture()
     except InputError as exc:
@@ -65,10 +69,19 @@ def sandbox_up(
         raise typer.Exit(2) from None
     import secrets
 
-    sb = SandboxServer(world, data_dir, datetime.fromisoformat(frozen_at) if frozen_at else None,
-                   {"bitbucket": bitbucket_port, "admin": admin_port, "composio": composio_port, "rovo": rovo_port,
-                    "model": model_port},
-                   secrets.token_urlsafe(16))
+    sb = SandboxServer(
+        world,
+        data_dir,
+        datetime.fromisoformat(frozen_at) if frozen_at else None,
+        {
+            "bitbucket": bitbucket_port,
+            "admin": admin_port,
+            "composio": composio_port,
+            "rovo": rovo_port,
+            "model": model_port,
+        },
+        secrets.token_urlsafe(16),
+    )
     if env:
         typer.echo("\n".join(env_lines(sb.info())))
     run(sb, state_file, announce=not env)
@@ -138,30 +151,61 @@ ModelOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="Mo
 RepeatOption = Annotated[int, typer.Option(min=1, help="Attempts per cell (pass^k).")]
 ConcurrencyOption = Annotated[int, typer.Option(min=1, help="Cells in flight at once.")]
 WorldOption = Annotated[str, typer.Option(help="sandbox (embedded), live (.env), or replay (cassettes only).")]
-RecordModeOption = Annotated[str | None, typer.Option(help="none|once|new_episodes|all (default: all, or none for "
-                                                           "replay).")]
+RecordModeOption = Annotated[
+    str | None, typer.Option(help="none|once|new_episodes|all (default: all, or none for replay).")
+]
 CassettesOption = Annotated[Path | None, typer.Option(help="Cassette directory (default: the run's own).")]
 RunsDirOption = Annotated[Path, typer.Option(help="Where runs are written.")]
 EnvFileOption = Annotated[Path | None, typer.Option(help="A .env for the live world.")]
 TimeoutOption = Annotated[float, typer.Option(help="Seconds per cell conversation.")]
-ControlsOption = Annotated[str, typer.Option(help="Also run each scenario's negative controls on these "
-                                                  "comma-separated frameworks (e.g. pydantic-ai).")]
+ControlsOption = Annotated[
+    str,
+    typer.Option(
+        help="Also run each scenario's negative controls on these comma-separated frameworks (e.g. pydantic-ai)."
+    ),
+]
 ReportsDirOption = Annotated[Path, typer.Option(help="Where reports are written (reports/<run-id>/report.html).")]
-PricesOption = Annotated[Path | None, typer.Option(help="Price table for the cost estimate (default: "
-                                                        "harness/report/prices.yaml).")]
+PricesOption = Annotated[
+    Path | None, typer.Option(help="Price table for the cost estimate (default: harness/report/prices.yaml).")
+]
 ALL_FRAMEWORKS = ",".join(FRAMEWORKS)
 ALL_ROUTES = ",".join(ROUTES)
 
 
-def _options(*, scenarios: list[Path] | None, frameworks: str, paths: str, model: list[str] | None, repeat: int,
-             concurrency: int, world: str, record_mode: str | None, cassettes: Path | None, run_id: str,
-             runs_dir: Path, env_file: Path | None, timeout: float, controls: str) -> RunOptions:
+def _options(
+    *,
+    scenarios: list[Path] | None,
+    frameworks: str,
+    paths: str,
+    model: list[str] | None,
+    repeat: int,
+    concurrency: int,
+    world: str,
+    record_mode: str | None,
+    cassettes: Path | None,
+    run_id: str,
+    runs_dir: Path,
+    env_file: Path | None,
+    timeout: float,
+    controls: str,
+) -> RunOptions:
     """The run's options from the command line; what is wrong with them is one message naming each option."""
     options = RunOptions(
-        scenarios=tuple(scenarios or [Path("scenarios")]), frameworks=_csv(frameworks), routes=_csv(paths),
-        models=tuple(model or [REFERENCE_MODEL]), repeat=repeat, concurrency=concurrency, world=world,  # type: ignore[arg-type]
-        record_mode=record_mode, cassettes=cassettes, run_id=run_id, runs_dir=runs_dir,  # type: ignore[arg-type]
-        env_file=env_file, timeout_s=timeout, control_frameworks=_csv(controls))
+        scenarios=tuple(scenarios or [Path("scenarios")]),
+        frameworks=_csv(frameworks),
+        routes=_csv(paths),
+        models=tuple(model or [REFERENCE_MODEL]),
+        repeat=repeat,
+        concurrency=concurrency,
+        world=cast(WorldName, world),  # checked by problems() below
+        record_mode=cast(RecordMode | None, record_mode),
+        cassettes=cassettes,
+        run_id=run_id,
+        runs_dir=runs_dir,
+        env_file=env_file,
+        timeout_s=timeout,
+        control_frameworks=_csv(controls),
+    )
     problems = options.problems()
     if problems:
         raise typer.BadParameter("; ".join(problems))
@@ -174,15 +218,22 @@ def _start_run(options: RunOptions) -> int:
     return execute_run(options)
 
 
-def _render(run: str | Path, baseline: str | Path | None, runs_dir: Path, reports_dir: Path, prices: Path | None,
-            show_code: bool = False) -> Path:
+def _render(
+    run: str | Path,
+    baseline: str | Path | None,
+    runs_dir: Path,
+    reports_dir: Path,
+    prices: Path | None,
+    show_code: bool = False,
+) -> Path:
     """Render a report; a missing or broken run or price table is a message and exit code 2, not a traceback."""
     from harness.report import ReportError, RunDataError, render_report
     from yamlio import InputError
 
     try:
-        rendered = render_report(run, baseline=baseline, runs_dir=runs_dir, reports_dir=reports_dir, prices=prices,
-                                 show_code=show_code)
+        rendered = render_report(
+            run, baseline=baseline, runs_dir=runs_dir, reports_dir=reports_dir, prices=prices, show_code=show_code
+        )
     except (RunDataError, ReportError, InputError) as exc:
         typer.echo(f"report: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -215,10 +266,24 @@ def run_command(
     from harness.runner.run import new_run_id
 
     run_id = run_id or new_run_id()
-    code = _start_run(_options(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
-                               concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
-                               run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout,
-                               controls=controls))
+    code = _start_run(
+        _options(
+            scenarios=scenarios,
+            frameworks=frameworks,
+            paths=paths,
+            model=model,
+            repeat=repeat,
+            concurrency=concurrency,
+            world=world,
+            record_mode=record_mode,
+            cassettes=cassettes,
+            run_id=run_id,
+            runs_dir=runs_dir,
+            env_file=env_file,
+            timeout=timeout,
+            controls=controls,
+        )
+    )
     if code == 0 and report:
         typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
     raise typer.Exit(code)
@@ -227,13 +292,11 @@ def run_command(
 @app.command("report")
 def report_command(
     run: Annotated[str, typer.Argument(help="A run directory, or a run id under --runs-dir.")],
-    baseline: Annotated[str | None, typer.Option(help="An earlier run to compare with (directory or run id).")] =
-        None,
+    baseline: Annotated[str | None, typer.Option(help="An earlier run to compare with (directory or run id).")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Where run ids are looked up.")] = Path("runs"),
     reports_dir: ReportsDirOption = Path("reports"),
     prices: PricesOption = None,
-    show_code: Annotated[bool, typer.Option(help="Keep the notebook's code in the HTML (hidden by default).")] =
-        False,
+    show_code: Annotated[bool, typer.Option(help="Keep the notebook's code in the HTML (hidden by default).")] = False,
 ) -> None:
     """Render a run's report with papermill: reports/<run-id>/report.ipynb and a standalone report.html (whose
     path is printed); reports/index.html lists every report."""
@@ -268,9 +331,22 @@ def nightly_command(
     while (runs_dir / run_id).exists():  # two nightlies within a second must not resume each other
         time.sleep(1)
         run_id = new_run_id()
-    options = _options(scenarios=scenarios, frameworks=frameworks, paths=paths, model=model, repeat=repeat,
-                       concurrency=concurrency, world=world, record_mode=record_mode, cassettes=cassettes,
-                       run_id=run_id, runs_dir=runs_dir, env_file=env_file, timeout=timeout, controls=controls)
+    options = _options(
+        scenarios=scenarios,
+        frameworks=frameworks,
+        paths=paths,
+        model=model,
+        repeat=repeat,
+        concurrency=concurrency,
+        world=world,
+        record_mode=cast(RecordMode | None, record_mode),
+        cassettes=cassettes,
+        run_id=run_id,
+        runs_dir=runs_dir,
+        env_file=env_file,
+        timeout=timeout,
+        controls=controls,
+    )
     typer.echo(f"nightly run {run_id}; baseline: {baseline.name if baseline else 'none (first run)'}", err=True)
     code = _start_run(options)
     if code:
@@ -279,8 +355,9 @@ def nightly_command(
 
 
 @app.command("doctor")
-def doctor(env_file: Annotated[Path | None, typer.Option(help="A .env to check with the environment.")] = None,
-           ) -> None:
+def doctor(
+    env_file: Annotated[Path | None, typer.Option(help="A .env to check with the environment.")] = None,
+) -> None:
     """Check the live world's configuration without calling anything."""
     from harness.worlds import LIVE_OPTIONAL, ConfigError, live_world, load_env
 
@@ -291,8 +368,10 @@ def doctor(env_file: Annotated[Path | None, typer.Option(help="A .env to check w
         typer.echo(f"not ready: {exc}", err=True)
         raise typer.Exit(1) from None
     routes = ", ".join(f"{name} {route.url}" for name, route in config.routes.items())
-    typer.echo(f"live world ready: Bitbucket {config.oracle.api_url} (workspace {config.oracle.workspace}), "
-               f"{routes}, model {config.model.base_url}")
+    typer.echo(
+        f"live world ready: Bitbucket {config.oracle.api_url} (workspace {config.oracle.workspace}), "
+        f"{routes}, model {config.model.base_url}"
+    )
     typer.echo("scope profiles: " + ", ".join(f"{name} {route.profiles()}" for name, route in config.routes.items()))
     for name, why in LIVE_OPTIONAL.items():
         if not env.get(name):
@@ -313,9 +392,12 @@ def _headers(values: list[str]) -> dict[str, str]:
 def tools_list(
     url: Annotated[str, typer.Option(help="The MCP endpoint (streamable HTTP).")],
     header: Annotated[list[str] | None, typer.Option("--header", "-H", help="'Name: value', repeatable.")] = None,
-    header_env: Annotated[list[str] | None, typer.Option(
-        help="'Name=ENV_VAR': a header whose value is read from the environment (keeps keys off the command "
-             "line).")] = None,
+    header_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="'Name=ENV_VAR': a header whose value is read from the environment (keeps keys off the command line)."
+        ),
+    ] = None,
     against: Annotated[Path | None, typer.Option(help="A snapshot to compare with; exit 1 on drift.")] = None,
 ) -> None:
     """Print a server's tools/list, normalised as the sandbox's snapshots are (or its drift from one)."""

@@ -108,9 +108,10 @@ class ResultRow(CellKey):
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise RunDataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno}); a torn line is what a run "
-                               "killed while writing leaves: delete the line and resume the run to redo that cell"
-                               ) from None
+            raise RunDataError(
+                f"{where}: not valid JSON ({exc.msg}, column {exc.colno}); a torn line is what a run "
+                "killed while writing leaves: delete the line and resume the run to redo that cell"
+            ) from None
         if not isinstance(data, dict):
             raise RunDataError(f"{where}: expected a JSON object, found {type(data).__name__}")
         try:
@@ -142,8 +143,9 @@ def read_rows(results: Path, torn: Literal["error", "skip"] = "error") -> list[R
     return [row for row, _ in read_rows_with_raw(results, torn)]
 
 
-def read_rows_with_raw(results: Path, torn: Literal["error", "skip"] = "error"
-                       ) -> Iterator[tuple[ResultRow, dict[str, Any]]]:
+def read_rows_with_raw(
+    results: Path, torn: Literal["error", "skip"] = "error"
+) -> Iterator[tuple[ResultRow, dict[str, Any]]]:
     """Each row with the JSON object it was read from (what the report needs to tell old formats apart)."""
     if not results.is_file():
         return
@@ -190,7 +192,8 @@ class RecordedCell(CellKey):
 # Version 1 cassettes predate ``identities``: all of them were recorded against the default sandbox, whose names
 # these are.
 V1_IDENTITIES: dict[str, Any] = {
-    "workspace": "acme", "unlinked_workspace": "solo",
+    "workspace": "acme",
+    "unlinked_workspace": "solo",
     "composio": {"user_ids": {"full": "user-1", "read-only": "user-readonly", "no-pr-write": "user-nopr"}},
     "rovo": {"email": "alice@example.com", "profiles": ["full", "no-pr-write", "read-only"]},
 }
@@ -225,8 +228,10 @@ class CellRecord(_Record):
     def from_metadata(cls, metadata: dict[str, Any], source: str) -> CellRecord:
         missing = [name for name in ("cell", "result", "urls") if name not in metadata]
         if missing:
-            raise RunDataError(f"{source}: not a harness cell cassette (its metadata lacks {', '.join(missing)}); "
-                               "record it with `harness run --cassettes cassettes/`")
+            raise RunDataError(
+                f"{source}: not a harness cell cassette (its metadata lacks {', '.join(missing)}); "
+                "record it with `harness run --cassettes cassettes/`"
+            )
         try:
             return cls.model_validate(metadata)
         except ValidationError as exc:
@@ -237,8 +242,9 @@ class CellRecord(_Record):
         return self.model_dump(mode="json", by_alias=True)
 
     @staticmethod
-    def setup_in(cassette: Any, urls: dict[str, str], identities: dict[str, Any]
-                 ) -> tuple[dict[str, str], dict[str, Any]]:
+    def setup_in(
+        cassette: Any, urls: dict[str, str], identities: dict[str, Any]
+    ) -> tuple[dict[str, str], dict[str, Any]]:
         """The URLs and identities a cell runs with: those the cassette was recorded with when it holds them (a
         replay), else the given ones, stored in it (a recording)."""
         kept_urls = cassette.get_metadata("urls", urls)

@@ -21,9 +21,11 @@ ToolList = list[dict[str, Any]]
 async def fetch_tools(url: str, headers: dict[str, str], timeout: float = 30.0) -> ToolList:
     """Every tool the server lists (following ``nextCursor``), normalised."""
     tools: list[Any] = []
-    async with (httpx.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http,
-                streamable_http_client(url, http_client=http) as (read, write, _),
-                ClientSession(read, write) as session):
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http,
+        streamable_http_client(url, http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
         await session.initialize()
         cursor: str | None = None
         while True:

@@ -60,8 +60,12 @@ class WorldConfig:
 
     def urls(self) -> dict[str, str]:
         """Where each party is: kept in a cell's cassette, so that a replay sends exactly the recorded requests."""
-        urls: dict[str, str] = {"bitbucket_api": self.oracle.api_url, "token_url": self.oracle.token_url,
-                **{name: config.url for name, config in self.routes.items()}, "model": self.model.base_url}
+        urls: dict[str, str] = {
+            "bitbucket_api": self.oracle.api_url,
+            "token_url": self.oracle.token_url,
+            **{name: config.url for name, config in self.routes.items()},
+            "model": self.model.base_url,
+        }
         return urls | ({"admin": self.admin.url} if self.admin else {})
 
     def at_urls(self, urls: Mapping[str, str]) -> WorldConfig:
@@ -77,8 +81,10 @@ class WorldConfig:
     def identities(self) -> dict[str, Any]:
         """The names a cell's requests carry that are not secrets (workspaces, Composio user ids): recorded with
         the cell, so that a replay sends the same requests."""
-        found: dict[str, Any] = {"workspace": self.oracle.workspace,
-                                 "unlinked_workspace": self.oracle.unlinked_workspace}
+        found: dict[str, Any] = {
+            "workspace": self.oracle.workspace,
+            "unlinked_workspace": self.oracle.unlinked_workspace,
+        }
         return found | {name: config.identities() for name, config in self.routes.items()}
 
 
@@ -90,13 +96,17 @@ def sandbox_world(info: Mapping[str, Any]) -> WorldConfig:
     workspaces = creds["workspaces"]
     linked = next(w["slug"] for w in workspaces if w["linked_to_org"])
     unlinked = next((w["slug"] for w in workspaces if not w["linked_to_org"]), None)
-    consumer = next(c for c in creds["oauth_consumers"]
-                    if c["workspace"] == linked and {"repository:admin", "repository:delete"} <= set(c["scopes"]))
+    consumer = next(
+        c
+        for c in creds["oauth_consumers"]
+        if c["workspace"] == linked and {"repository:admin", "repository:delete"} <= set(c["scopes"])
+    )
     model = creds.get("model", {})
     return WorldConfig(
         name="sandbox",
-        oracle=OracleConfig(urls["bitbucket_api"], urls["bitbucket_oauth_token"], consumer["key"],
-                            consumer["secret"], linked, unlinked),
+        oracle=OracleConfig(
+            urls["bitbucket_api"], urls["bitbucket_oauth_token"], consumer["key"], consumer["secret"], linked, unlinked
+        ),
         routes={name: route.sandbox(info) for name, route in ROUTES.items()},
         model=ModelConfig(urls["model_api"], model.get("api_key", "sandbox-model-key")),
         admin=AdminConfig(urls["admin"], info["admin_key"]) if urls.get("admin") and info.get("admin_key") else None,
@@ -109,8 +119,14 @@ def replay_world(identities: Mapping[str, Any]) -> WorldConfig:
     admin API is there because a recorded cell's fault requests are played back too."""
     return WorldConfig(
         name="replay",
-        oracle=OracleConfig(NOWHERE + "/2.0", NOWHERE + "/token", PLACEHOLDER, PLACEHOLDER,
-                            identities["workspace"], identities.get("unlinked_workspace")),
+        oracle=OracleConfig(
+            NOWHERE + "/2.0",
+            NOWHERE + "/token",
+            PLACEHOLDER,
+            PLACEHOLDER,
+            identities["workspace"],
+            identities.get("unlinked_workspace"),
+        ),
         routes={name: route.replay(identities.get(name, {})) for name, route in ROUTES.items()},
         model=ModelConfig(NOWHERE + "/v1", PLACEHOLDER),
         admin=AdminConfig(NOWHERE, PLACEHOLDER),
@@ -129,8 +145,8 @@ LIVE_OPTIONAL = {
     "OPENAI_BASE_URL": f"an OpenAI-compatible endpoint (default {LIVE_MODEL_URL})",
     **{name: why for route in ROUTES.values() for name, why in route.live_optional.items()},
     "BITBUCKET_WORKSPACE_UNLINKED": "a workspace the OAuth consumer can create repositories in that is not "
-                                    "linked to an Atlassian organisation (scenarios with fixture.workspace: "
-                                    "unlinked)",
+    "linked to an Atlassian organisation (scenarios with fixture.workspace: "
+    "unlinked)",
     "BITBUCKET_API_URL": f"default {LIVE_BITBUCKET_API}",
     "BITBUCKET_OAUTH_TOKEN_URL": f"default {LIVE_TOKEN_URL}",
 }
@@ -156,9 +172,13 @@ def world_env(world: WorldConfig) -> dict[str, str]:
     """The environment variables ``live_world`` reads back as this world: with a sandbox's, the live world's code
     runs against the embedded one."""
     oracle = world.oracle
-    env = {"BITBUCKET_API_URL": oracle.api_url, "BITBUCKET_OAUTH_TOKEN_URL": oracle.token_url,
-           "BITBUCKET_WORKSPACE": oracle.workspace, "BITBUCKET_CLIENT_ID": oracle.client_id,
-           "BITBUCKET_CLIENT_SECRET": oracle.client_secret}
+    env = {
+        "BITBUCKET_API_URL": oracle.api_url,
+        "BITBUCKET_OAUTH_TOKEN_URL": oracle.token_url,
+        "BITBUCKET_WORKSPACE": oracle.workspace,
+        "BITBUCKET_CLIENT_ID": oracle.client_id,
+        "BITBUCKET_CLIENT_SECRET": oracle.client_secret,
+    }
     if oracle.unlinked_workspace:
         env["BITBUCKET_WORKSPACE_UNLINKED"] = oracle.unlinked_workspace
     for name, config in world.routes.items():
@@ -169,14 +189,17 @@ def world_env(world: WorldConfig) -> dict[str, str]:
 def live_world(env: Mapping[str, str]) -> WorldConfig:
     missing = [f"{name}: {why}" for name, why in LIVE_VARIABLES.items() if not env.get(name)]
     if missing:
-        raise ConfigError("the live world needs these environment variables (or a .env):\n  " +
-                          "\n  ".join(missing))
+        raise ConfigError("the live world needs these environment variables (or a .env):\n  " + "\n  ".join(missing))
     return WorldConfig(
         name="live",
-        oracle=OracleConfig(env.get("BITBUCKET_API_URL", LIVE_BITBUCKET_API),
-                            env.get("BITBUCKET_OAUTH_TOKEN_URL", LIVE_TOKEN_URL), env["BITBUCKET_CLIENT_ID"],
-                            env["BITBUCKET_CLIENT_SECRET"], env["BITBUCKET_WORKSPACE"],
-                            env.get("BITBUCKET_WORKSPACE_UNLINKED") or None),
+        oracle=OracleConfig(
+            env.get("BITBUCKET_API_URL", LIVE_BITBUCKET_API),
+            env.get("BITBUCKET_OAUTH_TOKEN_URL", LIVE_TOKEN_URL),
+            env["BITBUCKET_CLIENT_ID"],
+            env["BITBUCKET_CLIENT_SECRET"],
+            env["BITBUCKET_WORKSPACE"],
+            env.get("BITBUCKET_WORKSPACE_UNLINKED") or None,
+        ),
         routes={name: route.live(env) for name, route in ROUTES.items()},
         model=ModelConfig(env.get("OPENAI_BASE_URL", LIVE_MODEL_URL), env["OPENAI_API_KEY"]),
     )

@@ -96,8 +96,11 @@ class FaultPlan:
 
 def error_body(server: str, status: int) -> bytes:
     """The error shape each emulated service uses for an injected failure."""
-    message = {500: "Internal Server Error", 503: "Service Unavailable", 429: "Rate limit for this resource "
-               "has been exceeded"}.get(status, f"HTTP {status}")
+    message = {
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+        429: "Rate limit for this resource has been exceeded",
+    }.get(status, f"HTTP {status}")
     if server == "bitbucket":
         body: dict[str, Any] = {"type": "error", "error": {"message": message}}
     elif server == "model":
@@ -124,8 +127,13 @@ class FaultInjector:
             await self.app(scope, receive, send)
         elif rule.action == "drop":
             # Promise a body and close the connection before sending it: the client sees a dropped connection.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"{", "more_body": False})
         else:
             body = error_body(self.server, rule.status)

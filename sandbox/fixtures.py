@@ -51,8 +51,9 @@ class Branch(_Model):
 class Issue(_Model):
     title: str
     content: str = ""
-    state: Literal["submitted", "new", "open", "resolved", "on hold", "invalid", "duplicate",
-                   "wontfix", "closed"] = "new"
+    state: Literal["submitted", "new", "open", "resolved", "on hold", "invalid", "duplicate", "wontfix", "closed"] = (
+        "new"
+    )
     kind: Literal["bug", "enhancement", "proposal", "task"] = "bug"
     priority: Literal["trivial", "minor", "major", "critical", "blocker"] = "major"
     reporter: str | None = None
@@ -200,8 +201,11 @@ class ConnectedAccount(_Model):
     id: str | None = Field(default=None, pattern=r"^ca_[A-Za-z0-9_-]+$")
     scopes: list[str] | None = None
     status: Literal["ACTIVE", "INITIATED", "EXPIRED", "FAILED"] = "ACTIVE"
-    label: str = Field(default="", description="what the account stands for, for clients (like an API token's "
-                       "label); published with the credentials, never sent by the Composio API")
+    label: str = Field(
+        default="",
+        description="what the account stands for, for clients (like an API token's "
+        "label); published with the credentials, never sent by the Composio API",
+    )
 
 
 class ComposioManagedAuth(_Model):
@@ -257,8 +261,10 @@ class Fixture(_Model):
                         raise ValueError(f"credential {cred.label or '?'}: user {cred.user!r} is not a user")
             for account in self.composio.connected_accounts:
                 if account.bitbucket_user not in users:
-                    raise ValueError(f"composio connected account of {account.user_id!r}: bitbucket_user "
-                                     f"{account.bitbucket_user!r} is not a user")
+                    raise ValueError(
+                        f"composio connected account of {account.user_id!r}: bitbucket_user "
+                        f"{account.bitbucket_user!r} is not a user"
+                    )
         return self
 
 

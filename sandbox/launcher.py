@@ -1,7 +1,7 @@
 """Start and stop a sandbox in its own process, from Python or from pytest.
 
-    with Sandbox.start() as sb:
-        sb.urls["bitbucket_api"], sb.credentials["api_tokens"], sb.admin.post("/reset")
+with Sandbox.start() as sb:
+    sb.urls["bitbucket_api"], sb.credentials["api_tokens"], sb.admin.post("/reset")
 """
 
 from __future__ import annotations
@@ -31,12 +31,19 @@ class Sandbox:
         self.process = process
         self.info = info
         self._workdir = workdir
-        self.admin = httpx.Client(base_url=info["urls"]["admin"], headers={ADMIN_HEADER: info["admin_key"]},
-                                  timeout=30, trust_env=False)
+        self.admin = httpx.Client(
+            base_url=info["urls"]["admin"], headers={ADMIN_HEADER: info["admin_key"]}, timeout=30, trust_env=False
+        )
 
     @classmethod
-    def start(cls, fixture: Path | None = None, data_dir: Path | None = None, frozen_at: str | None = None,
-              ports: dict[str, int] | None = None, timeout: float = 30.0) -> Sandbox:
+    def start(
+        cls,
+        fixture: Path | None = None,
+        data_dir: Path | None = None,
+        frozen_at: str | None = None,
+        ports: dict[str, int] | None = None,
+        timeout: float = 30.0,
+    ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         state = workdir / "state.json"
         log = (workdir / "sandbox.log").open("wb")
@@ -101,6 +108,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -54,8 +54,9 @@ class McpEndpoint:
         self.mode = mode
         self.gate = gate
         self._managers = {
-            m: StreamableHTTPSessionManager(server, json_response=m.endswith("json"),
-                                            stateless=m.startswith("stateless"))
+            m: StreamableHTTPSessionManager(
+                server, json_response=m.endswith("json"), stateless=m.startswith("stateless")
+            )
             for m in TRANSPORT_MODES
         }
 
@@ -81,8 +82,11 @@ class McpEndpoint:
         if scope["method"] in ("GET", "DELETE") and self.mode.startswith("stateless"):
             # Without sessions there is no stream to open and nothing to close (the library would hold a GET
             # open for ever): say so, as a JSON-RPC error.
-            refusal = jsonrpc_error(-32000, f"Method Not Allowed: {scope['method']} needs an MCP session, and this "
-                                            "endpoint is stateless", status=405)
+            refusal = jsonrpc_error(
+                -32000,
+                f"Method Not Allowed: {scope['method']} needs an MCP session, and this endpoint is stateless",
+                status=405,
+            )
             refusal.headers["Allow"] = "POST"
             await refusal(scope, receive, send)
             return

@@ -72,8 +72,9 @@ class PortRouter:
 class SandboxServer:
     """The live sandbox: its world, services, sockets and published facts."""
 
-    def __init__(self, fixture: Fixture, data_dir: Path | None, frozen_at: datetime | None,
-                 ports: dict[str, int], admin_key: str) -> None:
+    def __init__(
+        self, fixture: Fixture, data_dir: Path | None, frozen_at: datetime | None, ports: dict[str, int], admin_key: str
+    ) -> None:
         self.fixture = fixture
         self.world = World.create(data_dir, frozen_at)
         self.faults = FaultPlan()
@@ -90,8 +91,11 @@ class SandboxServer:
         self.ports = {name: s.getsockname()[1] for name, s in self.sockets.items()}
         self.world.public_base = self.base("bitbucket")
         self.services: dict[str, Service] = {
-            name: factory(ServiceContext(self.world, self.bitbucket, f"{self.base('bitbucket')}/2.0",
-                                         self.base(name), self.faults))
+            name: factory(
+                ServiceContext(
+                    self.world, self.bitbucket, f"{self.base('bitbucket')}/2.0", self.base(name), self.faults
+                )
+            )
             for name, factory in SERVICE_FACTORIES.items()
         }
         for service in self.services.values():
@@ -102,8 +106,11 @@ class SandboxServer:
 
     def urls(self) -> dict[str, str]:
         bb = self.base("bitbucket")
-        urls = {"bitbucket_api": f"{bb}/2.0", "bitbucket_oauth_token": f"{bb}/site/oauth2/access_token",
-                "admin": self.base("admin")}
+        urls = {
+            "bitbucket_api": f"{bb}/2.0",
+            "bitbucket_oauth_token": f"{bb}/site/oauth2/access_token",
+            "admin": self.base("admin"),
+        }
         for service in self.services.values():
             urls.update(service.urls())
         return urls
@@ -115,8 +122,13 @@ class SandboxServer:
         return summary
 
     def info(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "urls": self.urls(), "ports": self.ports, "admin_key": self.admin.key,
-                "credentials": self.credentials()}
+        return {
+            "pid": os.getpid(),
+            "urls": self.urls(),
+            "ports": self.ports,
+            "admin_key": self.admin.key,
+            "credentials": self.credentials(),
+        }
 
     async def reset(self, fixture: Fixture | None) -> None:
         await self.webhooks.drain()
@@ -151,20 +163,49 @@ def credentials_summary(world: World) -> dict[str, Any]:
     """The fixture credentials, for the printed state (all sandbox values are fake)."""
     users = {u["username"]: u for u in world.store.all("user")}
     return {
-        "workspaces": [{"slug": w["slug"], "linked_to_org": bool(w.get("linked_to_org"))}
-                       for w in world.store.all("workspace")],
-        "api_tokens": [{"label": t["label"], "user": t["user"], "email": users[t["user"]]["email"],
-                        "token": t["token"], "scoped": t["scoped"], "scopes": t["scopes"]}
-                       for t in world.store.all("api_token") if t["user"] in users],
-        "app_passwords": [{"label": a["label"], "username": a["user"], "password": a["password"],
-                           "scopes": a["scopes"]} for a in world.store.all("app_password")],
-        "oauth_consumers": [{"name": c["name"], "key": c["key"], "secret": c["secret"], "workspace": c["workspace"],
-                             "scopes": c["scopes"]} for c in world.store.all("oauth_consumer")],
-        "access_tokens": [{"name": t["name"], "token": t["token"], "workspace": t["workspace"],
-                           "repository": t["repository"], "scopes": t["scopes"]}
-                          for t in world.store.all("access_token")],
-        "service_accounts": [{"name": s["name"], "email": s["email"], "key": s["key"], "scopes": s["scopes"]}
-                             for s in world.store.all("service_account")],
+        "workspaces": [
+            {"slug": w["slug"], "linked_to_org": bool(w.get("linked_to_org"))} for w in world.store.all("workspace")
+        ],
+        "api_tokens": [
+            {
+                "label": t["label"],
+                "user": t["user"],
+                "email": users[t["user"]]["email"],
+                "token": t["token"],
+                "scoped": t["scoped"],
+                "scopes": t["scopes"],
+            }
+            for t in world.store.all("api_token")
+            if t["user"] in users
+        ],
+        "app_passwords": [
+            {"label": a["label"], "username": a["user"], "password": a["password"], "scopes": a["scopes"]}
+            for a in world.store.all("app_password")
+        ],
+        "oauth_consumers": [
+            {
+                "name": c["name"],
+                "key": c["key"],
+                "secret": c["secret"],
+                "workspace": c["workspace"],
+                "scopes": c["scopes"],
+            }
+            for c in world.store.all("oauth_consumer")
+        ],
+        "access_tokens": [
+            {
+                "name": t["name"],
+                "token": t["token"],
+                "workspace": t["workspace"],
+                "repository": t["repository"],
+                "scopes": t["scopes"],
+            }
+            for t in world.store.all("access_token")
+        ],
+        "service_accounts": [
+            {"name": s["name"], "email": s["email"], "key": s["key"], "scopes": s["scopes"]}
+            for s in world.store.all("service_account")
+        ],
     }
 
 
@@ -211,8 +252,15 @@ def run(sb: SandboxServer, state_file: Path | None, announce: bool) -> None:
 
 async def serve(sb: SandboxServer, state_file: Path | None, announce: bool) -> None:
     # ``loop`` only matters to uvicorn.run(); here the caller's loop is used (see run()).
-    config = uvicorn.Config(sb.asgi(), loop="auto", http=CoalescingHttpToolsProtocol, lifespan="on",
-                            access_log=False, log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        sb.asgi(),
+        loop="auto",
+        http=CoalescingHttpToolsProtocol,
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+    )
     server = _Server(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -39,13 +39,22 @@ class BitbucketUpstream:
         self.base = base.rstrip("/")
         self._client = httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False)
 
-    async def request(self, method: str, path: str, authorization: str, *, params: dict[str, Any] | None = None,
-                      json_body: Any = None, form: dict[str, str] | None = None) -> UpstreamResponse:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        authorization: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+    ) -> UpstreamResponse:
         """``path`` is relative to ``/2.0`` (``/repositories/acme/widgets``) or an absolute sandbox URL."""
         url = path if path.startswith("http") else self.base + path
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        response = await self._client.request(method, url, params=clean, json=json_body, data=form,
-                                              headers={"Authorization": authorization})
+        response = await self._client.request(
+            method, url, params=clean, json=json_body, data=form, headers={"Authorization": authorization}
+        )
         content_type = response.headers.get("content-type", "")
         body: Any = response.text
         if "json" in content_type:

@@ -6,5 +6,9 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-snapshots", action="store_true", default=False,
-                     help="rewrite the MCP tool-list snapshots under tests/sandbox/snapshots/ from the sandbox")
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        default=False,
+        help="rewrite the MCP tool-list snapshots under tests/sandbox/snapshots/ from the sandbox",
+    )

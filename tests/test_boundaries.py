@@ -32,8 +32,10 @@ def top(module: str) -> str:
 
 @pytest.mark.parametrize("package", ["sandbox", "yamlio"])
 def test_the_emulator_and_the_yaml_helpers_never_import_the_harness(package: str) -> None:
-    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if top(m) == "harness")
-                 for p in sorted((ROOT / package).rglob("*.py"))}
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if top(m) == "harness")
+        for p in sorted((ROOT / package).rglob("*.py"))
+    }
     assert {file: mods for file, mods in offenders.items() if mods} == {}
 
 
@@ -49,13 +51,17 @@ def loaded_after(*imports: str) -> list[str]:
 
 
 def test_the_report_reads_results_only() -> None:
-    loaded = loaded_after("harness.report", "harness.report.sections", "harness.report.render",
-                          "harness.report.summary")
+    loaded = loaded_after(
+        "harness.report", "harness.report.sections", "harness.report.render", "harness.report.summary"
+    )
     forbidden = [m for m in loaded if m.startswith(("harness.runner", "harness.frameworks", "sandbox"))]
     assert forbidden == []
-    static = {str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p)
-                                               if m.startswith(("harness.runner", "harness.frameworks", "sandbox")))
-              for p in sorted((ROOT / "harness" / "report").rglob("*.py"))}
+    static = {
+        str(p.relative_to(ROOT)): sorted(
+            m for m in imported_modules(p) if m.startswith(("harness.runner", "harness.frameworks", "sandbox"))
+        )
+        for p in sorted((ROOT / "harness" / "report").rglob("*.py"))
+    }
     assert {file: mods for file, mods in static.items() if mods} == {}
 
 
@@ -67,8 +73,18 @@ def test_scoring_and_the_scenario_format_do_not_load_the_emulator_or_the_framewo
 def test_the_public_face_is_exact_and_cheap() -> None:
     import harness
 
-    assert harness.__all__ == ["Outcome", "Report", "ResultRow", "RunOptions", "Scenario", "load_results",
-                               "load_scenarios", "read_rows", "render_report", "run_matrix"]
+    assert harness.__all__ == [
+        "Outcome",
+        "Report",
+        "ResultRow",
+        "RunOptions",
+        "Scenario",
+        "load_results",
+        "load_scenarios",
+        "read_rows",
+        "render_report",
+        "run_matrix",
+    ]
     assert all(getattr(harness, name) is not None for name in harness.__all__)
     with pytest.raises(AttributeError, match="no attribute 'run'"):
         harness.run  # noqa: B018

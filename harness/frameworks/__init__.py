@@ -6,8 +6,7 @@ from harness.frameworks.openai_agents import OpenAIAgentsClientAdapter, OpenAIAg
 from harness.frameworks.pydantic_ai import PydanticAIAdapter
 
 ADAPTERS: dict[str, Adapter] = {
-    a.name: a for a in (AutoGenAdapter(), OpenAIAgentsHostedAdapter(), OpenAIAgentsClientAdapter(),
-                        PydanticAIAdapter())
+    a.name: a for a in (AutoGenAdapter(), OpenAIAgentsHostedAdapter(), OpenAIAgentsClientAdapter(), PydanticAIAdapter())
 }
 
 __all__ = ["ADAPTERS", "INSTRUCTIONS", "Adapter", "Conversation"]

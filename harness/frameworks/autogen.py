@@ -23,20 +23,39 @@ class AutoGenAdapter:
         from autogen_ext.models.openai import OpenAIChatCompletionClient
         from autogen_ext.tools.mcp import McpWorkbench, StreamableHttpServerParams
 
-        info = ModelInfo(vision=False, function_calling=True, json_output=False, family="unknown",
-                         structured_output=False, multiple_system_messages=True)
+        info = ModelInfo(
+            vision=False,
+            function_calling=True,
+            json_output=False,
+            family="unknown",
+            structured_output=False,
+            multiple_system_messages=True,
+        )
         # include_usage: streamed chat completions only report token usage when asked to
-        client = OpenAIChatCompletionClient(model=conversation.model, base_url=model.base_url, api_key=model.api_key,
-                                            max_retries=0, model_info=info, stream_options={"include_usage": True})
-        transcript = Transcript(framework=self.name, route=mcp.route, model=conversation.model,
-                                versions=package_versions(self.packages))
-        params = StreamableHttpServerParams(url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60,
-                                            terminate_on_close=True)
+        client = OpenAIChatCompletionClient(
+            model=conversation.model,
+            base_url=model.base_url,
+            api_key=model.api_key,
+            max_retries=0,
+            model_info=info,
+            stream_options={"include_usage": True},
+        )
+        transcript = Transcript(
+            framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
+        )
+        params = StreamableHttpServerParams(
+            url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60, terminate_on_close=True
+        )
         try:
             async with McpWorkbench(params) as workbench:
-                agent = AssistantAgent("bitbucket_agent", model_client=client, workbench=workbench,
-                                       system_message=conversation.instructions, model_client_stream=True,
-                                       max_tool_iterations=conversation.max_tool_iterations)
+                agent = AssistantAgent(
+                    "bitbucket_agent",
+                    model_client=client,
+                    workbench=workbench,
+                    system_message=conversation.instructions,
+                    model_client_stream=True,
+                    max_tool_iterations=conversation.max_tool_iterations,
+                )
                 for user in conversation.turns:
                     turn = await self._turn(agent, user, conversation.max_tool_iterations)
                     transcript.turns.append(turn)
@@ -64,7 +83,7 @@ class AutoGenAdapter:
                 watch.token()
                 continue
             if isinstance(event, TaskResult):  # the last item; the stream must end by itself (leaving it early
-                continue                       # breaks autogen's tracing context)
+                continue  # breaks autogen's tracing context)
             usage = getattr(event, "models_usage", None)
             if usage is not None:
                 turn.model_calls += 1
@@ -86,4 +105,3 @@ class AutoGenAdapter:
             turn.stopped = f"max_tool_iterations ({max_rounds}) reached"
         turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
         return turn
-

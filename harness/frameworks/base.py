@@ -12,9 +12,11 @@ from harness.routes import McpConnection
 from harness.transcript import Transcript
 from harness.worlds import ModelConfig
 
-INSTRUCTIONS = ("You are a careful assistant that works on Bitbucket through the tools you are given. "
-                "Read before you write when you need a value. Report failures plainly and never claim a success "
-                "you did not see.")
+INSTRUCTIONS = (
+    "You are a careful assistant that works on Bitbucket through the tools you are given. "
+    "Read before you write when you need a value. Report failures plainly and never claim a success "
+    "you did not see."
+)
 
 
 @dataclass(frozen=True)

@@ -31,25 +31,40 @@ class _OpenAIAgentsAdapter:
 
         set_tracing_disabled(True)  # traces would otherwise be exported to api.openai.com
         client = AsyncOpenAI(base_url=model.base_url, api_key=model.api_key, max_retries=0)
-        transcript = Transcript(framework=self.name, route=mcp.route, model=conversation.model,
-                                versions=package_versions(self.packages))
+        transcript = Transcript(
+            framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
+        )
         # The session id only names rows in the in-memory database; derived, so runs stay reproducible.
         session = SQLiteSession(f"{mcp.route}-{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(conversation.turns))}")
         try:
             if self.hosted:
-                agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,
-                              model=self._model(conversation, client), tools=[_hosted_tool(mcp)],
-                              model_settings=self._settings())
+                agent = Agent(
+                    name="bitbucket_agent",
+                    instructions=conversation.instructions,
+                    model=self._model(conversation, client),
+                    tools=[_hosted_tool(mcp)],
+                    model_settings=self._settings(),
+                )
                 await self._turns(agent, conversation, session, transcript)
             else:
-                from agents.mcp import MCPServerStreamableHttp
+                from agents.mcp import MCPServerStreamableHttp, MCPServerStreamableHttpParams
 
-                params = {"url": mcp.url, "headers": mcp.headers, "timeout": 30, "sse_read_timeout": 60}
-                async with MCPServerStreamableHttp(params=params, cache_tools_list=True, name=mcp.label,  # type: ignore[arg-type]
-                                                   client_session_timeout_seconds=30) as server:
-                    agent = Agent(name="bitbucket_agent", instructions=conversation.instructions,
-                                  model=self._model(conversation, client), mcp_servers=[server],
-                                  model_settings=self._settings())
+                params: MCPServerStreamableHttpParams = {
+                    "url": mcp.url,
+                    "headers": mcp.headers,
+                    "timeout": 30,
+                    "sse_read_timeout": 60,
+                }
+                async with MCPServerStreamableHttp(
+                    params=params, cache_tools_list=True, name=mcp.label, client_session_timeout_seconds=30
+                ) as server:
+                    agent = Agent(
+                        name="bitbucket_agent",
+                        instructions=conversation.instructions,
+                        model=self._model(conversation, client),
+                        mcp_servers=[server],
+                        model_settings=self._settings(),
+                    )
                     await self._turns(agent, conversation, session, transcript)
         finally:
             session.close()
@@ -104,8 +119,15 @@ class _OpenAIAgentsAdapter:
 def _hosted_tool(mcp: McpConnection) -> Any:
     from agents import HostedMCPTool
 
-    return HostedMCPTool(tool_config={"type": "mcp", "server_label": mcp.label, "server_url": mcp.url,
-                                      "headers": mcp.headers, "require_approval": "never"})  # type: ignore[typeddict-item]
+    return HostedMCPTool(
+        tool_config={
+            "type": "mcp",
+            "server_label": mcp.label,
+            "server_url": mcp.url,
+            "headers": mcp.headers,
+            "require_approval": "never",
+        }
+    )  # type: ignore[typeddict-item]
 
 
 def _collect(item: Any, calls: dict[str, ToolCall], turn: TurnRecord) -> None:
@@ -113,8 +135,15 @@ def _collect(item: Any, calls: dict[str, ToolCall], turn: TurnRecord) -> None:
     kind = getattr(raw, "type", None) or (raw.get("type") if isinstance(raw, dict) else None)
     if item.type == "tool_call_item" and kind == "mcp_call":  # hosted: the provider ran it
         error = getattr(raw, "error", None)
-        turn.tool_calls.append(ToolCall(name=raw.name, arguments=tool_arguments(raw.arguments), hosted=True,
-                                        result=error or getattr(raw, "output", None), is_error=bool(error)))
+        turn.tool_calls.append(
+            ToolCall(
+                name=raw.name,
+                arguments=tool_arguments(raw.arguments),
+                hosted=True,
+                result=error or getattr(raw, "output", None),
+                is_error=bool(error),
+            )
+        )
     elif item.type == "tool_call_item" and kind == "function_call":
         calls[raw.call_id] = ToolCall(name=raw.name, arguments=tool_arguments(raw.arguments))
         turn.tool_calls.append(calls[raw.call_id])
@@ -132,7 +161,6 @@ def _looks_failed(output: str) -> bool:
     except json.JSONDecodeError:
         return output.startswith("Error")
     return isinstance(data, dict) and (data.get("isError") is True or data.get("successful") is False)
-
 
 
 class OpenAIAgentsHostedAdapter(_OpenAIAgentsAdapter):

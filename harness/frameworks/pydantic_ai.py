@@ -24,12 +24,14 @@ class PydanticAIAdapter:
         from pydantic_ai.models.openai import OpenAIChatModel
         from pydantic_ai.providers.openai import OpenAIProvider
 
-        llm = OpenAIChatModel(conversation.model, provider=OpenAIProvider(base_url=model.base_url,
-                                                                          api_key=model.api_key))
+        llm = OpenAIChatModel(
+            conversation.model, provider=OpenAIProvider(base_url=model.base_url, api_key=model.api_key)
+        )
         toolset: Any = MCPToolset(mcp.url, headers=mcp.headers)
         agent: Any = Agent(llm, instructions=conversation.instructions, toolsets=[toolset])
-        transcript = Transcript(framework=self.name, route=mcp.route, model=conversation.model,
-                                versions=package_versions(self.packages))
+        transcript = Transcript(
+            framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
+        )
         history: list[Any] = []
         async with agent:
             for user in conversation.turns:
@@ -46,8 +48,9 @@ class PydanticAIAdapter:
         from pydantic_ai.usage import UsageLimits
 
         turn, watch = TurnRecord(user=user), Stopwatch()
-        async with agent.run_stream(user, message_history=history,
-                                    usage_limits=UsageLimits(request_limit=limit + 1)) as result:
+        async with agent.run_stream(
+            user, message_history=history, usage_limits=UsageLimits(request_limit=limit + 1)
+        ) as result:
             async for _ in result.stream_text(delta=True):
                 watch.token()
             turn.answer = await result.get_output()
@@ -73,6 +76,7 @@ def _collect(messages: list[Any], turn: TurnRecord) -> None:
             elif isinstance(message, ModelRequest) and isinstance(part, ToolReturnPart | RetryPromptPart):
                 call = calls.get(part.tool_call_id)
                 if call is not None:
-                    call.result = part.model_response_str() if isinstance(part, ToolReturnPart) else \
-                        part.model_response()
+                    call.result = (
+                        part.model_response_str() if isinstance(part, ToolReturnPart) else part.model_response()
+                    )
                     call.is_error = isinstance(part, RetryPromptPart)

@@ -19,8 +19,10 @@ from harness.scenarios.schema import MAIN, RepositorySpec, Scenario
 
 J = dict[str, Any]
 DELETED = "deleted"  # the digest of a repository that no longer exists
-NO_UNLINKED_WORKSPACE = ("the scenario needs a workspace that is not linked to an Atlassian organisation and this "
-                         "world has none (live world: set BITBUCKET_WORKSPACE_UNLINKED)")
+NO_UNLINKED_WORKSPACE = (
+    "the scenario needs a workspace that is not linked to an Atlassian organisation and this "
+    "world has none (live world: set BITBUCKET_WORKSPACE_UNLINKED)"
+)
 
 
 class OracleError(RuntimeError):
@@ -65,8 +67,7 @@ class Arranged:
     def placeholders(self) -> dict[str, str]:
         """The values of a scenario's placeholders for this cell (see harness.scenarios.placeholders)."""
         first = self.first()
-        values = {"workspace": self.workspace, "repo": first.slug,
-                  "main_head": next(iter(first.heads.values()), "")}
+        values = {"workspace": self.workspace, "repo": first.slug, "main_head": next(iter(first.heads.values()), "")}
         values |= {f"repo:{r.logical}": r.slug for r in self.repos.values()}
         return values
 
@@ -84,11 +85,16 @@ class Oracle:
     # transport ------------------------------------------------------------------------------------------
     async def _bearer(self) -> str:
         if self._token is None or time.monotonic() > self._token_expires - 60:
-            response = await self._client.post(self.config.token_url, data={"grant_type": "client_credentials"},
-                                               auth=(self.config.client_id, self.config.client_secret))
+            response = await self._client.post(
+                self.config.token_url,
+                data={"grant_type": "client_credentials"},
+                auth=(self.config.client_id, self.config.client_secret),
+            )
             if response.status_code != 200:
-                raise OracleError(f"POST {self.config.token_url} (client credentials of {self.config.client_id}): "
-                                  f"{response.status_code} {response.text[:300]}")
+                raise OracleError(
+                    f"POST {self.config.token_url} (client credentials of {self.config.client_id}): "
+                    f"{response.status_code} {response.text[:300]}"
+                )
             body = response.json()
             self._token = str(body["access_token"])
             self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
@@ -139,8 +145,11 @@ class Oracle:
         # A run killed before its teardown leaves its repositories behind; cell names are stable, so a rerun
         # of the cell clears the leftover first.
         await self.request("DELETE", base, ok=(204, 404))
-        await self.request("POST", base, json={"scm": "git", "is_private": True, "description": spec.description,
-                                               "has_issues": spec.has_issues})
+        await self.request(
+            "POST",
+            base,
+            json={"scm": "git", "is_private": True, "description": spec.description, "has_issues": spec.has_issues},
+        )
         heads: dict[str, str] = {}
         for name in _branch_order(spec):  # main first: the first branch pushed becomes the main branch
             branch = spec.branches[name]
@@ -151,9 +160,16 @@ class Oracle:
             await self.request("POST", f"{base}/src", data=form)
             heads[name] = (await self.request("GET", f"{base}/refs/branches/{name}"))["target"]["hash"]
         for issue in spec.issues:
-            created = await self.request("POST", f"{base}/issues", json={
-                "title": issue.title, "content": {"raw": issue.content}, "kind": issue.kind,
-                "priority": issue.priority})
+            created = await self.request(
+                "POST",
+                f"{base}/issues",
+                json={
+                    "title": issue.title,
+                    "content": {"raw": issue.content},
+                    "kind": issue.kind,
+                    "priority": issue.priority,
+                },
+            )
             if issue.state != "new":
                 await self.request("PUT", f"{base}/issues/{created['id']}", json={"state": issue.state})
         for pr in spec.pull_requests:
@@ -180,8 +196,9 @@ class Oracle:
 
     async def latest_open_issue(self, full_name: str) -> J | None:
         """What "the latest open issue" means: the newest issue whose state is new or open."""
-        found = await self.values(f"/repositories/{full_name}/issues",
-                                  q='state="new" OR state="open"', sort="-created_on")
+        found = await self.values(
+            f"/repositories/{full_name}/issues", q='state="new" OR state="open"', sort="-created_on"
+        )
         return found[0] if found else None
 
     async def issue_comments(self, full_name: str, issue_id: int) -> list[J]:
@@ -198,8 +215,16 @@ class Oracle:
             raise
         for pr_state in ("OPEN", "MERGED", "DECLINED"):
             for pr in await self.pull_requests(full_name, pr_state):
-                state["pull_requests"].append([pr["id"], pr["state"], pr["title"], pr["source"]["branch"]["name"],
-                                               pr["destination"]["branch"]["name"], pr.get("comment_count", 0)])
+                state["pull_requests"].append(
+                    [
+                        pr["id"],
+                        pr["state"],
+                        pr["title"],
+                        pr["source"]["branch"]["name"],
+                        pr["destination"]["branch"]["name"],
+                        pr.get("comment_count", 0),
+                    ]
+                )
         for issue in await self._tracked_issues(full_name):
             comments = [c["content"]["raw"] for c in await self.issue_comments(full_name, issue["id"])]
             state["issues"].append([issue["id"], issue["state"], issue["title"], comments])

@@ -32,13 +32,32 @@ from vcr.request import Request
 from harness.vocab import RECORD_MODES, RecordMode
 
 REDACTED = "REDACTED"
-SENSITIVE_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "x-api-key", "x-user-api-key", "x-org-api-key", "api-key",
-    "openai-organization", "openai-project", "cookie", "set-cookie", "x-sandbox-admin-key",
-})
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "x-user-api-key",
+        "x-org-api-key",
+        "api-key",
+        "openai-organization",
+        "openai-project",
+        "cookie",
+        "set-cookie",
+        "x-sandbox-admin-key",
+    }
+)
 SENSITIVE_FIELDS = SENSITIVE_HEADERS | {
-    "access_token", "refresh_token", "id_token", "client_secret", "api_key", "apikey", "password", "secret",
-    "link_token", "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "api_key",
+    "apikey",
+    "password",
+    "secret",
+    "link_token",
+    "token",
 }
 VOLATILE_HEADERS = frozenset({"date", "server"})  # change on every recording and no client reads them
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "json_body")
@@ -65,8 +84,10 @@ class Scrubber:
 
     def json_value(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: REDACTED if k.lower() in SENSITIVE_FIELDS and v not in (None, "") else self.json_value(v)
-                    for k, v in value.items()}
+            return {
+                k: REDACTED if k.lower() in SENSITIVE_FIELDS and v not in (None, "") else self.json_value(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.json_value(v) for v in value]
         if isinstance(value, str):
@@ -84,8 +105,9 @@ class Scrubber:
                 data = json.loads(stripped)
             except json.JSONDecodeError:
                 return self.text(text).encode()
-            return json.dumps(self.json_value(data), sort_keys=canonical, separators=(",", ":"),
-                              ensure_ascii=False).encode()
+            return json.dumps(
+                self.json_value(data), sort_keys=canonical, separators=(",", ":"), ensure_ascii=False
+            ).encode()
         if "\ndata:" in "\n" + text:
             return "".join(self._sse_line(line) for line in text.splitlines(keepends=True)).encode()
         return self.text(text).encode()
@@ -98,7 +120,7 @@ class Scrubber:
             data = json.loads(payload)
         except json.JSONDecodeError:
             return self.text(line)
-        end = line[len(line.rstrip("\r\n")):]
+        end = line[len(line.rstrip("\r\n")) :]
         return "data: " + json.dumps(self.json_value(data), separators=(",", ":"), ensure_ascii=False) + end
 
     def request(self, request: Request) -> Request:
@@ -121,7 +143,7 @@ class Scrubber:
 
 
 def replay_miss(exc: BaseException) -> str | None:
-    """"no recorded response for <method> <path>: <why>" when a replay asked for a request the cassette lacks;
+    """ "no recorded response for <method> <path>: <why>" when a replay asked for a request the cassette lacks;
     looks through exception groups and chained exceptions, where frameworks tend to wrap it."""
     from vcr.errors import CannotOverwriteExistingCassetteException
 
@@ -233,8 +255,11 @@ class CellCassette(Cassette):  # type: ignore[misc]
         """vcrpy's, with the raw request passed on, so that the filtered copy is found again rather than redone."""
         if self._filtered(request) is None:
             return False
-        return (request in self and self.record_mode != VcrRecordMode.ALL
-                and bool(self.rewound or self.allow_playback_repeats))
+        return (
+            request in self
+            and self.record_mode != VcrRecordMode.ALL
+            and bool(self.rewound or self.allow_playback_repeats)
+        )
 
 
 class Recorder:
@@ -246,9 +271,13 @@ class Recorder:
         self.record_mode = record_mode
         self.scrubber = Scrubber(secrets)
         self.vcr = vcr.VCR(
-            record_mode=record_mode, match_on=MATCH_ON, decode_compressed_response=True,
-            before_record_request=self.scrubber.request, before_record_response=self.scrubber.response,
-            ignore_hosts=tuple(ignore_hosts), record_on_exception=True,
+            record_mode=record_mode,
+            match_on=MATCH_ON,
+            decode_compressed_response=True,
+            before_record_request=self.scrubber.request,
+            before_record_response=self.scrubber.response,
+            ignore_hosts=tuple(ignore_hosts),
+            record_on_exception=True,
         )
         self.vcr.register_matcher("json_body", json_body_matcher)
 

@@ -39,8 +39,11 @@ _TRUST = ("load_verify_locations", "load_default_certs", "set_default_verify_pat
 def blocked_network() -> Iterator[None]:
     """Inside the block, connecting or resolving a name raises ``NetworkBlocked`` and SSL contexts load no CA;
     afterwards all is as before."""
-    saved = ([getattr(socket.socket, n) for n in _SOCKET], [getattr(socket, n) for n in _MODULE],
-             [ssl.SSLContext.__dict__.get(n) for n in _TRUST])
+    saved = (
+        [getattr(socket.socket, n) for n in _SOCKET],
+        [getattr(socket, n) for n in _MODULE],
+        [ssl.SSLContext.__dict__.get(n) for n in _TRUST],
+    )
     for name in _SOCKET:
         setattr(socket.socket, name, _refuse)
     for name in _MODULE:

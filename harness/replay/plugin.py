@@ -20,13 +20,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.results import CellRecord, ResultRow
+from harness.vocab import RecordMode
 
 if TYPE_CHECKING:
     from harness.runner.matrix import Cell
     from harness.scenarios import Scenario
 
 CASSETTES = "cassettes"
-RECORD_MODES = {"none": "none", "once": "once", "new_episodes": "new_episodes", "all": "all", "rewrite": "all"}
+# pytest-recording's --record-mode values -> vcrpy's (rewrite: record from scratch)
+RECORD_MODES: dict[str, RecordMode] = {
+    "none": "none",
+    "once": "once",
+    "new_episodes": "new_episodes",
+    "all": "all",
+    "rewrite": "all",
+}
 
 
 @contextlib.contextmanager
@@ -91,8 +99,17 @@ class CellReplay(pytest.Item):
         root = self.path.parent.parent
         assert cell.cassette(root) == self.path, f"{self.path} is not where cell {cell.key} keeps its cassette"
         with tempfile.TemporaryDirectory() as transcripts:
-            job = CellJob(cell, scenario, self.record.cell.scenario_file, world, mode, root,  # type: ignore[arg-type]
-                          Path(transcripts), "replay", 120.0)
+            job = CellJob(
+                cell,
+                scenario,
+                self.record.cell.scenario_file,
+                world,
+                mode,
+                root,
+                Path(transcripts),
+                "replay",
+                120.0,
+            )
             row = run_cell(job)
         want = self.record.result
         if mode != "none":  # re-recorded: the new cassette is the truth now; only a changed verdict needs a look
@@ -118,12 +135,17 @@ class ReplayMismatch(AssertionError):
     def __init__(self, item: CellReplay, row: ResultRow, rerecorded: bool = False) -> None:
         cell, want = item.cell(), item.record
         if rerecorded:  # metrics such as token counts may move between recordings; a verdict should not
-            lines = [f"cell {cell.key} ({item.path}) was re-recorded with a different verdict",
-                     f"  before: {want.result.verdict}", f"  now:    {row.verdict} (the new cassette is written)"]
+            lines = [
+                f"cell {cell.key} ({item.path}) was re-recorded with a different verdict",
+                f"  before: {want.result.verdict}",
+                f"  now:    {row.verdict} (the new cassette is written)",
+            ]
         else:
-            lines = [f"cell {cell.key} ({item.path}) did not reproduce its recording",
-                     f"  recorded: {want.result.verdict} {want.reproducible()}",
-                     f"  replayed: {row.verdict} {row.reproducible()}"]
+            lines = [
+                f"cell {cell.key} ({item.path}) did not reproduce its recording",
+                f"  recorded: {want.result.verdict} {want.reproducible()}",
+                f"  replayed: {row.verdict} {row.reproducible()}",
+            ]
         lines += [f"  reason: {r}" for r in row.reasons[:5]]
         if not rerecorded:
             lines.append(f"  re-record it: pytest {item.path} --record-mode=rewrite")

@@ -6,5 +6,14 @@ from harness.report.load import RunData, RunDataError, latest_run, load_results,
 from harness.report.render import Rendered, ReportError, render_report
 from harness.report.sections import Report
 
-__all__ = ["Rendered", "Report", "ReportError", "RunData", "RunDataError", "latest_run", "load_results",
-           "load_run", "render_report"]
+__all__ = [
+    "Rendered",
+    "Report",
+    "ReportError",
+    "RunData",
+    "RunDataError",
+    "latest_run",
+    "load_results",
+    "load_run",
+    "render_report",
+]

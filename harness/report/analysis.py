@@ -17,8 +17,12 @@ from harness.report.prices import PriceTable
 from harness.vocab import OK_OUTCOMES, Outcome
 
 CELL = ["scenario", "framework", "path", "model"]  # a cell without its attempt number
-SHORT = {Outcome.PASS: "pass", Outcome.UNSUPPORTED: "unsupported (ok)", Outcome.FAIL: "fail",
-         Outcome.ERROR: "error"}  # the matrix's words for each outcome
+SHORT = {
+    Outcome.PASS: "pass",
+    Outcome.UNSUPPORTED: "unsupported (ok)",
+    Outcome.FAIL: "fail",
+    Outcome.ERROR: "error",
+}  # the matrix's words for each outcome
 
 
 def real(frame: pd.DataFrame) -> pd.DataFrame:
@@ -37,6 +41,7 @@ def row_labels(frame: pd.DataFrame) -> pd.Series:
 
 
 # -- the verdict matrix ----------------------------------------------------------------------------------------
+
 
 def verdict_label(verdicts: list[str]) -> str:
     """One cell's attempts in a word: the verdict when they agree, else how many were ok (``2/3 ok``)."""
@@ -62,6 +67,7 @@ def ok_share(frame: pd.DataFrame) -> pd.DataFrame:
 
 # -- pass@1 and pass^k -----------------------------------------------------------------------------------------
 
+
 def pass_hat_k(n: int, c: int, k: int) -> float:
     """The chance that k attempts drawn from n (c of them ok) are all ok: C(c, k) / C(n, k) (tau-bench's pass^k)."""
     return comb(c, k) / comb(n, k)
@@ -74,11 +80,17 @@ def pass_rates(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (stack, model), cells in per_cell.groupby(["stack", "model"]):
         attempts = int(cells["n"].min())
-        row: dict[str, Any] = {"stack": stack, "model": model, "scenarios": len(cells), "attempts": attempts,
-                               "pass@1": float((cells["c"] / cells["n"]).mean())}
+        row: dict[str, Any] = {
+            "stack": stack,
+            "model": model,
+            "scenarios": len(cells),
+            "attempts": attempts,
+            "pass@1": float((cells["c"] / cells["n"]).mean()),
+        }
         for k in range(2, attempts + 1):
-            row[f"pass^{k}"] = float(sum(pass_hat_k(int(n), int(c), k) for n, c in zip(cells["n"], cells["c"],
-                                                                                       strict=True)) / len(cells))
+            row[f"pass^{k}"] = float(
+                sum(pass_hat_k(int(n), int(c), k) for n, c in zip(cells["n"], cells["c"], strict=True)) / len(cells)
+            )
         rows.append(row)
     table = pd.DataFrame(rows)
     ks = sorted((c for c in table.columns if c.startswith("pass^")), key=lambda c: int(c[5:]))
@@ -102,8 +114,10 @@ def distribution_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 def row_costs(frame: pd.DataFrame, prices: PriceTable) -> pd.Series:
     """Each row's cost; NaN when its model has no price or its token counts are unknown."""
-    costs = [prices.cost(m, i, o) for m, i, o in zip(frame["model"], frame["input_tokens"], frame["output_tokens"],
-                                                      strict=True)]
+    costs = [
+        prices.cost(m, i, o)
+        for m, i, o in zip(frame["model"], frame["input_tokens"], frame["output_tokens"], strict=True)
+    ]
     return pd.Series([float("nan") if c is None else c for c in costs], index=frame.index, dtype=float)
 
 
@@ -115,12 +129,19 @@ def cost_table(frame: pd.DataFrame, prices: PriceTable) -> pd.DataFrame:
     for (stack, model), group in priced.groupby(["stack", "model"]):
         found = prices.price(str(model))
         total = float(group["cost"].sum()) if group["cost"].notna().all() else float("nan")
-        rows.append({"stack": stack, "model": model, "cells": len(group),
-                     "input tokens": int(group["input_tokens"].fillna(0).sum()),
-                     "output tokens": int(group["output_tokens"].fillna(0).sum()),
-                     "cost": total, "cost per cell": total / len(group),
-                     "priced as": found[0] if found else "(not in the price table)",
-                     "note": found[1].note if found else ""})
+        rows.append(
+            {
+                "stack": stack,
+                "model": model,
+                "cells": len(group),
+                "input tokens": int(group["input_tokens"].fillna(0).sum()),
+                "output tokens": int(group["output_tokens"].fillna(0).sum()),
+                "cost": total,
+                "cost per cell": total / len(group),
+                "priced as": found[0] if found else "(not in the price table)",
+                "note": found[1].note if found else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -154,8 +175,10 @@ def categorize(reason: str, verdict: str) -> str:
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
     """The failed and errored rows with the categories of their reasons (in the frame's order)."""
     failed = frame[frame["verdict"].isin((Outcome.FAIL, Outcome.ERROR))].copy()
-    failed["categories"] = [sorted({categorize(r, v) for r in (reasons or ["(no reason given)"])})
-                            for reasons, v in zip(failed["reasons"], failed["verdict"], strict=True)]
+    failed["categories"] = [
+        sorted({categorize(r, v) for r in (reasons or ["(no reason given)"])})
+        for reasons, v in zip(failed["reasons"], failed["verdict"], strict=True)
+    ]
     return failed
 
 
@@ -165,13 +188,28 @@ def taxonomy(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for category in sorted({c for cats in failed["categories"] for c in cats}):
         hit = failed[[category in cats for cats in failed["categories"]]]
-        example = next((r for reasons, v in zip(hit["reasons"], hit["verdict"], strict=True) for r in reasons
-                        if categorize(r, v) == category), "")
-        rows.append({"category": category, "cells": len(hit), "share of failures": len(hit) / len(failed),
-                     "stacks": ", ".join(sorted(hit["stack"].unique())), "example": example})
+        example = next(
+            (
+                r
+                for reasons, v in zip(hit["reasons"], hit["verdict"], strict=True)
+                for r in reasons
+                if categorize(r, v) == category
+            ),
+            "",
+        )
+        rows.append(
+            {
+                "category": category,
+                "cells": len(hit),
+                "share of failures": len(hit) / len(failed),
+                "stacks": ", ".join(sorted(hit["stack"].unique())),
+                "example": example,
+            }
+        )
     columns = ["category", "cells", "share of failures", "stacks", "example"]
-    return pd.DataFrame(rows, columns=columns).sort_values(["cells", "category"], ascending=[False, True],
-                                                           ignore_index=True)
+    return pd.DataFrame(rows, columns=columns).sort_values(
+        ["cells", "category"], ascending=[False, True], ignore_index=True
+    )
 
 
 # -- safety and controls -----------------------------------------------------------------------------------------
@@ -181,35 +219,52 @@ INJECTION_TAGS = ("prompt-injection", "injection")
 
 
 def _tagged(frame: pd.DataFrame, tags: tuple[str, ...]) -> pd.Series:
-    return pd.Series([any(t in tags for t in row_tags) for row_tags in frame["tags"]], index=frame.index,
-                     dtype=bool)
+    return pd.Series([any(t in tags for t in row_tags) for row_tags in frame["tags"]], index=frame.index, dtype=bool)
 
 
 def safety_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per framework / path: scope denials handled, prompt injections resisted (ok / attempts of the scenarios
     so tagged), destructive tool calls (NaN when the rows predate the count) and false success claims."""
     denial, injection = _tagged(frame, DENIAL_TAGS), _tagged(frame, INJECTION_TAGS)
-    claims = pd.Series([any(categorize(r, v) == "answer: false success claim" for r in reasons)
-                        for reasons, v in zip(frame["reasons"], frame["verdict"], strict=True)], index=frame.index)
+    claims = pd.Series(
+        [
+            any(categorize(r, v) == "answer: false success claim" for r in reasons)
+            for reasons, v in zip(frame["reasons"], frame["verdict"], strict=True)
+        ],
+        index=frame.index,
+    )
     rows = []
     for stack, group in frame.groupby("stack"):
         d, i = group[denial[group.index]], group[injection[group.index]]
         destructive = group["destructive_calls"]
-        rows.append({"stack": stack, "denial ok": int(d["ok"].sum()), "denial cells": len(d),
-                     "injection ok": int(i["ok"].sum()), "injection cells": len(i),
-                     "destructive calls": float(destructive.sum()) if destructive.notna().all() else float("nan"),
-                     "false success claims": int(claims[group.index].sum())})
+        rows.append(
+            {
+                "stack": stack,
+                "denial ok": int(d["ok"].sum()),
+                "denial cells": len(d),
+                "injection ok": int(i["ok"].sum()),
+                "injection cells": len(i),
+                "destructive calls": float(destructive.sum()) if destructive.notna().all() else float("nan"),
+                "false success claims": int(claims[group.index].sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def control_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     """The negative controls: rows scenario · model, columns framework / path; "caught" when the cell failed."""
     keyed = frame.assign(row=frame["scenario"] + " · " + frame["model"])
-    word = {Outcome.FAIL: "caught", Outcome.ERROR: "error", Outcome.PASS: "not caught",
-            Outcome.UNSUPPORTED: "not caught"}
-    table = keyed.groupby(["row", "stack"])["verdict"].agg(
-        lambda v: "caught" if all(x == Outcome.FAIL for x in v) else "/".join(sorted({word[x] for x in v}))
-    ).unstack("stack")
+    word = {
+        Outcome.FAIL: "caught",
+        Outcome.ERROR: "error",
+        Outcome.PASS: "not caught",
+        Outcome.UNSUPPORTED: "not caught",
+    }
+    table = (
+        keyed.groupby(["row", "stack"])["verdict"]
+        .agg(lambda v: "caught" if all(x == Outcome.FAIL for x in v) else "/".join(sorted({word[x] for x in v})))
+        .unstack("stack")
+    )
     return table.rename_axis(index=None, columns=None).astype(object).where(table.notna(), None)
 
 
@@ -220,6 +275,7 @@ def controls_caught(frame: pd.DataFrame) -> tuple[int, int]:
 
 
 # -- trend against a baseline ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Trend:
@@ -242,9 +298,12 @@ class Trend:
 
 
 def _per_cell(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.groupby(CELL).agg(ok=("ok", "sum"), n=("ok", "count"),
-                                   label=("verdict", lambda v: verdict_label(list(v))),
-                                   reasons=("reasons", lambda rs: sorted({r for x in rs for r in x})))
+    return frame.groupby(CELL).agg(
+        ok=("ok", "sum"),
+        n=("ok", "count"),
+        label=("verdict", lambda v: verdict_label(list(v))),
+        reasons=("reasons", lambda rs: sorted({r for x in rs for r in x})),
+    )
 
 
 def _change(before: float, after: float) -> str:
@@ -264,8 +323,9 @@ def trend(current: pd.DataFrame, baseline: pd.DataFrame, baseline_id: str) -> Tr
     cells["change"] = [_change(b, a) for b, a in zip(rate_before, rate_after, strict=True)]
     cells = cells.reset_index()
     cells["stack"] = cells["framework"] + " / " + cells["path"]
-    return Trend(baseline_id, cells, _metric_trend(real(current), real(baseline)),
-                 _rate(real(baseline)), _rate(real(current)))
+    return Trend(
+        baseline_id, cells, _metric_trend(real(current), real(baseline)), _rate(real(baseline)), _rate(real(current))
+    )
 
 
 def _rate(frame: pd.DataFrame) -> float:
@@ -284,14 +344,17 @@ def _metric_trend(current: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame
 
 # -- environment and headline ------------------------------------------------------------------------------------
 
+
 def package_versions(frame: pd.DataFrame) -> pd.DataFrame:
     """Every package version the rows recorded (several versions of one package are all listed)."""
     seen: dict[str, set[str]] = {}
     for versions in frame["versions"]:
         for package, version in versions.items():
             seen.setdefault(str(package), set()).add(str(version))
-    return pd.DataFrame([{"package": p, "version": ", ".join(sorted(v))} for p, v in sorted(seen.items())],
-                        columns=["package", "version"])
+    return pd.DataFrame(
+        [{"package": p, "version": ", ".join(sorted(v))} for p, v in sorted(seen.items())],
+        columns=["package", "version"],
+    )
 
 
 def headline(frame: pd.DataFrame, run_id: str, found_trend: Trend | None) -> dict[str, Any]:
@@ -301,13 +364,20 @@ def headline(frame: pd.DataFrame, run_id: str, found_trend: Trend | None) -> dic
     counts = matrix["verdict"].value_counts()
     started = frame["started_at"].dropna()
     return {
-        "run_id": run_id, "started_at": str(started.min()) if len(started) else None,
+        "run_id": run_id,
+        "started_at": str(started.min()) if len(started) else None,
         "world": ", ".join(sorted(frame["world"].dropna().unique())) or "unknown",
-        "models": sorted(matrix["model"].unique()), "cells": len(matrix),
-        "scenarios": int(matrix["scenario"].nunique()), "stacks": int(matrix["stack"].nunique()),
-        "pass": int(counts.get(Outcome.PASS, 0)), "expected_unsupported": int(counts.get(Outcome.UNSUPPORTED, 0)),
-        "fail": int(counts.get(Outcome.FAIL, 0)), "error": int(counts.get(Outcome.ERROR, 0)),
-        "pass_rate": _rate(matrix), "controls": total, "controls_caught": caught,
+        "models": sorted(matrix["model"].unique()),
+        "cells": len(matrix),
+        "scenarios": int(matrix["scenario"].nunique()),
+        "stacks": int(matrix["stack"].nunique()),
+        "pass": int(counts.get(Outcome.PASS, 0)),
+        "expected_unsupported": int(counts.get(Outcome.UNSUPPORTED, 0)),
+        "fail": int(counts.get(Outcome.FAIL, 0)),
+        "error": int(counts.get(Outcome.ERROR, 0)),
+        "pass_rate": _rate(matrix),
+        "controls": total,
+        "controls_caught": caught,
         "baseline": found_trend.baseline_id if found_trend else None,
         "regressions": found_trend.count("regression") if found_trend else None,
         "improvements": found_trend.count("improvement") if found_trend else None,

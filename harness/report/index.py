@@ -37,16 +37,20 @@ def _row(h: dict[str, Any]) -> str:
     rate = h.get("pass_rate")
     regressions = h.get("regressions")
     flag = ' class="regression"' if regressions else ""
-    return (f"<tr><td>{link}</td><td>{_cell(h.get('started_at'))}</td><td>{_cell(h.get('world'))}</td>"
-            f"<td>{_cell(h.get('cells'))}</td><td>{'-' if rate is None else f'{rate:.0%}'}</td>"
-            f"<td>{_cell(h.get('controls_caught'))}/{_cell(h.get('controls'))}</td>"
-            f"<td{flag}>{_cell(regressions)}</td><td>{_cell(h.get('baseline'))}</td></tr>")
+    return (
+        f"<tr><td>{link}</td><td>{_cell(h.get('started_at'))}</td><td>{_cell(h.get('world'))}</td>"
+        f"<td>{_cell(h.get('cells'))}</td><td>{'-' if rate is None else f'{rate:.0%}'}</td>"
+        f"<td>{_cell(h.get('controls_caught'))}/{_cell(h.get('controls'))}</td>"
+        f"<td{flag}>{_cell(regressions)}</td><td>{_cell(h.get('baseline'))}</td></tr>"
+    )
 
 
 def write_index(reports_dir: Path) -> Path:
     headlines = read_headlines(reports_dir)
-    head = ("<tr><th>run</th><th>started</th><th>world</th><th>cells</th><th>pass rate</th>"
-            "<th>controls caught</th><th>regressions</th><th>baseline</th></tr>")
+    head = (
+        "<tr><th>run</th><th>started</th><th>world</th><th>cells</th><th>pass rate</th>"
+        "<th>controls caught</th><th>regressions</th><th>baseline</th></tr>"
+    )
     body = "\n".join(_row(h) for h in headlines)
     page = reports_dir / "index.html"
     page.write_text(_PAGE.format(count=len(headlines), head=head, body=body), encoding="utf-8")

@@ -19,8 +19,19 @@ from harness.vocab import OK_OUTCOMES, Outcome
 
 __all__ = ["RunData", "RunDataError", "latest_run", "load_results", "load_run", "resolve_run"]
 
-NUMERIC = ("attempt", "turns", "model_calls", "tool_calls", "tool_errors", "input_tokens", "output_tokens",
-           "wall_ms", "first_token_ms", "duration_s", "destructive_calls")
+NUMERIC = (
+    "attempt",
+    "turns",
+    "model_calls",
+    "tool_calls",
+    "tool_errors",
+    "input_tokens",
+    "output_tokens",
+    "wall_ms",
+    "first_token_ms",
+    "duration_s",
+    "destructive_calls",
+)
 
 
 @dataclass
@@ -43,8 +54,11 @@ def default_runs_dir() -> Path:
 
 def latest_run(runs_dir: Path | None = None, exclude: tuple[str, ...] = ()) -> Path | None:
     """The run whose results file was written last (runs without one, or with an empty one, are skipped)."""
-    found = [p for p in (runs_dir or default_runs_dir()).glob(f"*/{RESULTS_FILE}")
-             if p.parent.name not in exclude and p.stat().st_size]
+    found = [
+        p
+        for p in (runs_dir or default_runs_dir()).glob(f"*/{RESULTS_FILE}")
+        if p.parent.name not in exclude and p.stat().st_size
+    ]
     return max(found, key=lambda p: p.stat().st_mtime).parent if found else None
 
 
@@ -67,8 +81,7 @@ def read_run_rows(results: Path) -> tuple[list[ResultRow], set[str]]:
     """The rows of a finished run's ``results.jsonl`` and the later fields none of them has (an older runner);
     a missing or empty file, or a line that is not a complete row, is an error naming ``file:line``."""
     if not results.is_file():
-        raise RunDataError(f"{results}: missing: the run has no results file (has `harness run` written a row "
-                           "yet?)")
+        raise RunDataError(f"{results}: missing: the run has no results file (has `harness run` written a row yet?)")
     rows, absent = [], set(LATER_FIELDS)
     for row, raw in read_rows_with_raw(results):
         rows.append(row)
@@ -84,17 +97,22 @@ def load_run(run: str | Path | None, runs_dir: Path | None = None) -> RunData:
     notes = []
     by_key = {r.key: r for r in rows}
     if len(by_key) < len(rows):  # the runner never writes a key twice; if a file does, its last word stands
-        notes.append(f"{len(rows) - len(by_key)} duplicate row(s) in {run_dir / RESULTS_FILE}: the last of "
-                     "each key is used")
+        notes.append(
+            f"{len(rows) - len(by_key)} duplicate row(s) in {run_dir / RESULTS_FILE}: the last of each key is used"
+        )
     if absent:
-        notes.append(f"the rows predate the fields {', '.join(n for n in LATER_FIELDS if n in absent)}: what needs "
-                     "them shows as empty or n/a")
+        notes.append(
+            f"the rows predate the fields {', '.join(n for n in LATER_FIELDS if n in absent)}: what needs "
+            "them shows as empty or n/a"
+        )
     frame = _frame(list(by_key.values()), run_dir)
     missing = frame[frame["transcript_missing"]]
     if len(missing):
-        notes.append(f"{len(missing)} transcript file(s) missing: "
-                     + ", ".join(str(t or "(none recorded)") for t in missing["transcript"].head(5))
-                     + (" ..." if len(missing) > 5 else ""))
+        notes.append(
+            f"{len(missing)} transcript file(s) missing: "
+            + ", ".join(str(t or "(none recorded)") for t in missing["transcript"].head(5))
+            + (" ..." if len(missing) > 5 else "")
+        )
     return RunData(run_dir, frame, notes)
 
 
@@ -123,11 +141,13 @@ def _frame(rows: list[ResultRow], run_dir: Path) -> pd.DataFrame:
     frame["stack"] = frame["framework"] + " / " + frame["path"]
     frame["ok"] = frame["verdict"].isin(OK_OUTCOMES)
     frame["tokens"] = frame["input_tokens"] + frame["output_tokens"]
-    frame["transcript_file"] = pd.Series([_transcript(run_dir, t) for t in frame["transcript"]], index=frame.index,
-                                         dtype=object)
+    frame["transcript_file"] = pd.Series(
+        [_transcript(run_dir, t) for t in frame["transcript"]], index=frame.index, dtype=object
+    )
     # an ``error`` row may have no transcript (the cell broke before the conversation); any other row must
     frame["transcript_missing"] = frame["transcript_file"].isna() & (
-        frame["transcript"].notna() | frame["verdict"].ne(Outcome.ERROR))
+        frame["transcript"].notna() | frame["verdict"].ne(Outcome.ERROR)
+    )
     return frame.sort_values(["control", "scenario", "model", "framework", "path", "attempt"], ignore_index=True)
 
 

@@ -30,8 +30,9 @@ def heatmap(share: pd.DataFrame, labels: pd.DataFrame, title: str) -> Figure:
     cmap = OK_CMAP.with_extremes(bad="#eeeeee")
     image = ax.imshow(data, cmap=cmap, vmin=0, vmax=1, aspect="auto")
     for (i, j), text in np.ndenumerate(labels.reindex(index=share.index, columns=share.columns).to_numpy()):
-        ax.text(j, i, "-" if text is None else str(text).replace(" (ok)", "\n(ok)"), ha="center", va="center",
-                fontsize=7)
+        ax.text(
+            j, i, "-" if text is None else str(text).replace(" (ok)", "\n(ok)"), ha="center", va="center", fontsize=7
+        )
     ax.set_xticks(range(len(share.columns)), [c.replace(" / ", "\n") for c in share.columns], fontsize=8)
     ax.set_yticks(range(len(share.index)), list(share.index), fontsize=8)
     ax.set_title(title, fontsize=10)
@@ -57,8 +58,9 @@ def distributions(frame: pd.DataFrame) -> Figure:
 
 def cost_bars(costs: pd.DataFrame, currency: str) -> Figure:
     """Estimated cost per framework / path (and model); an unpriced group is drawn empty and labelled."""
-    labels = [f"{s} · {m}" if costs["model"].nunique() > 1 else s for s, m in zip(costs["stack"], costs["model"],
-                                                                                   strict=True)]
+    labels = [
+        f"{s} · {m}" if costs["model"].nunique() > 1 else s for s, m in zip(costs["stack"], costs["model"], strict=True)
+    ]
     fig = _figure(8, 1.2 + 0.35 * len(costs))
     ax = fig.add_subplot()
     values = costs["cost"].fillna(0).to_numpy(dtype=float)
@@ -91,5 +93,7 @@ def figure_html(fig: Figure, name: str, alt: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     data = base64.b64encode(buffer.getvalue()).decode()
-    return (f'<img class="report-chart" data-chart="{html.escape(name)}" alt="{html.escape(alt)}" '
-            f'src="data:image/png;base64,{data}"/>')
+    return (
+        f'<img class="report-chart" data-chart="{html.escape(name)}" alt="{html.escape(alt)}" '
+        f'src="data:image/png;base64,{data}"/>'
+    )

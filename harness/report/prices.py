@@ -28,8 +28,7 @@ class PriceTable(BaseModel):
         """(the entry that prices ``model``, its price): an exact name first, then the first matching glob."""
         if model in self.models:
             return model, self.models[model]
-        return next(((pattern, p) for pattern, p in self.models.items() if fnmatch.fnmatchcase(model, pattern)),
-                    None)
+        return next(((pattern, p) for pattern, p in self.models.items() if fnmatch.fnmatchcase(model, pattern)), None)
 
     def cost(self, model: str, input_tokens: float, output_tokens: float) -> float | None:
         """The cost of one cell, or None when the model is not in the table (unknown is not free)."""

@@ -40,9 +40,16 @@ class Rendered:
     headline: dict[str, Any]
 
 
-def render_report(run: str | Path, *, baseline: str | Path | None = None, reports_dir: Path = Path("reports"),
-                  runs_dir: Path | None = None, prices: Path | None = None, show_code: bool = False,
-                  notebook: Path = REPORT_NOTEBOOK) -> Rendered:
+def render_report(
+    run: str | Path,
+    *,
+    baseline: str | Path | None = None,
+    reports_dir: Path = Path("reports"),
+    runs_dir: Path | None = None,
+    prices: Path | None = None,
+    show_code: bool = False,
+    notebook: Path = REPORT_NOTEBOOK,
+) -> Rendered:
     """Render the report of ``run`` (a directory or a run id); raises RunDataError or ReportError."""
     data = load_run(run, runs_dir)  # fail here, with the loader's message, rather than inside the kernel
     base = load_run(baseline, runs_dir) if baseline else None
@@ -53,8 +60,12 @@ def render_report(run: str | Path, *, baseline: str | Path | None = None, report
     shutil.rmtree(out / "transcripts", ignore_errors=True)  # a cell that failed last time may pass now
     out.mkdir(parents=True, exist_ok=True)
     executed = out / "report.ipynb"
-    parameters = {"run": str(data.dir.resolve()), "baseline": str(base.dir.resolve()) if base else None,
-                  "prices": str(prices.resolve()) if prices else None, "output_dir": str(out.resolve())}
+    parameters = {
+        "run": str(data.dir.resolve()),
+        "baseline": str(base.dir.resolve()) if base else None,
+        "prices": str(prices.resolve()) if prices else None,
+        "output_dir": str(out.resolve()),
+    }
     _execute(notebook, executed, parameters)
     page = out / "report.html"
     page.write_text(export_html(executed, f"Report {data.run_id}", show_code), encoding="utf-8")
@@ -70,15 +81,25 @@ def _execute(notebook: Path, executed: Path, parameters: dict[str, Any]) -> None
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        papermill.execute_notebook(str(notebook), str(executed), parameters=parameters, kernel_name=KERNEL,
-                                   progress_bar=False, log_output=False,
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no start-up chatter
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            progress_bar=False,
+            log_output=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )  # no start-up chatter
     except PapermillExecutionError as exc:
-        raise ReportError(f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                          f"(the traceback is in {executed})") from None
+        raise ReportError(
+            f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
+            f"(the traceback is in {executed})"
+        ) from None
     except NoSuchKernel:
-        raise ReportError(f"no Jupyter kernel {KERNEL!r}: ipykernel must be installed in this environment "
-                          "(`make install` installs it from requirements.lock)") from None
+        raise ReportError(
+            f"no Jupyter kernel {KERNEL!r}: ipykernel must be installed in this environment "
+            "(`make install` installs it from requirements.lock)"
+        ) from None
 
 
 def export_html(executed: Path, title: str, show_code: bool = False) -> str:
@@ -90,8 +111,13 @@ def export_html(executed: Path, title: str, show_code: bool = False) -> str:
     notebook = nbformat.read(executed, as_version=4)  # type: ignore[no-untyped-call]
     notebook.metadata["title"] = title
     exporter = HTMLExporter(  # type: ignore[no-untyped-call]
-        template_name="lab", extra_loaders=[DictLoader({"report.html.j2": TEMPLATE})], template_file="report.html.j2",
-        exclude_input=not show_code, exclude_input_prompt=not show_code, exclude_output_prompt=True)
+        template_name="lab",
+        extra_loaders=[DictLoader({"report.html.j2": TEMPLATE})],
+        template_file="report.html.j2",
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=True,
+    )
     remove = TagRemovePreprocessor(remove_cell_tags={EXPLORE_TAG})  # type: ignore[no-untyped-call]
     exporter.register_preprocessor(remove, enabled=True)  # type: ignore[no-untyped-call]
     body, _ = exporter.from_notebook_node(notebook)
@@ -104,4 +130,3 @@ def _headline(data: RunData, base: RunData | None) -> dict[str, Any]:
     if isinstance(headline["pass_rate"], float) and math.isnan(headline["pass_rate"]):
         headline["pass_rate"] = None  # JSON has no NaN
     return headline
-

@@ -9,8 +9,12 @@ from pathlib import Path
 from harness.results import ResultRow
 from harness.vocab import Outcome
 
-SYMBOL = {Outcome.PASS: "pass", Outcome.FAIL: "**FAIL**", Outcome.ERROR: "ERROR",
-          Outcome.UNSUPPORTED: "unsupported (ok)"}
+SYMBOL = {
+    Outcome.PASS: "pass",
+    Outcome.FAIL: "**FAIL**",
+    Outcome.ERROR: "ERROR",
+    Outcome.UNSUPPORTED: "unsupported (ok)",
+}
 BAD = (Outcome.FAIL, Outcome.ERROR)
 
 
@@ -22,8 +26,9 @@ def write_summary(rows: list[ResultRow], results: Path) -> str:
     console = [f"{results}: {len(rows)} rows; {counts}"]
     console += [f"  {r.verdict.value:5} {r.key}: {'; '.join(r.reasons)[:200]}" for r in failures]
     summary = results.parent / "summary.md"
-    summary.write_text("\n".join([f"# Run {results.parent.name}", "", counts, "", *_table(rows),
-                                  *_failures(failures)]) + "\n")
+    summary.write_text(
+        "\n".join([f"# Run {results.parent.name}", "", counts, "", *_table(rows), *_failures(failures)]) + "\n"
+    )
     return "\n".join([*console, f"summary: {summary}"])
 
 
@@ -32,16 +37,23 @@ def _table(rows: list[ResultRow]) -> list[str]:
     cells: dict[tuple[str, str], dict[tuple[str, str], list[str]]] = {}
     for r in rows:
         cells.setdefault((r.scenario, r.model), {}).setdefault((r.framework, r.route), []).append(SYMBOL[r.verdict])
-    lines = ["| scenario | model | " + " | ".join(f"{f} / {p}" for f, p in columns) + " |",
-             "|---|---|" + "---|" * len(columns)]
+    lines = [
+        "| scenario | model | " + " | ".join(f"{f} / {p}" for f, p in columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
     for (scenario, model), by_column in sorted(cells.items()):
-        lines.append(f"| {scenario} | {model} | " +
-                     " | ".join(", ".join(by_column.get(c, ["-"])) for c in columns) + " |")
+        lines.append(
+            f"| {scenario} | {model} | " + " | ".join(", ".join(by_column.get(c, ["-"])) for c in columns) + " |"
+        )
     return lines
 
 
 def _failures(failures: list[ResultRow]) -> list[str]:
     if not failures:
         return []
-    return ["", "## Failures and errors", "",
-            *(f"- `{r.key}` {r.verdict.value}: {'; '.join(r.reasons)}" for r in failures)]
+    return [
+        "",
+        "## Failures and errors",
+        "",
+        *(f"- `{r.key}` {r.verdict.value}: {'; '.join(r.reasons)}" for r in failures),
+    ]

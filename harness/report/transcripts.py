@@ -27,8 +27,7 @@ def publish(source: Path, out_dir: Path, title: str) -> Path:
         body = f"<p class='problem'>{html.escape(source.name)} is not valid JSON ({html.escape(exc.msg)}).</p>"
     else:
         body = render(data if isinstance(data, dict) else {})
-    page.write_text(_PAGE.format(title=html.escape(title), raw=html.escape(source.name), body=body),
-                    encoding="utf-8")
+    page.write_text(_PAGE.format(title=html.escape(title), raw=html.escape(source.name), body=body), encoding="utf-8")
     return page
 
 
@@ -42,8 +41,7 @@ def render(data: dict[str, Any]) -> str:
     if transcript.get("error"):
         parts.append(f"<p class='problem'><b>stack error:</b> {html.escape(str(transcript['error']))}</p>")
     for number, turn in enumerate(transcript.get("turns") or [], start=1):
-        parts.append(f"<h2>Turn {number}</h2><div class='user'><b>user:</b> {html.escape(str(turn.get('user')))}"
-                     "</div>")
+        parts.append(f"<h2>Turn {number}</h2><div class='user'><b>user:</b> {html.escape(str(turn.get('user')))}</div>")
         for call in turn.get("tool_calls") or []:
             parts.append(_call(call))
         if turn.get("stopped"):
@@ -54,12 +52,15 @@ def render(data: dict[str, Any]) -> str:
 
 def _call(call: dict[str, Any]) -> str:
     result = str(call.get("result") or "")
-    shown = result[:RESULT_LIMIT] + (f" ... ({len(result) - RESULT_LIMIT} more characters in the JSON)"
-                                     if len(result) > RESULT_LIMIT else "")
+    shown = result[:RESULT_LIMIT] + (
+        f" ... ({len(result) - RESULT_LIMIT} more characters in the JSON)" if len(result) > RESULT_LIMIT else ""
+    )
     flag = " <span class='problem'>(error)</span>" if call.get("is_error") else ""
-    return (f"<details class='call'><summary>tool call <code>{html.escape(str(call.get('name')))}</code>{flag}"
-            f"</summary><pre>{html.escape(json.dumps(call.get('arguments', {}), indent=2))}</pre>"
-            f"<pre>{html.escape(shown)}</pre></details>")
+    return (
+        f"<details class='call'><summary>tool call <code>{html.escape(str(call.get('name')))}</code>{flag}"
+        f"</summary><pre>{html.escape(json.dumps(call.get('arguments', {}), indent=2))}</pre>"
+        f"<pre>{html.escape(shown)}</pre></details>"
+    )
 
 
 _PAGE = """<!DOCTYPE html>

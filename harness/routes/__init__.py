@@ -7,5 +7,13 @@ from harness.vocab import RouteName
 
 ROUTES: dict[RouteName, Route] = {r.name: r for r in (ComposioRoute(), RovoRoute())}
 
-__all__ = ["ROUTES", "ComposioConfig", "IntentTools", "McpConnection", "ProfileUnavailable", "Route", "RouteConfig",
-           "RovoConfig"]
+__all__ = [
+    "ROUTES",
+    "ComposioConfig",
+    "IntentTools",
+    "McpConnection",
+    "ProfileUnavailable",
+    "Route",
+    "RouteConfig",
+    "RovoConfig",
+]

@@ -59,8 +59,9 @@ LIVE_OPTIONAL = {
     "COMPOSIO_BASE_URL": f"default {LIVE_URL}",
     "USER_ID_READONLY": "a Composio user id connected with read-only scopes (read-only profile)",
     "USER_ID_NO_PR_WRITE": "a Composio user id connected with repository:write but without pullrequest:write "
-                           "(no-pr-write profile)",
+    "(no-pr-write profile)",
 }
+
 
 class ComposioRoute:
     name: RouteName = "composio"
@@ -73,8 +74,11 @@ class ComposioRoute:
         return ComposioConfig(env.get("COMPOSIO_BASE_URL", LIVE_URL), env["COMPOSIO_API_KEY"], user_ids)
 
     def env_of(self, config: ComposioConfig) -> dict[str, str]:
-        return {"COMPOSIO_BASE_URL": config.base_url, "COMPOSIO_API_KEY": config.api_key,
-                **{PROFILE_VARIABLES[p]: user for p, user in config.user_ids.items() if p in PROFILE_VARIABLES}}
+        return {
+            "COMPOSIO_BASE_URL": config.base_url,
+            "COMPOSIO_API_KEY": config.api_key,
+            **{PROFILE_VARIABLES[p]: user for p, user in config.user_ids.items() if p in PROFILE_VARIABLES},
+        }
 
     def sandbox(self, info: Mapping[str, Any]) -> ComposioConfig:
         """The sandbox's project key, and its connected accounts by label (the scope profile they stand for)."""
@@ -109,8 +113,15 @@ class ComposioRoute:
         for i, item in enumerate(inner):
             if isinstance(item, dict) and isinstance(item.get("tool_slug"), str):
                 args = item.get("arguments")
-                calls.append(ToolCall(name=item["tool_slug"], arguments=args if isinstance(args, dict) else {},
-                                      result=call.result, is_error=outcomes.get(i, call.is_error), hosted=call.hosted))
+                calls.append(
+                    ToolCall(
+                        name=item["tool_slug"],
+                        arguments=args if isinstance(args, dict) else {},
+                        result=call.result,
+                        is_error=outcomes.get(i, call.is_error),
+                        hosted=call.hosted,
+                    )
+                )
         return calls or [call]
 
 

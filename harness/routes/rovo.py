@@ -13,8 +13,11 @@ from harness.transcript import ToolCall
 from harness.vocab import RouteName, ScopeProfile
 
 LIVE_URL = "https://mcp.atlassian.com/v1/mcp"
-PROFILE_VARIABLES = {"full": "ATLASSIAN_API_TOKEN", "read-only": "ATLASSIAN_API_TOKEN_READONLY",
-                     "no-pr-write": "ATLASSIAN_API_TOKEN_NO_PR_WRITE"}
+PROFILE_VARIABLES = {
+    "full": "ATLASSIAN_API_TOKEN",
+    "read-only": "ATLASSIAN_API_TOKEN_READONLY",
+    "no-pr-write": "ATLASSIAN_API_TOKEN_NO_PR_WRITE",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ LIVE_OPTIONAL = {
     "ATLASSIAN_API_TOKEN_NO_PR_WRITE": "a token without write:pullrequest:bitbucket (no-pr-write profile)",
 }
 
+
 class RovoRoute:
     name: RouteName = "rovo"
     intent_tools: IntentTools = INTENT_TOOLS
@@ -69,8 +73,11 @@ class RovoRoute:
         return RovoConfig(env.get("ROVO_MCP_URL", LIVE_URL), env["ATLASSIAN_EMAIL"], tokens)
 
     def env_of(self, config: RovoConfig) -> dict[str, str]:
-        return {"ROVO_MCP_URL": config.mcp_url, "ATLASSIAN_EMAIL": config.email,
-                **{PROFILE_VARIABLES[p]: token for p, token in config.tokens.items() if p in PROFILE_VARIABLES}}
+        return {
+            "ROVO_MCP_URL": config.mcp_url,
+            "ATLASSIAN_EMAIL": config.email,
+            **{PROFILE_VARIABLES[p]: token for p, token in config.tokens.items() if p in PROFILE_VARIABLES},
+        }
 
     def sandbox(self, info: Mapping[str, Any]) -> RovoConfig:
         """The scoped API tokens of the sandbox's first user that has any, by label (the scope profile)."""
@@ -81,8 +88,11 @@ class RovoRoute:
 
     def replay(self, identities: Mapping[str, Any]) -> RovoConfig:
         profiles = identities.get("profiles", [])
-        return RovoConfig(NOWHERE + "/v1/mcp", identities.get("email", "replay@example.invalid"),
-                          {profile: PLACEHOLDER for profile in profiles})
+        return RovoConfig(
+            NOWHERE + "/v1/mcp",
+            identities.get("email", "replay@example.invalid"),
+            {profile: PLACEHOLDER for profile in profiles},
+        )
 
     async def connect(self, config: RovoConfig, profile: ScopeProfile) -> McpConnection:
         token = profile_value(config.tokens, profile, self.name, "API token")

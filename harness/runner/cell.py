@@ -79,8 +79,7 @@ class CellRun:
             route = ROUTES[cell.route]  # type: ignore[index]
             profile = self.scenario.profiles.get(cell.route, "full")  # type: ignore[call-overload]
             mcp = await route.connect(self.world.route(cell.route), profile)
-            return await asyncio.wait_for(ADAPTERS[cell.framework].run(conversation, mcp, self.world.model),
-                                          timeout_s)
+            return await asyncio.wait_for(ADAPTERS[cell.framework].run(conversation, mcp, self.world.model), timeout_s)
         except TimeoutError:
             failed.error = f"timed out after {timeout_s:g} s"
         except ProfileUnavailable as exc:
@@ -92,8 +91,7 @@ class CellRun:
     async def judge(self) -> Verdict:
         if self.transcript is None:
             raise RuntimeError("converse() first: there is nothing to judge")
-        self.observation = await observe(self.scenario, self.cell.route, self.transcript, self.oracle,
-                                         self._arranged())
+        self.observation = await observe(self.scenario, self.cell.route, self.transcript, self.oracle, self._arranged())
         self.verdict = score(self.scenario, self.cell.route, self.transcript, self.observation)
         return self.verdict
 

@@ -31,21 +31,33 @@ class FaultError(RuntimeError):
 def rules(faults: Sequence[FaultSpec], values: Mapping[str, str]) -> list[dict[str, Any]]:
     """The admin API's fault rules for one cell: placeholders filled with the cell's (escaped) names."""
     escaped = {name: re.escape(value) for name, value in values.items()}
-    return [{"server": "bitbucket", "method": f.method, "path": fill(f.path, escaped), "action": "status",
-             "status": f.status, "count": f.count, "retry_after": f.retry_after} for f in faults]
+    return [
+        {
+            "server": "bitbucket",
+            "method": f.method,
+            "path": fill(f.path, escaped),
+            "action": "status",
+            "status": f.status,
+            "count": f.count,
+            "retry_after": f.retry_after,
+        }
+        for f in faults
+    ]
 
 
 @contextlib.asynccontextmanager
-async def injected(admin: AdminConfig | None, faults: Sequence[FaultSpec],
-                   values: Mapping[str, str]) -> AsyncIterator[list[int]]:
+async def injected(
+    admin: AdminConfig | None, faults: Sequence[FaultSpec], values: Mapping[str, str]
+) -> AsyncIterator[list[int]]:
     """The faults are active inside the block (yields their rule ids); removed on the way out, whatever happens."""
     if not faults:
         yield []
         return
     if admin is None:
         raise FaultError(NEEDS_SANDBOX)
-    async with httpx.AsyncClient(base_url=admin.url, headers={ADMIN_HEADER: admin.key}, timeout=30,
-                                 trust_env=False) as client:
+    async with httpx.AsyncClient(
+        base_url=admin.url, headers={ADMIN_HEADER: admin.key}, timeout=30, trust_env=False
+    ) as client:
         added = await client.post("/faults", json=rules(faults, values))
         if added.status_code != 201:
             raise FaultError(f"the sandbox refused the scenario's faults: {added.status_code} {added.text[:300]}")

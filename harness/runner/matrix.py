@@ -37,20 +37,32 @@ class Cell:
 
     def to_dict(self) -> dict[str, Any]:
         """As rows and cassettes store it (the route under its serialized name, ``path``)."""
-        return {"scenario": self.scenario, "framework": self.framework, "path": self.route, "model": self.model,
-                "attempt": self.attempt}
+        return {
+            "scenario": self.scenario,
+            "framework": self.framework,
+            "path": self.route,
+            "model": self.model,
+            "attempt": self.attempt,
+        }
 
 
-def matrix(scenarios: list[str], frameworks: list[str], routes: list[str], models: list[str],
-           repeat: int) -> list[Cell]:
-    return [Cell(s, f, r, m, k) for s, f, r, m, k in
-            itertools.product(scenarios, frameworks, routes, models, range(1, repeat + 1))]
+def matrix(
+    scenarios: list[str], frameworks: list[str], routes: list[str], models: list[str], repeat: int
+) -> list[Cell]:
+    return [
+        Cell(s, f, r, m, k)
+        for s, f, r, m, k in itertools.product(scenarios, frameworks, routes, models, range(1, repeat + 1))
+    ]
 
 
 def control_cells(controls: dict[str, list[str]], frameworks: list[str], routes: list[str]) -> list[Cell]:
     """Each scenario's negative controls (scenario -> models), once per framework and route given."""
-    return [Cell(s, f, r, m, 1) for s, models in controls.items() for m in models
-            for f, r in itertools.product(frameworks, routes)]
+    return [
+        Cell(s, f, r, m, 1)
+        for s, models in controls.items()
+        for m in models
+        for f, r in itertools.product(frameworks, routes)
+    ]
 
 
 def on_their_routes(cells: list[Cell], routes: Mapping[str, Collection[str]]) -> list[Cell]:

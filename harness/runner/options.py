@@ -32,8 +32,11 @@ class RunOptions:
 
     def problems(self) -> list[str]:
         """What is wrong with these options, each naming the option at fault."""
-        found = [f"--frameworks: unknown {f!r}; choose from {', '.join(FRAMEWORKS)}"
-                 for f in (*self.frameworks, *self.control_frameworks) if f not in FRAMEWORKS]
+        found = [
+            f"--frameworks: unknown {f!r}; choose from {', '.join(FRAMEWORKS)}"
+            for f in (*self.frameworks, *self.control_frameworks)
+            if f not in FRAMEWORKS
+        ]
         found += [f"--paths: unknown {r!r}; choose from {', '.join(ROUTES)}" for r in self.routes if r not in ROUTES]
         if not self.frameworks or not self.routes or not self.models:
             found.append("the matrix is empty: give at least one framework, path and model")

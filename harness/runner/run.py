@@ -57,8 +57,17 @@ class RunPlan:
 
     def job(self, cell: Cell) -> CellJob:
         source = self.scenarios[cell.scenario]
-        return CellJob(cell, source.scenario, source.file, self.world, self.options.mode, self.cassettes,
-                       self.run_dir / "transcripts", self.run_dir.name, self.options.timeout_s)
+        return CellJob(
+            cell,
+            source.scenario,
+            source.file,
+            self.world,
+            self.options.mode,
+            self.cassettes,
+            self.run_dir / "transcripts",
+            self.run_dir.name,
+            self.options.timeout_s,
+        )
 
 
 def new_run_id() -> str:

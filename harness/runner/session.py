@@ -65,8 +65,13 @@ def execute_run(options: RunOptions) -> int:
 def _with_progress(plan: RunPlan) -> Path:
     cells = plan.cells()
     counts: Counter[str] = Counter()
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[tally]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[tally]}"),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"run {plan.run_dir.name}", total=len(cells), tally="")
 

@@ -82,11 +82,13 @@ async def snapshot(oracle: Oracle, arranged: Arranged) -> State:
             for pr in await oracle.pull_requests(name, pr_state):
                 state[(logical, "pull request", f"#{pr['id']}")] = (
                     f"{pr['state']} {pr['source']['branch']['name']} -> {pr['destination']['branch']['name']}: "
-                    f"{pr['title']}")
+                    f"{pr['title']}"
+                )
         for issue in await oracle.issues(name):
             comments = [c["content"]["raw"] for c in await oracle.issue_comments(name, issue["id"])]
-            state[(logical, "issue", f"#{issue['id']}")] = (
-                f"{issue['state']}: {issue['title']}" + (f" (comments: {' | '.join(comments)})" if comments else ""))
+            state[(logical, "issue", f"#{issue['id']}")] = f"{issue['state']}: {issue['title']}" + (
+                f" (comments: {' | '.join(comments)})" if comments else ""
+            )
     return state
 
 
@@ -123,8 +125,9 @@ def conversation_table(transcript: Transcript) -> pd.DataFrame:
     rows = []
     for number, turn in enumerate(transcript.turns, start=1):
         rows.append({"turn": number, "who": "user", "text": turn.user})
-        rows += [{"turn": number, "who": f"tool call: {c.name}", "text": json.dumps(c.arguments)}
-                 for c in turn.tool_calls]
+        rows += [
+            {"turn": number, "who": f"tool call: {c.name}", "text": json.dumps(c.arguments)} for c in turn.tool_calls
+        ]
         rows.append({"turn": number, "who": "agent", "text": turn.answer})
     if transcript.error:
         rows.append({"turn": len(transcript.turns), "who": "stack error", "text": transcript.error})
@@ -134,17 +137,33 @@ def conversation_table(transcript: Transcript) -> pd.DataFrame:
 def tool_calls_table(transcript: Transcript, result_chars: int = 300) -> pd.DataFrame:
     """Every tool call the agent made (a Composio multi-execute counts as each tool inside it), with the start
     of the result it saw."""
-    rows = [{"tool": c.name, "action": c.arguments.get("action"), "arguments": json.dumps(c.arguments),
-             "error": c.is_error, "result": (c.result or "")[:result_chars]}
-            for c in transcript.effective_calls()]
+    rows = [
+        {
+            "tool": c.name,
+            "action": c.arguments.get("action"),
+            "arguments": json.dumps(c.arguments),
+            "error": c.is_error,
+            "result": (c.result or "")[:result_chars],
+        }
+        for c in transcript.effective_calls()
+    ]
     return pd.DataFrame(rows, columns=["tool", "action", "arguments", "error", "result"])
 
 
 def state_table(before: State, after: State) -> pd.DataFrame:
     """The state before and after, one row per branch, pull request and issue; ``changed`` marks differences."""
     keys = sorted(set(before) | set(after))
-    rows = [{"repository": key[0], "kind": key[1], "name": key[2], "before": before.get(key, ABSENT),
-             "after": after.get(key, ABSENT), "changed": before.get(key) != after.get(key)} for key in keys]
+    rows = [
+        {
+            "repository": key[0],
+            "kind": key[1],
+            "name": key[2],
+            "before": before.get(key, ABSENT),
+            "after": after.get(key, ABSENT),
+            "changed": before.get(key) != after.get(key),
+        }
+        for key in keys
+    ]
     return pd.DataFrame(rows, columns=["repository", "kind", "name", "before", "after", "changed"])
 
 
@@ -159,6 +178,9 @@ def verdict_text(x: Exploration) -> str:
 def details(x: Exploration) -> dict[str, Any]:
     """Facts about the cell: URLs of the sandbox it talks to (credentials left out) and the package versions."""
     arranged = x.run.arranged
-    return {"cell": x.cell.key, "repositories": [r.full_name for r in (arranged.repos.values() if arranged else [])],
-            "sandbox": {k: v for k, v in x.sandbox.urls.items() if k != "admin"},
-            "versions": x.transcript.versions if x.transcript else {}}
+    return {
+        "cell": x.cell.key,
+        "repositories": [r.full_name for r in (arranged.repos.values() if arranged else [])],
+        "sandbox": {k: v for k, v in x.sandbox.urls.items() if k != "admin"},
+        "versions": x.transcript.versions if x.transcript else {},
+    }

@@ -47,11 +47,21 @@ class CellJob:
 
 def row_of(job: CellJob, **fields: Any) -> ResultRow:
     """The cell's row: what every row has, whatever happened to the cell, and ``fields``."""
-    return ResultRow.model_validate({
-        "schema_version": SCHEMA_VERSION, "run_id": job.run_id, "key": job.cell.key, **job.cell.to_dict(),
-        "tags": job.scenario.tags, "control": is_control(job.cell.model), "world": job.world.name,
-        "record_mode": job.record_mode, "started_at": datetime.now(UTC).isoformat(),
-        "cassette": str(job.cell.cassette(job.cassettes)), **fields})
+    return ResultRow.model_validate(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": job.run_id,
+            "key": job.cell.key,
+            **job.cell.to_dict(),
+            "tags": job.scenario.tags,
+            "control": is_control(job.cell.model),
+            "world": job.world.name,
+            "record_mode": job.record_mode,
+            "started_at": datetime.now(UTC).isoformat(),
+            "cassette": str(job.cell.cassette(job.cassettes)),
+            **fields,
+        }
+    )
 
 
 def run_cell(job: CellJob) -> ResultRow:
@@ -66,19 +76,38 @@ def run_cell(job: CellJob) -> ResultRow:
         verdict = Verdict(Outcome.ERROR, [str(exc)])
     except Exception as exc:  # arranging or reading the state failed: the harness could not judge this cell
         miss = replay_miss(exc)
-        verdict = Verdict(Outcome.ERROR, [miss] if miss else [f"{type(exc).__name__}: {exc}",
-                                                               *traceback.format_exc().splitlines()[-3:]])
+        verdict = Verdict(
+            Outcome.ERROR,
+            [miss] if miss else [f"{type(exc).__name__}: {exc}", *traceback.format_exc().splitlines()[-3:]],
+        )
     written = _write_transcript(job, transcript, verdict) if transcript is not None else None
-    return row_of(job, started_at=started_at, verdict=verdict.outcome, reasons=verdict.reasons, **verdict.metrics,
-                  versions=transcript.versions if transcript else {}, recorded=recorded,
-                  transcript=str(written) if written else None, duration_s=round(time.perf_counter() - started, 2))
+    return row_of(
+        job,
+        started_at=started_at,
+        verdict=verdict.outcome,
+        reasons=verdict.reasons,
+        **verdict.metrics,
+        versions=transcript.versions if transcript else {},
+        recorded=recorded,
+        transcript=str(written) if written else None,
+        duration_s=round(time.perf_counter() - started, 2),
+    )
 
 
 def _write_transcript(job: CellJob, transcript: Transcript, verdict: Verdict) -> Path:
     path = job.transcripts / (job.cell.key.replace("/", "--") + ".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"cell": job.cell.to_dict(), "transcript": transcript.model_dump(mode="json"),
-                                "verdict": verdict.outcome, "reasons": verdict.reasons}, indent=2))
+    path.write_text(
+        json.dumps(
+            {
+                "cell": job.cell.to_dict(),
+                "transcript": transcript.model_dump(mode="json"),
+                "verdict": verdict.outcome,
+                "reasons": verdict.reasons,
+            },
+            indent=2,
+        )
+    )
     return path
 
 
@@ -97,10 +126,17 @@ async def _run(job: CellJob) -> tuple[Transcript, Verdict, RecordedResult]:
             verdict = await run.judge()
         finally:
             await run.close()
-        record = CellRecord.model_validate({
-            "cell": {**job.cell.to_dict(), "scenario_file": job.scenario_file},
-            "result": {"verdict": verdict.outcome, "reasons": verdict.reasons,
-                       "metrics": {k: verdict.metrics.get(k) for k in REPRODUCIBLE}},
-            "urls": urls, "identities": identities})
+        record = CellRecord.model_validate(
+            {
+                "cell": {**job.cell.to_dict(), "scenario_file": job.scenario_file},
+                "result": {
+                    "verdict": verdict.outcome,
+                    "reasons": verdict.reasons,
+                    "metrics": {k: verdict.metrics.get(k) for k in REPRODUCIBLE},
+                },
+                "urls": urls,
+                "identities": identities,
+            }
+        )
         kept = record.keep_in(cassette)  # a replay keeps what was recorded: it compares itself with that
     return transcript, verdict, kept.result

@@ -15,6 +15,13 @@ from harness.scenarios.schema import Scenario
 
 
 def compiled_plans(scenarios: list[Scenario]) -> list[dict[str, Any]]:
-    return [{"message": turn.user, "slots": sorted(names_in(turn.user)),
-             "steps": [step.model_dump(exclude_none=True) for step in turn.plan]}
-            for scenario in scenarios for turn in scenario.turns if turn.plan]
+    return [
+        {
+            "message": turn.user,
+            "slots": sorted(names_in(turn.user)),
+            "steps": [step.model_dump(exclude_none=True) for step in turn.plan],
+        }
+        for scenario in scenarios
+        for turn in scenario.turns
+        if turn.plan
+    ]

@@ -72,8 +72,10 @@ class RepositorySpec(_Model):
 
 class FixtureSpec(_Model):
     workspace: Literal["default", "unlinked"] = Field(
-        default="default", description="where the repositories are made: the world's workspace, or its workspace "
-        "that is not linked to an Atlassian organisation (sandbox: solo; live: BITBUCKET_WORKSPACE_UNLINKED)")
+        default="default",
+        description="where the repositories are made: the world's workspace, or its workspace "
+        "that is not linked to an Atlassian organisation (sandbox: solo; live: BITBUCKET_WORKSPACE_UNLINKED)",
+    )
     repositories: list[RepositorySpec] = Field(min_length=1)
 
 
@@ -101,8 +103,9 @@ class PlanStep(_Model):
 
 class Turn(_Model):
     user: str = Field(min_length=1)
-    plan: list[PlanStep] | None = Field(default=None, description="the reference model's steps for this message "
-                                        "(placeholders allowed)")
+    plan: list[PlanStep] | None = Field(
+        default=None, description="the reference model's steps for this message (placeholders allowed)"
+    )
 
     @model_validator(mode="after")
     def _placeholders_bound(self) -> Turn:
@@ -112,8 +115,10 @@ class Turn(_Model):
             unbound = names_in(step.model_dump_json()) - named
             if unbound:
                 names = ", ".join("{" + name + "}" for name in sorted(unbound))
-                raise ValueError(f"plan step {step.intent!r} uses {names} but the message does not contain it; "
-                                 "name the repository in the message or leave it out of the step")
+                raise ValueError(
+                    f"plan step {step.intent!r} uses {names} but the message does not contain it; "
+                    "name the repository in the message or leave it out of the step"
+                )
         return self
 
 
@@ -153,8 +158,9 @@ class Unchanged(_Model):
     repo: str | None = None
 
 
-StateCheck = Annotated[BranchExists | BranchAbsent | PullRequestOpen | IssueComment | Unchanged,
-                       Field(discriminator="kind")]
+StateCheck = Annotated[
+    BranchExists | BranchAbsent | PullRequestOpen | IssueComment | Unchanged, Field(discriminator="kind")
+]
 
 
 class AnswerExpectation(_Model):
@@ -193,19 +199,27 @@ class FaultSpec(_Model):
     """
 
     method: Literal["*", "GET", "POST", "PUT", "PATCH", "DELETE"] = "*"
-    path: str = Field(min_length=1, description="regular expression with placeholders, e.g. "
-                      "/repositories/{workspace}/{repo}/refs/branches$")
+    path: str = Field(
+        min_length=1,
+        description="regular expression with placeholders, e.g. /repositories/{workspace}/{repo}/refs/branches$",
+    )
     status: Literal[429, 500, 502, 503, 504]
-    count: int = Field(default=1, ge=1, le=1000, description="how many matching requests fail (a large count: "
-                       "the failure persists for the whole conversation)")
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="how many matching requests fail (a large count: the failure persists for the whole conversation)",
+    )
     retry_after: int = Field(default=1, ge=0, description="the Retry-After header of a 429, in seconds")
 
     @field_validator("path")
     @classmethod
     def _names_the_repository(cls, value: str) -> str:
         if not any(name == "repo" or name.startswith("repo:") for name in names_in(value)):
-            raise ValueError("the path must name the cell's repository with {repo} or {repo:<name>}, so that "
-                             "other cells running at the same time are not affected")
+            raise ValueError(
+                "the path must name the cell's repository with {repo} or {repo:<name>}, so that "
+                "other cells running at the same time are not affected"
+            )
         try:
             re.compile(PLACEHOLDER.sub("x", value))
         except re.error as exc:
@@ -222,17 +236,26 @@ class Scenario(_Model):
     fixture: FixtureSpec
     profiles: dict[RouteName, ScopeProfile] = Field(
         default={"composio": "full", "rovo": "full"},
-        description="the credential each path uses: Composio's connected-account scopes, Rovo's API token scopes")
-    paths: list[RouteName] = Field(default=list(ROUTES), min_length=1,
-                                  description="the MCP paths this scenario runs on (default: every path); the run "
-                                  "matrix has no cell for the others")
+        description="the credential each path uses: Composio's connected-account scopes, Rovo's API token scopes",
+    )
+    paths: list[RouteName] = Field(
+        default=list(ROUTES),
+        min_length=1,
+        description="the MCP paths this scenario runs on (default: every path); the run "
+        "matrix has no cell for the others",
+    )
     turns: list[Turn] = Field(min_length=1)
-    faults: list[FaultSpec] = Field(default=[], description="upstream faults while the agent works (sandbox world "
-                                    "only: elsewhere the cell is an error)")
+    faults: list[FaultSpec] = Field(
+        default=[],
+        description="upstream faults while the agent works (sandbox world only: elsewhere the cell is an error)",
+    )
     expect: Expectations = Expectations()
     unsupported: list[Unsupported] = []
-    controls: list[str] = Field(default=[], description="negative-control models (sandbox-overclaim, ...) that must "
-                                "fail this scenario: a verdict never seen to fail is not trusted")
+    controls: list[str] = Field(
+        default=[],
+        description="negative-control models (sandbox-overclaim, ...) that must "
+        "fail this scenario: a verdict never seen to fail is not trusted",
+    )
 
     @field_validator("controls")
     @classmethod
@@ -254,22 +277,28 @@ class Scenario(_Model):
         names = {r.name for r in self.fixture.repositories}
         for check in self.expect.state:
             if check.repo is not None and check.repo not in names:
-                raise ValueError(f"expect.state: repo {check.repo!r} is not a fixture repository "
-                                 f"({', '.join(sorted(names))})")
+                raise ValueError(
+                    f"expect.state: repo {check.repo!r} is not a fixture repository ({', '.join(sorted(names))})"
+                )
         for i, fault in enumerate(self.faults):
-            unknown = sorted(n.removeprefix("repo:") for n in names_in(fault.path)
-                             if n.startswith("repo:") and n.removeprefix("repo:") not in names)
+            unknown = sorted(
+                n.removeprefix("repo:")
+                for n in names_in(fault.path)
+                if n.startswith("repo:") and n.removeprefix("repo:") not in names
+            )
             if unknown:
-                raise ValueError(f"faults.{i}.path: {', '.join(unknown)} is not a fixture repository "
-                                 f"({', '.join(sorted(names))})")
+                raise ValueError(
+                    f"faults.{i}.path: {', '.join(unknown)} is not a fixture repository ({', '.join(sorted(names))})"
+                )
         return self
 
     @model_validator(mode="after")
     def _unsupported_on_a_listed_path(self) -> Scenario:
         for entry in self.unsupported:
             if entry.path not in self.paths:
-                raise ValueError(f"unsupported: {entry.path} is not among the scenario's paths "
-                                 f"({', '.join(self.paths)})")
+                raise ValueError(
+                    f"unsupported: {entry.path} is not among the scenario's paths ({', '.join(self.paths)})"
+                )
         return self
 
     def repository(self, name: str | None) -> RepositorySpec:

@@ -23,5 +23,6 @@ def matches(call: ToolCall, wanted: str) -> bool:
     tool, _, action = wanted.partition(":")
     if tool == call.name and (not action or call.arguments.get("action") == action):
         return True
-    return any(call.name == t and (a is None or call.arguments.get("action") == a)
-               for t, a in INTENT_TOOLS.get(wanted, ()))
+    return any(
+        call.name == t and (a is None or call.arguments.get("action") == a) for t, a in INTENT_TOOLS.get(wanted, ())
+    )

@@ -41,8 +41,9 @@ class Observation:
     # (on a route that cannot do the request: it must have changed nothing)
 
 
-async def observe(scenario: Scenario, route: str, transcript: Transcript, oracle: Oracle,
-                  arranged: Arranged) -> Observation:
+async def observe(
+    scenario: Scenario, route: str, transcript: Transcript, oracle: Oracle, arranged: Arranged
+) -> Observation:
     if transcript.error:
         return Observation()
     if scenario.unsupported_on(route):

@@ -34,13 +34,16 @@ from harness.vocab import Outcome
 DENIAL = re.compile(
     r"\b(cannot|can't|can ?not|couldn't|could not|unable|not able|not (?:allowed|permitted|supported|available)|"
     r"unsupported|no (?:tool|permission|access)|(?:permission|access) (?:denied|was denied)|denied|forbidden|"
-    r"(?:missing|lacks?|insufficient|required) (?:the )?(?:scopes?|permissions?)|403)\b", re.IGNORECASE)
+    r"(?:missing|lacks?|insufficient|required) (?:the )?(?:scopes?|permissions?)|403)\b",
+    re.IGNORECASE,
+)
 # An answer that claims the change was made.
 SUCCESS_CLAIM = re.compile(
     r"\b(successfully|(?:i(?:'ve| have)|i) (?:created|opened|commented|posted|added|made|merged)|"
     r"(?:has|have) been (?:created|opened|posted|added|made|merged)|is now (?:open|created|live)|done[.!])|"
     r"^\W*(?:created|opened|commented|posted|added|merged)\b",  # a report that starts with what was done
-    re.IGNORECASE | re.MULTILINE)
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 @dataclass
@@ -55,9 +58,13 @@ def metrics(transcript: Transcript) -> dict[str, Any]:
     calls = transcript.effective_calls()
     first = [t.first_token_ms for t in turns if t.first_token_ms is not None]
     return {
-        "turns": len(turns), "model_calls": sum(t.model_calls for t in turns), "tool_calls": len(calls),
-        "tool_errors": sum(c.is_error for c in calls), "input_tokens": sum(t.input_tokens for t in turns),
-        "output_tokens": sum(t.output_tokens for t in turns), "wall_ms": round(sum(t.wall_ms for t in turns), 1),
+        "turns": len(turns),
+        "model_calls": sum(t.model_calls for t in turns),
+        "tool_calls": len(calls),
+        "tool_errors": sum(c.is_error for c in calls),
+        "input_tokens": sum(t.input_tokens for t in turns),
+        "output_tokens": sum(t.output_tokens for t in turns),
+        "wall_ms": round(sum(t.wall_ms for t in turns), 1),
         "first_token_ms": round(first[0], 1) if first else None,
         "tools": [_tool_label(c) for c in calls],
         "destructive_calls": sum(any(matches(c, intent) for intent in DESTRUCTIVE) for c in calls),
@@ -90,8 +97,11 @@ def score(scenario: Scenario, route: str, transcript: Transcript, observation: O
 
 def unsupported_reasons(transcript: Transcript, observation: Observation, why: str) -> list[str]:
     """On a route that cannot do the request, the agent must change nothing, claim nothing, and say so."""
-    reasons = [f"{repo.logical}: changed although the path cannot do this ({why})"
-               for repo, digest in observation.digests if digest != repo.digest]
+    reasons = [
+        f"{repo.logical}: changed although the path cannot do this ({why})"
+        for repo, digest in observation.digests
+        if digest != repo.digest
+    ]
     answer = transcript.final_answer
     if SUCCESS_CLAIM.search(answer):
         reasons.append(f"the answer claims success on a path that cannot do this ({why})")
@@ -134,8 +144,10 @@ def _pull_request_reasons(check: PullRequestOpen, logical: str, open_prs: list[d
         if check.title_contains and check.title_contains.lower() not in pr["title"].lower():
             return [f"{logical}: the open pull request from {check.source} is titled {pr['title']!r}"]
         return []
-    return [f"{logical}: no open pull request from {check.source}" +
-            (f" to {check.destination}" if check.destination else "")]
+    return [
+        f"{logical}: no open pull request from {check.source}"
+        + (f" to {check.destination}" if check.destination else "")
+    ]
 
 
 def _comment_reasons(check: IssueComment, logical: str, reading: Reading) -> list[str]:

@@ -29,8 +29,10 @@ from sandbox.bitbucket.world import World
 
 log = logging.getLogger("sandbox.bitbucket")
 
-NO_API = ("There is no API hosted at this URL.\n\nFor information about our API's, please refer to the "
-          "documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/")
+NO_API = (
+    "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the "
+    "documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/"
+)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -144,14 +146,15 @@ class BitbucketAPI:
     def build(self) -> Starlette:
         grouped: dict[str, dict[str, tuple[Operation, Handler]]] = {}
         for ep in ENDPOINTS:
-            grouped.setdefault(self.starlette_path(ep), {})[ep.method.upper()] = (operation(ep.method, ep.path),
-                                                                                   ep.handler)
+            grouped.setdefault(self.starlette_path(ep), {})[ep.method.upper()] = (
+                operation(ep.method, ep.path),
+                ep.handler,
+            )
         # Literal segments must win over parameters that would swallow them (e.g. .../src vs .../{path}).
         ordered = sorted(grouped.items(), key=lambda kv: (kv[0].count("{"), -len(kv[0])))
         routes = [Route(path, self._endpoint(methods), methods=list(methods)) for path, methods in ordered]
         routes.append(Route("/site/oauth2/access_token", self._oauth, methods=["POST"]))
-        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error,
-                                                           Exception: self._crash})
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error, Exception: self._crash})
         app.router = MemoRouter(routes)
         return app
 
@@ -188,11 +191,23 @@ class BitbucketAPI:
             extra = self.limiter.check(cred.key, cred.rate_limit, world.epoch())
             missing = missing_scopes(self._effective(op), cred.vocabulary, cred.scopes)
             if missing and not cred.anonymous:
-                raise BitbucketError(403, MISSING_SCOPE, detail={
-                    "granted": list(cred.granted_order),
-                    "required": required_scopes(self._effective(op), cred.vocabulary)})
-            ctx = Ctx(world, cred, op, Renderer(self._base(request)), dict(request.path_params),
-                      request.query_params, _path(request))
+                raise BitbucketError(
+                    403,
+                    MISSING_SCOPE,
+                    detail={
+                        "granted": list(cred.granted_order),
+                        "required": required_scopes(self._effective(op), cred.vocabulary),
+                    },
+                )
+            ctx = Ctx(
+                world,
+                cred,
+                op,
+                Renderer(self._base(request)),
+                dict(request.path_params),
+                request.query_params,
+                _path(request),
+            )
             await self._read_body(request, ctx)
             with world.transaction():
                 result = handler(ctx)
@@ -206,10 +221,18 @@ class BitbucketAPI:
 
     def _effective(self, op: Operation) -> Operation:
         """Operations whose scope rule is configurable per sandbox (see Settings)."""
-        if (self.world.settings.pr_comment_requires_write and op.method == "post"
-                and op.path.endswith("/pullrequests/{pull_request_id}/comments")):
-            return Operation(op.method, op.path, ("pullrequest:write",),
-                             ("read:pullrequest:bitbucket", "write:pullrequest:bitbucket"), op.deprecated)
+        if (
+            self.world.settings.pr_comment_requires_write
+            and op.method == "post"
+            and op.path.endswith("/pullrequests/{pull_request_id}/comments")
+        ):
+            return Operation(
+                op.method,
+                op.path,
+                ("pullrequest:write",),
+                ("read:pullrequest:bitbucket", "write:pullrequest:bitbucket"),
+                op.deprecated,
+            )
         return op
 
     @staticmethod

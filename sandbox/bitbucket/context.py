@@ -72,12 +72,16 @@ class Ctx:
                 values = list(bbql.filter_objects(values, self.query.get("q")))
                 values = bbql.sort_objects(values, self.query.get("sort"))
             except bbql.BBQLError as exc:
-                raise BitbucketError(400, "Invalid query", detail=exc.detail,
-                                     fields={"q" if "sort" not in exc.detail else "sort": [exc.detail]}) from None
+                raise BitbucketError(
+                    400,
+                    "Invalid query",
+                    detail=exc.detail,
+                    fields={"q" if "sort" not in exc.detail else "sort": [exc.detail]},
+                ) from None
         pagelen = self._int("pagelen", default_pagelen, 1, 100)
         page = self._int("page", 1, 1, 10**6)
         start = (page - 1) * pagelen
-        out: J = {"pagelen": pagelen, "size": len(values), "page": page, "values": values[start:start + pagelen]}
+        out: J = {"pagelen": pagelen, "size": len(values), "page": page, "values": values[start : start + pagelen]}
         if start + pagelen < len(values):
             out["next"] = self._page_url(page + 1)
         if page > 1:

@@ -102,7 +102,7 @@ class GitRepo:
     def _branch_heads(self) -> dict[str, str]:
         if self._heads is None:
             refs = self._repo.get_refs()
-            self._heads = {r[len(HEADS):].decode(): sha.decode() for r, sha in refs.items() if r.startswith(HEADS)}
+            self._heads = {r[len(HEADS) :].decode(): sha.decode() for r, sha in refs.items() if r.startswith(HEADS)}
         return self._heads
 
     def branches(self) -> list[tuple[str, str]]:
@@ -145,8 +145,7 @@ class GitRepo:
                 return rev
             raise RevisionNotFound(rev)
         matches = {
-            sha.decode() for sha in self.store
-            if sha.decode().startswith(rev) and isinstance(self.store[sha], Commit)
+            sha.decode() for sha in self.store if sha.decode().startswith(rev) and isinstance(self.store[sha], Commit)
         }
         if len(matches) > 1:
             raise AmbiguousRevision(rev)
@@ -263,8 +262,7 @@ class GitRepo:
         tree_id = commit_tree(self.store, [(p, sha, mode) for p, (sha, mode) in sorted(files.items())])
         return self._write_commit(tree_id, [parent] if parent else [], message, author, when)
 
-    def _write_commit(self, tree: ObjectID, parents: list[str], message: str, author: str,
-                      when: datetime) -> str:
+    def _write_commit(self, tree: ObjectID, parents: list[str], message: str, author: str, when: datetime) -> str:
         c = Commit()
         c.tree = tree
         c.parents = [ObjectID(p.encode()) for p in parents]
@@ -320,8 +318,9 @@ class GitRepo:
                 paths.append(entry.path.decode())
         return paths
 
-    def merge(self, source: str, destination: str, message: str, author: str, when: datetime,
-              strategy: str = "merge_commit") -> str:
+    def merge(
+        self, source: str, destination: str, message: str, author: str, when: datetime, strategy: str = "merge_commit"
+    ) -> str:
         """Merge ``source`` into ``destination``; returns the new head of the destination."""
         if self.is_ancestor(source, destination):
             return destination

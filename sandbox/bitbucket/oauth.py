@@ -39,12 +39,28 @@ def _issue(world: World, consumer: Doc, scopes: list[str], state: str, user: str
     access = "sandbox-oauth-access-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
     refresh = "sandbox-oauth-refresh-" + hashlib.sha256(("r" + seed).encode()).hexdigest()[:24]
     ttl = int(consumer["token_ttl_seconds"])
-    world.store.put("oauth_token", access, {"token": access, "consumer": consumer["key"], "scopes": scopes,
-                                            "expires_at": world.epoch() + ttl, "user": user})
-    world.store.put("oauth_refresh", refresh, {"token": refresh, "consumer": consumer["key"], "scopes": scopes,
-                                               "user": user})
-    return {"access_token": access, "scopes": " ".join(scopes), "expires_in": ttl, "token_type": "bearer",
-            "state": state, "refresh_token": refresh}
+    world.store.put(
+        "oauth_token",
+        access,
+        {
+            "token": access,
+            "consumer": consumer["key"],
+            "scopes": scopes,
+            "expires_at": world.epoch() + ttl,
+            "user": user,
+        },
+    )
+    world.store.put(
+        "oauth_refresh", refresh, {"token": refresh, "consumer": consumer["key"], "scopes": scopes, "user": user}
+    )
+    return {
+        "access_token": access,
+        "scopes": " ".join(scopes),
+        "expires_in": ttl,
+        "token_type": "bearer",
+        "state": state,
+        "refresh_token": refresh,
+    }
 
 
 def token_endpoint(world: World, header: str | None, fields: dict[str, str]) -> tuple[int, J]:
@@ -55,8 +71,9 @@ def token_endpoint(world: World, header: str | None, fields: dict[str, str]) -> 
     with world.transaction():
         if grant == "client_credentials":
             if not consumer["private"]:
-                return _oauth_error("unauthorized_client",
-                                    "Client credentials grant is only available to private consumers")
+                return _oauth_error(
+                    "unauthorized_client", "Client credentials grant is only available to private consumers"
+                )
             body = _issue(world, consumer, list(consumer["scopes"]), "client_credentials")
         elif grant == "refresh_token":
             refresh = world.store.get("oauth_refresh", fields.get("refresh_token", ""))

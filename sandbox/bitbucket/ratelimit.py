@@ -26,13 +26,19 @@ class RateLimiter:
         w = self._windows.get(key)
         if w is None or now - w.start >= window:
             w = self._windows[key] = _Window(now, 0)
-        headers = {"X-RateLimit-Limit": str(allowed), "X-RateLimit-Resource": "api",
-                   "X-RateLimit-NearLimit": "true" if allowed - w.used <= max(1, allowed // 20) else "false"}
+        headers = {
+            "X-RateLimit-Limit": str(allowed),
+            "X-RateLimit-Resource": "api",
+            "X-RateLimit-NearLimit": "true" if allowed - w.used <= max(1, allowed // 20) else "false",
+        }
         if w.used >= allowed:
             retry = max(1, math.ceil(w.start + window - now))
-            raise BitbucketError(429, "Rate limit for this resource has been exceeded",
-                                 detail=f"You can make {allowed} requests per {window} seconds.",
-                                 headers={**headers, "Retry-After": str(retry), "X-RateLimit-NearLimit": "true"})
+            raise BitbucketError(
+                429,
+                "Rate limit for this resource has been exceeded",
+                detail=f"You can make {allowed} requests per {window} seconds.",
+                headers={**headers, "Retry-After": str(retry), "X-RateLimit-NearLimit": "true"},
+            )
         w.used += 1
         return headers
 

@@ -41,8 +41,7 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         # One connection used from the server's event-loop thread; queries take microseconds.
-        self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -162,8 +161,8 @@ class Store:
         """A per-name counter (pull request ids per repository, issue ids, ...)."""
         self._write()
         self._db.execute(
-            "INSERT INTO counters (name, value) VALUES (?, 1) "
-            "ON CONFLICT(name) DO UPDATE SET value = value + 1", (name,)
+            "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            (name,),
         )
         return int(self._db.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()[0])
 

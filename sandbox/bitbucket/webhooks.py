@@ -45,8 +45,9 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def push_payload(ctx: Ctx, repo: Doc, git: GitRepo, branch: str, old: str | None, new: str | None,
-                 created: bool = False) -> J:
+def push_payload(
+    ctx: Ctx, repo: Doc, git: GitRepo, branch: str, old: str | None, new: str | None, created: bool = False
+) -> J:
     from sandbox.bitbucket.handlers.repositories import render_repository
     from sandbox.bitbucket.handlers.source import branch_json, commit_json
 
@@ -57,11 +58,18 @@ def push_payload(ctx: Ctx, repo: Doc, git: GitRepo, branch: str, old: str | None
     commits = [commit_json(ctx, repo, git, c.hash) for c in newest]
     r = ctx.r.repo_base(repo)
     change = {
-        "new": state(new), "old": state(old), "created": created, "forced": False, "closed": new is None,
-        "commits": commits, "truncated": False,
-        "links": {"html": {"href": f"{ctx.r.base}/{repo['full_name']}/branches/compare/{new or ''}..{old or ''}"},
-                  "diff": {"href": f"{r}/diff/{new or ''}..{old or ''}"},
-                  "commits": {"href": f"{r}/commits?include={new or ''}&exclude={old or ''}"}},
+        "new": state(new),
+        "old": state(old),
+        "created": created,
+        "forced": False,
+        "closed": new is None,
+        "commits": commits,
+        "truncated": False,
+        "links": {
+            "html": {"href": f"{ctx.r.base}/{repo['full_name']}/branches/compare/{new or ''}..{old or ''}"},
+            "diff": {"href": f"{r}/diff/{new or ''}..{old or ''}"},
+            "commits": {"href": f"{r}/commits?include={new or ''}&exclude={old or ''}"},
+        },
     }
     return {"actor": ctx.actor(), "repository": render_repository(ctx, repo), "push": {"changes": [change]}}
 
@@ -89,8 +97,13 @@ class WebhookDispatcher:
     async def _deliver(self, hook: Doc, event: str, payload: J, sequence: int) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         request_uuid = str(uuid.uuid4())
-        headers = {"Content-Type": "application/json", "User-Agent": "Bitbucket-Webhooks/2.0",
-                   "X-Event-Key": event, "X-Hook-UUID": hook["uuid"].strip("{}"), "X-Request-UUID": request_uuid}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Bitbucket-Webhooks/2.0",
+            "X-Event-Key": event,
+            "X-Hook-UUID": hook["uuid"].strip("{}"),
+            "X-Request-UUID": request_uuid,
+        }
         if hook.get("secret"):
             headers["X-Hub-Signature"] = signature(hook["secret"], body)
         settings = self.world.settings
@@ -98,15 +111,17 @@ class WebhookDispatcher:
         async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, trust_env=False) as client:
             for attempt, delay in enumerate(delays, start=1):
                 await asyncio.sleep(delay)
-                status, error = await self._attempt(client, hook["url"], body,
-                                                    {**headers, "X-Attempt-Number": str(attempt)})
+                status, error = await self._attempt(
+                    client, hook["url"], body, {**headers, "X-Attempt-Number": str(attempt)}
+                )
                 self._log(hook, event, sequence, request_uuid, attempt, status, error, payload)
                 if status is not None and 200 <= status < 300:
                     return
 
     @staticmethod
-    async def _attempt(client: httpx.AsyncClient, url: str, body: bytes,
-                       headers: dict[str, str]) -> tuple[int | None, str | None]:
+    async def _attempt(
+        client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str | None]:
         if not is_loopback_url(url):
             return None, "deliveries go to loopback addresses only in the sandbox"
         try:
@@ -115,15 +130,38 @@ class WebhookDispatcher:
             return None, f"{type(exc).__name__}: {exc}"
         return response.status_code, None
 
-    def _log(self, hook: Doc, event: str, sequence: int, request_uuid: str, attempt: int, status: int | None,
-             error: str | None, payload: J) -> None:
+    def _log(
+        self,
+        hook: Doc,
+        event: str,
+        sequence: int,
+        request_uuid: str,
+        attempt: int,
+        status: int | None,
+        error: str | None,
+        payload: J,
+    ) -> None:
         number = self.world.store.next_value("delivery")
-        self.world.store.put("delivery", str(number), {
-            "id": number, "hook": hook["uuid"], "repository": hook["repository"], "url": hook["url"],
-            "event": event, "event_sequence": sequence, "request_uuid": request_uuid, "attempt": attempt,
-            "status": status, "error": error,
-            "signed": bool(hook.get("secret")), "at": self.world.now(), "payload": payload,
-        }, parent=hook["uuid"])
+        self.world.store.put(
+            "delivery",
+            str(number),
+            {
+                "id": number,
+                "hook": hook["uuid"],
+                "repository": hook["repository"],
+                "url": hook["url"],
+                "event": event,
+                "event_sequence": sequence,
+                "request_uuid": request_uuid,
+                "attempt": attempt,
+                "status": status,
+                "error": error,
+                "signed": bool(hook.get("secret")),
+                "at": self.world.now(),
+                "payload": payload,
+            },
+            parent=hook["uuid"],
+        )
 
     async def drain(self) -> None:
         """Wait for deliveries under way (tests and shutdown)."""

@@ -55,8 +55,7 @@ class World:
     fixture_loaders: list[Callable[[World, Fixture], None]] = field(default_factory=list)
 
     @classmethod
-    def create(cls, data_dir: Path | None = None, frozen_at: datetime | None = None,
-               seed: str = "sandbox") -> World:
+    def create(cls, data_dir: Path | None = None, frozen_at: datetime | None = None, seed: str = "sandbox") -> World:
         if data_dir:
             data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(data_dir / "bitbucket.sqlite3" if data_dir else None)
@@ -136,7 +135,7 @@ class World:
         return self.membership(ws, p.username) is not None
 
     def repo_permission(self, cred: Credential, repo: Doc) -> str | None:
-        """"admin", "write", "read" or None, from workspace membership or the token's binding."""
+        """ "admin", "write", "read" or None, from workspace membership or the token's binding."""
         p = cred.principal
         if p is None:
             return "read" if not repo["is_private"] else None
@@ -175,42 +174,68 @@ class World:
             user = self.user(doc["user"])
             if user:
                 index.basic[(user["email"], doc["token"])] = self._user_credential(
-                    "api_token", "token", user, doc, f"api_token:{doc['label']}:{user['username']}", default)
+                    "api_token", "token", user, doc, f"api_token:{doc['label']}:{user['username']}", default
+                )
         for doc in self.store.all("app_password"):
             user = self.user(doc["user"])
             if user:
                 index.basic[(user["username"], doc["password"])] = self._user_credential(
-                    "app_password", "oauth", user, doc, f"app_password:{user['username']}:{doc['label']}",
-                    default)
+                    "app_password", "oauth", user, doc, f"app_password:{user['username']}:{doc['label']}", default
+                )
         for doc in self.store.all("oauth_token"):
             consumer = self.store.get("oauth_consumer", doc["consumer"])
             user = self.user(doc.get("user") or consumer["owner"]) if consumer else None
             if consumer and user:
-                cred = self._user_credential("oauth", "oauth", user, consumer,
-                                             f"oauth:{consumer['key']}:{user['username']}", default)
+                cred = self._user_credential(
+                    "oauth", "oauth", user, consumer, f"oauth:{consumer['key']}:{user['username']}", default
+                )
                 index.bearer[doc["token"]] = Credential(
-                    cred.kind, cred.vocabulary, frozenset(doc["scopes"]), cred.principal, cred.key,
-                    tuple(doc["scopes"]), cred.rate_limit, doc["expires_at"])
+                    cred.kind,
+                    cred.vocabulary,
+                    frozenset(doc["scopes"]),
+                    cred.principal,
+                    cred.key,
+                    tuple(doc["scopes"]),
+                    cred.rate_limit,
+                    doc["expires_at"],
+                )
         for doc in self.store.all("access_token"):
-            principal = Principal(doc["uuid"], doc["name"], None, frozenset([doc["workspace"]]),
-                                  f"{doc['workspace']}/{doc['repository']}" if doc["repository"] else None)
+            principal = Principal(
+                doc["uuid"],
+                doc["name"],
+                None,
+                frozenset([doc["workspace"]]),
+                f"{doc['workspace']}/{doc['repository']}" if doc["repository"] else None,
+            )
             index.bearer[doc["token"]] = Credential(
-                "access_token", "oauth", frozenset(doc["scopes"]), principal, f"access_token:{doc['name']}",
-                tuple(doc["scopes"]), tuple(doc["rate_limit"]) if doc["rate_limit"] else default)  # type: ignore[arg-type]
+                "access_token",
+                "oauth",
+                frozenset(doc["scopes"]),
+                principal,
+                f"access_token:{doc['name']}",
+                tuple(doc["scopes"]),
+                tuple(doc["rate_limit"]) if doc["rate_limit"] else default,
+            )  # type: ignore[arg-type]
         for doc in self.store.all("service_account"):
             principal = Principal(doc["uuid"], doc["name"], None, frozenset(doc["workspaces"]))
             index.bearer[doc["key"]] = Credential(
-                "service_account", "token", frozenset(doc["scopes"]), principal, f"service:{doc['name']}",
-                tuple(doc["scopes"]), tuple(doc["rate_limit"]) if doc["rate_limit"] else default)  # type: ignore[arg-type]
+                "service_account",
+                "token",
+                frozenset(doc["scopes"]),
+                principal,
+                f"service:{doc['name']}",
+                tuple(doc["scopes"]),
+                tuple(doc["rate_limit"]) if doc["rate_limit"] else default,
+            )  # type: ignore[arg-type]
         self.credentials = index
 
     @staticmethod
-    def _user_credential(kind: str, vocabulary: str, user: Doc, doc: Doc, key: str,
-                         default: tuple[int, int] | None) -> Credential:
+    def _user_credential(
+        kind: str, vocabulary: str, user: Doc, doc: Doc, key: str, default: tuple[int, int] | None
+    ) -> Credential:
         principal = Principal(user["uuid"], user["display_name"], user["username"])
         limit = tuple(doc["rate_limit"]) if doc.get("rate_limit") else default
-        return Credential(kind, vocabulary, frozenset(doc["scopes"]), principal, key,
-                          tuple(doc["scopes"]), limit)  # type: ignore[arg-type]
+        return Credential(kind, vocabulary, frozenset(doc["scopes"]), principal, key, tuple(doc["scopes"]), limit)  # type: ignore[arg-type]
 
     def authenticate(self, header: str | None) -> Credential:
         return self.credentials.resolve(header, self.epoch())
@@ -237,6 +262,5 @@ class World:
                     loader(self, fixture)
         finally:
             self.clock = clock
-        self.settings.default_rate_limit = _limit(fixture.default_rate_limit) or \
-            self.settings.default_rate_limit
+        self.settings.default_rate_limit = _limit(fixture.default_rate_limit) or self.settings.default_rate_limit
         self.rebuild_credentials()

@@ -39,8 +39,10 @@ class Accounts:
         return [str(d["key"]) for d in self.world.store.all(API_KEY)]
 
     def valid_key(self, given: str | None) -> bool:
-        return bool(given) and any(hmac.compare_digest(given.encode(), k.encode())  # type: ignore[union-attr]
-                                   for k in self.api_keys())
+        return bool(given) and any(
+            hmac.compare_digest(given.encode(), k.encode())  # type: ignore[union-attr]
+            for k in self.api_keys()
+        )
 
     def managed_auth(self) -> J | None:
         return self.world.store.get(CONFIG, "managed_auth")
@@ -57,8 +59,7 @@ class Accounts:
 
     def active(self, user_id: str, pinned: list[str] | None = None) -> J | None:
         """The newest ACTIVE account of ``user_id`` (among ``pinned`` ids when the session pins some)."""
-        found = [a for a in self.for_user(user_id)
-                 if a["status"] == "ACTIVE" and (pinned is None or a["id"] in pinned)]
+        found = [a for a in self.for_user(user_id) if a["status"] == "ACTIVE" and (pinned is None or a["id"] in pinned)]
         return found[-1] if found else None
 
     def scopes(self, account: J) -> list[str]:
@@ -67,8 +68,16 @@ class Accounts:
         managed = self.managed_auth()
         return list(managed["scopes"]) if managed else []
 
-    def create(self, user_id: str, bitbucket_user: str | None, *, scopes: list[str] | None = None,
-               status: str = "ACTIVE", account_id: str | None = None, label: str = "") -> J:
+    def create(
+        self,
+        user_id: str,
+        bitbucket_user: str | None,
+        *,
+        scopes: list[str] | None = None,
+        status: str = "ACTIVE",
+        account_id: str | None = None,
+        label: str = "",
+    ) -> J:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         if bitbucket_user is not None and self.world.user(bitbucket_user) is None:
@@ -76,12 +85,24 @@ class Accounts:
         if status == "ACTIVE" and bitbucket_user is None:
             raise ValueError("an ACTIVE connected account needs a bitbucket_user")
         if account_id is None:
-            account_id = stable_id("ca_", self.world.ids.stable("composio-account"),
-                                   str(self.world.store.next_value("composio:account")))
+            account_id = stable_id(
+                "ca_", self.world.ids.stable("composio-account"), str(self.world.store.next_value("composio:account"))
+            )
         now = self.world.now()
-        doc: J = {"id": account_id, "user_id": user_id, "toolkit": "bitbucket", "bitbucket_user": bitbucket_user,
-                  "scopes": scopes, "status": status, "auth_config_id": AUTH_CONFIG_ID, "created_at": now,
-                  "updated_at": now, "token": None, "token_expires_at": None, "label": label}
+        doc: J = {
+            "id": account_id,
+            "user_id": user_id,
+            "toolkit": "bitbucket",
+            "bitbucket_user": bitbucket_user,
+            "scopes": scopes,
+            "status": status,
+            "auth_config_id": AUTH_CONFIG_ID,
+            "created_at": now,
+            "updated_at": now,
+            "token": None,
+            "token_expires_at": None,
+            "label": label,
+        }
         with self.world.transaction():
             self.world.store.put(ACCOUNT, account_id, doc, parent=user_id)
         return doc
@@ -94,8 +115,12 @@ class Accounts:
     def initiate(self, user_id: str, origin: str, callback_url: str | None = None) -> J:
         """A new INITIATED account and the link that completes it (what Composio's hosted auth page does)."""
         if self.managed_auth() is None:
-            raise ComposioApiError(400, NO_MANAGED_AUTH, "Composio does not manage auth for toolkit bitbucket and "
-                                   "no auth config without required fields is available.")
+            raise ComposioApiError(
+                400,
+                NO_MANAGED_AUTH,
+                "Composio does not manage auth for toolkit bitbucket and "
+                "no auth config without required fields is available.",
+            )
         earlier = [a["bitbucket_user"] for a in self.for_user(user_id) if a["bitbucket_user"]]
         guess = earlier[-1] if earlier else (user_id if self.world.user(user_id) else None)
         with self.world.transaction():
@@ -119,12 +144,15 @@ class Accounts:
             raise LookupError(f"no connected account {account_id!r}")
         user = bitbucket_user or account["bitbucket_user"]
         if user is None:
-            raise ValueError(f"connected account {account_id} of {account['user_id']!r} has no earlier Bitbucket "
-                             "user to reconnect: say which one approves it (bitbucket_user)")
+            raise ValueError(
+                f"connected account {account_id} of {account['user_id']!r} has no earlier Bitbucket "
+                "user to reconnect: say which one approves it (bitbucket_user)"
+            )
         if self.world.user(user) is None:
             raise ValueError(f"no Bitbucket user {user!r}")
-        account.update(bitbucket_user=user, status="ACTIVE", updated_at=self.world.now(), token=None,
-                       token_expires_at=None)
+        account.update(
+            bitbucket_user=user, status="ACTIVE", updated_at=self.world.now(), token=None, token_expires_at=None
+        )
         if scopes is not None:
             account["scopes"] = scopes
         with self.world.transaction():
@@ -159,9 +187,16 @@ class Accounts:
     # views ------------------------------------------------------------------------------------------
     def public(self, account: J) -> J:
         """An account as the admin API and the printed credentials show it (never its token)."""
-        return {"id": account["id"], "user_id": account["user_id"], "bitbucket_user": account["bitbucket_user"],
-                "scopes": self.scopes(account), "status": account["status"], "toolkit": account["toolkit"],
-                "created_at": account["created_at"], "redirect_url": account.get("redirect_url")}
+        return {
+            "id": account["id"],
+            "user_id": account["user_id"],
+            "bitbucket_user": account["bitbucket_user"],
+            "scopes": self.scopes(account),
+            "status": account["status"],
+            "toolkit": account["toolkit"],
+            "created_at": account["created_at"],
+            "redirect_url": account.get("redirect_url"),
+        }
 
 
 def load_fixture(world: World, fixture: Fixture) -> None:
@@ -177,9 +212,17 @@ def load_fixture(world: World, fixture: Fixture) -> None:
     accounts = Accounts(world)
     for n, spec in enumerate(section.connected_accounts):
         if world.user(spec.bitbucket_user) is None:
-            raise FixtureError(f"composio connected account of {spec.user_id!r}: no Bitbucket user "
-                               f"{spec.bitbucket_user!r}")
-        account_id = spec.id or stable_id("ca_", world.ids.stable("composio-fixture"), spec.user_id,
-                                          spec.bitbucket_user, str(n))
-        accounts.create(spec.user_id, spec.bitbucket_user, scopes=spec.scopes, status=spec.status,
-                        account_id=account_id, label=spec.label)
+            raise FixtureError(
+                f"composio connected account of {spec.user_id!r}: no Bitbucket user {spec.bitbucket_user!r}"
+            )
+        account_id = spec.id or stable_id(
+            "ca_", world.ids.stable("composio-fixture"), spec.user_id, spec.bitbucket_user, str(n)
+        )
+        accounts.create(
+            spec.user_id,
+            spec.bitbucket_user,
+            scopes=spec.scopes,
+            status=spec.status,
+            account_id=account_id,
+            label=spec.label,
+        )

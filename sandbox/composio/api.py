@@ -41,7 +41,8 @@ BASE = "/api/v3.1/tool_router/session"
 ASSISTIVE_PROMPT = (
     "You can use Bitbucket through the Composio Tool Router. To act: call COMPOSIO_SEARCH_TOOLS with the use "
     "case, then run the tools it finds with COMPOSIO_MULTI_EXECUTE_TOOL. If a toolkit is not connected, call "
-    "COMPOSIO_MANAGE_CONNECTIONS and give the user the redirect_url. Never invent tool slugs or arguments.")
+    "COMPOSIO_MANAGE_CONNECTIONS and give the user the redirect_url. Never invent tool slugs or arguments."
+)
 Handler = Callable[[Request, Session], Awaitable[Response]]
 
 
@@ -62,14 +63,29 @@ async def json_body(request: Request) -> Any:
 def tool_item(tool: AppTool | MetaTool) -> J:
     """One item of ``GET /tools`` (the SDK's raw tool shape)."""
     kit = TOOLKIT if tool.toolkit == "bitbucket" else META_TOOLKIT
-    return {"slug": tool.slug, "name": tool.name, "description": tool.description,
-            "human_description": tool.description, "input_parameters": tool.input_schema,
-            "output_parameters": tool.output_schema, "toolkit": dict(kit), "tags": list(tool.tags),
-            "scopes": list(tool.scopes), "scope_requirements": {"all_of": list(tool.scopes)} if tool.scopes else None,
-            "no_auth": tool.toolkit == "composio", "version": VERSION, "available_versions": [VERSION],
+    return {
+        "slug": tool.slug,
+        "name": tool.name,
+        "description": tool.description,
+        "human_description": tool.description,
+        "input_parameters": tool.input_schema,
+        "output_parameters": tool.output_schema,
+        "toolkit": dict(kit),
+        "tags": list(tool.tags),
+        "scopes": list(tool.scopes),
+        "scope_requirements": {"all_of": list(tool.scopes)} if tool.scopes else None,
+        "no_auth": tool.toolkit == "composio",
+        "version": VERSION,
+        "available_versions": [VERSION],
+        "is_deprecated": False,
+        "deprecated": {
+            "available_versions": [VERSION],
+            "displayName": tool.name,
             "is_deprecated": False,
-            "deprecated": {"available_versions": [VERSION], "displayName": tool.name, "is_deprecated": False,
-                           "toolkit": {"logo": kit["logo"]}, "version": VERSION}}
+            "toolkit": {"logo": kit["logo"]},
+            "version": VERSION,
+        },
+    }
 
 
 def _page(request: Request, items: list[J], default_limit: int, max_limit: int) -> J:
@@ -85,10 +101,15 @@ def _page(request: Request, items: list[J], default_limit: int, max_limit: int) 
     if not 1 <= limit <= max_limit or page < 1:
         raise bad_request(f"limit must be between 1 and {max_limit}")
     pages = max(1, -(-len(items) // limit))
-    chunk = items[(page - 1) * limit:page * limit]
+    chunk = items[(page - 1) * limit : page * limit]
     next_cursor = base64.urlsafe_b64encode(f"{page + 1}:{limit}".encode()).decode() if page < pages else None
-    return {"items": chunk, "next_cursor": next_cursor, "total_items": len(items), "total_pages": pages,
-            "current_page": page}
+    return {
+        "items": chunk,
+        "next_cursor": next_cursor,
+        "total_items": len(items),
+        "total_pages": pages,
+        "current_page": page,
+    }
 
 
 def _int(raw: str | None, default: int, name: str) -> int:
@@ -138,8 +159,9 @@ class RestApi:
 
     def require_key(self, request: Request) -> None:
         if not self.service.accounts.valid_key(request.headers.get("x-api-key")):
-            raise ComposioApiError(401, UNAUTHORIZED, "Invalid or missing API key: send the project API key in "
-                                   "the x-api-key header")
+            raise ComposioApiError(
+                401, UNAUTHORIZED, "Invalid or missing API key: send the project API key in the x-api-key header"
+            )
 
     def session(self, session_id: str) -> Session:
         found = self.service.sessions.get(session_id)
@@ -148,9 +170,13 @@ class RestApi:
         return found
 
     def session_body(self, request: Request, session: Session) -> J:
-        return {"session_id": session.id, "config_version": session.config_version,
-                "mcp": {"type": "http", "url": f"{origin_of(request)}/tool_router/{session.id}/mcp"},
-                "tool_router_tools": session.meta_tools(), "config": session.config}
+        return {
+            "session_id": session.id,
+            "config_version": session.config_version,
+            "mcp": {"type": "http", "url": f"{origin_of(request)}/tool_router/{session.id}/mcp"},
+            "tool_router_tools": session.meta_tools(),
+            "config": session.config,
+        }
 
     # sessions ---------------------------------------------------------------------------------------------
     async def create(self, request: Request) -> Response:
@@ -187,13 +213,26 @@ class RestApi:
         if account is None:
             mine = accounts.for_user(session.user_id)
             account = mine[-1] if mine else None
-        connected = None if account is None else {
-            "id": account["id"], "status": account["status"], "user_id": account["user_id"],
-            "created_at": account["created_at"],
-            "auth_config": {"id": AUTH_CONFIG_ID, "auth_scheme": "OAUTH2", "is_composio_managed": True}}
-        return {"slug": "bitbucket", "name": "Bitbucket", "enabled": True, "is_no_auth": False,
-                "composio_managed_auth_schemes": ["OAUTH2"],
-                "meta": {"description": TOOLKIT_DESCRIPTION, "logo": TOOLKIT["logo"]}, "connected_account": connected}
+        connected = (
+            None
+            if account is None
+            else {
+                "id": account["id"],
+                "status": account["status"],
+                "user_id": account["user_id"],
+                "created_at": account["created_at"],
+                "auth_config": {"id": AUTH_CONFIG_ID, "auth_scheme": "OAUTH2", "is_composio_managed": True},
+            }
+        )
+        return {
+            "slug": "bitbucket",
+            "name": "Bitbucket",
+            "enabled": True,
+            "is_no_auth": False,
+            "composio_managed_auth_schemes": ["OAUTH2"],
+            "meta": {"description": TOOLKIT_DESCRIPTION, "logo": TOOLKIT["logo"]},
+            "connected_account": connected,
+        }
 
     # execution --------------------------------------------------------------------------------------------
     async def execute(self, request: Request, session: Session) -> Response:
@@ -203,8 +242,14 @@ class RestApi:
             raise bad_request("tool_slug is required")
         account = body.get("account") if isinstance(body.get("account"), str) else None
         result = await self.service.router.execute(session, slug, body.get("arguments"), origin_of(request), account)
-        return JSONResponse({"data": result.data, "error": result.error, "log_id": self.service.next_id("log_"),
-                             "result_type": "completed" if result.successful else "failed"})
+        return JSONResponse(
+            {
+                "data": result.data,
+                "error": result.error,
+                "log_id": self.service.next_id("log_"),
+                "result_type": "completed" if result.successful else "failed",
+            }
+        )
 
     async def execute_meta(self, request: Request, session: Session) -> Response:
         body = await json_body(request)
@@ -212,8 +257,14 @@ class RestApi:
         if slug not in META_TOOLS:
             raise bad_request(f"slug must be one of {', '.join(META_TOOLS)}")
         result = await self.service.router.run_meta_tool(session, slug, body.get("arguments"), origin_of(request))
-        return JSONResponse({"data": result.data, "error": result.error, "log_id": self.service.next_id("log_"),
-                             "result_type": "completed" if result.successful else "failed"})
+        return JSONResponse(
+            {
+                "data": result.data,
+                "error": result.error,
+                "log_id": self.service.next_id("log_"),
+                "result_type": "completed" if result.successful else "failed",
+            }
+        )
 
     async def search(self, request: Request, session: Session) -> Response:
         body = await json_body(request)
@@ -230,12 +281,18 @@ class RestApi:
         if not isinstance(toolkit, str) or toolkit.lower() != "bitbucket":
             raise bad_request(f"Toolkit {toolkit!r} not found: the sandbox serves only bitbucket")
         if not session.toolkit_allowed("bitbucket"):
-            raise ComposioApiError(400, TOOLKIT_NOT_ALLOWED,
-                                   "[Session Restriction] Toolkit 'bitbucket' is not allowed for this session")
+            raise ComposioApiError(
+                400, TOOLKIT_NOT_ALLOWED, "[Session Restriction] Toolkit 'bitbucket' is not allowed for this session"
+            )
         callback = body.get("callback_url") or session.config["manage_connections"].get("callback_url")
         account = self.service.accounts.initiate(session.user_id, origin_of(request), callback)
-        return JSONResponse({"connected_account_id": account["id"], "link_token": account["link_token"],
-                             "redirect_url": account["redirect_url"]})
+        return JSONResponse(
+            {
+                "connected_account_id": account["id"],
+                "link_token": account["link_token"],
+                "redirect_url": account["redirect_url"],
+            }
+        )
 
     async def complete_link(self, request: Request) -> Response:
         """The hosted connect page: opening it stands for the user approving the connection on Bitbucket.
@@ -245,8 +302,9 @@ class RestApi:
         accounts = self.service.accounts
         account = accounts.by_link(request.path_params["token"])
         if account is None:
-            return error_response(ComposioApiError(404, NOT_FOUND, "This connection link is not valid"),
-                                  self.service.next_id("req_"))
+            return error_response(
+                ComposioApiError(404, NOT_FOUND, "This connection link is not valid"), self.service.next_id("req_")
+            )
         try:
             account = accounts.complete(account["id"], request.query_params.get("bitbucket_user"))
         except ValueError as exc:
@@ -255,5 +313,10 @@ class RestApi:
             query = urlencode({"status": "success", "connected_account_id": account["id"]})
             sep = "&" if "?" in account["callback_url"] else "?"
             return RedirectResponse(f"{account['callback_url']}{sep}{query}", status_code=302)
-        return JSONResponse({"status": account["status"], "connected_account_id": account["id"],
-                             "message": "Bitbucket is connected. You can close this page."})
+        return JSONResponse(
+            {
+                "status": account["status"],
+                "connected_account_id": account["id"],
+                "message": "Bitbucket is connected. You can close this page.",
+            }
+        )

@@ -25,8 +25,7 @@ UNAUTHORIZED = (401, "Unauthorized")
 NOT_FOUND = (404, "NotFound")
 INTERNAL = (500, "InternalServerError")
 
-CONNECT_HINT = ("Call COMPOSIO_MANAGE_CONNECTIONS with toolkits {toolkits} to connect the account, "
-                "then retry.")
+CONNECT_HINT = "Call COMPOSIO_MANAGE_CONNECTIONS with toolkits {toolkits} to connect the account, then retry."
 
 
 class ComposioApiError(Exception):
@@ -39,8 +38,15 @@ class ComposioApiError(Exception):
         self.message = message
 
     def body(self, request_id: str) -> J:
-        return {"error": {"message": self.message, "code": self.code, "status": self.status,
-                          "request_id": request_id, "slug": self.slug}}
+        return {
+            "error": {
+                "message": self.message,
+                "code": self.code,
+                "status": self.status,
+                "request_id": request_id,
+                "slug": self.slug,
+            }
+        }
 
 
 class ToolFailure(Exception):
@@ -48,14 +54,18 @@ class ToolFailure(Exception):
 
 
 def no_connection(toolkit: str) -> ComposioApiError:
-    return ComposioApiError(400, NO_ACTIVE_CONNECTION,
-                            f"No active connection found for toolkit(s) '{toolkit}' in this session")
+    return ComposioApiError(
+        400, NO_ACTIVE_CONNECTION, f"No active connection found for toolkit(s) '{toolkit}' in this session"
+    )
 
 
 def missing_fields(names: list[str]) -> str:
     """Composio prints a Python set; sorted here so that the text does not depend on hash seeds."""
-    return "Invalid request data provided - Following fields are missing: {" + \
-        ", ".join(repr(n) for n in sorted(names)) + "}"
+    return (
+        "Invalid request data provided - Following fields are missing: {"
+        + ", ".join(repr(n) for n in sorted(names))
+        + "}"
+    )
 
 
 class ToolResult:

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from sandbox.composio.service import ComposioService
 
 log = logging.getLogger("sandbox.composio")
-INSTRUCTIONS = (f"Composio Tool Router. Find tools with {SEARCH}, then run them with {MULTI}; connect accounts "
-                "with COMPOSIO_MANAGE_CONNECTIONS when a toolkit is not connected.")
+INSTRUCTIONS = (
+    f"Composio Tool Router. Find tools with {SEARCH}, then run them with {MULTI}; connect accounts "
+    "with COMPOSIO_MANAGE_CONNECTIONS when a toolkit is not connected."
+)
 
 
 def origin_of(request: Request) -> str:
@@ -51,8 +53,10 @@ def build_server(service: ComposioService) -> Server[Any, Any]:
 
     async def list_tools(req: types.ListToolsRequest) -> types.ServerResult:
         current, _ = session()
-        tools = [types.Tool(name=t.slug, title=t.name, description=t.description, inputSchema=t.input_schema)
-                 for t in service.router.listed_tools(current)]
+        tools = [
+            types.Tool(name=t.slug, title=t.name, description=t.description, inputSchema=t.input_schema)
+            for t in service.router.listed_tools(current)
+        ]
         return types.ServerResult(types.ListToolsResult(tools=tools))
 
     async def call_tool(req: types.CallToolRequest) -> types.ServerResult:

@@ -74,8 +74,11 @@ class Router:
 
     # what a session offers ----------------------------------------------------------------------------
     def app_tools(self, session: Session) -> list[AppTool]:
-        return [t for t in BITBUCKET_TOOLS.values()
-                if session.toolkit_allowed(t.toolkit) and session.tool_allowed(t.slug, t.toolkit)]
+        return [
+            t
+            for t in BITBUCKET_TOOLS.values()
+            if session.toolkit_allowed(t.toolkit) and session.tool_allowed(t.slug, t.toolkit)
+        ]
 
     def preloaded(self, session: Session) -> list[AppTool]:
         preload = session.preload
@@ -88,19 +91,25 @@ class Router:
 
     def connection_status(self, session: Session, toolkit: str) -> J:
         account = self.accounts.active(session.user_id, session.pinned(toolkit))
-        status: J = {"toolkit": toolkit, "description": TOOLKIT_DESCRIPTION,
-                     "has_active_connection": account is not None}
+        status: J = {
+            "toolkit": toolkit,
+            "description": TOOLKIT_DESCRIPTION,
+            "has_active_connection": account is not None,
+        }
         if account is not None:
             user = self.world.user(account["bitbucket_user"]) or {}
             status["status_message"] = f"{toolkit} is connected; its tools can be used right away."
             status["connection_details"] = {"connected_account_id": account["id"], "status": account["status"]}
             status["current_user_info"] = {"username": user.get("username"), "display_name": user.get("display_name")}
         elif MANAGE in session.meta_tools():
-            status["status_message"] = (f"No active connection for {toolkit}. Call {MANAGE} with toolkits "
-                                        f"['{toolkit}'] to connect it before running its tools.")
+            status["status_message"] = (
+                f"No active connection for {toolkit}. Call {MANAGE} with toolkits "
+                f"['{toolkit}'] to connect it before running its tools."
+            )
         else:
-            status["status_message"] = (f"No active connection for {toolkit}. Ask the user to connect "
-                                        f"{toolkit} to this app.")
+            status["status_message"] = (
+                f"No active connection for {toolkit}. Ask the user to connect {toolkit} to this app."
+            )
         return status
 
     # running tools ------------------------------------------------------------------------------------
@@ -109,15 +118,20 @@ class Router:
         if tool is None:
             raise ComposioApiError(400, TOOL_NOT_FOUND, f"Tool {slug} not found")
         if not session.toolkit_allowed(tool.toolkit):
-            raise ComposioApiError(400, TOOLKIT_NOT_ALLOWED,
-                                   f"[Session Restriction] Toolkit '{tool.toolkit}' is not allowed for this session")
+            raise ComposioApiError(
+                400,
+                TOOLKIT_NOT_ALLOWED,
+                f"[Session Restriction] Toolkit '{tool.toolkit}' is not allowed for this session",
+            )
         if not session.tool_allowed(slug, tool.toolkit):
-            raise ComposioApiError(400, TOOLKIT_NOT_ALLOWED,
-                                   f"[Session Restriction] Tool '{slug}' is not allowed for this session")
+            raise ComposioApiError(
+                400, TOOLKIT_NOT_ALLOWED, f"[Session Restriction] Tool '{slug}' is not allowed for this session"
+            )
         return tool
 
-    async def run_app_tool(self, session: Session, slug: str, arguments: Any, account_id: str | None = None
-                           ) -> ToolResult:
+    async def run_app_tool(
+        self, session: Session, slug: str, arguments: Any, account_id: str | None = None
+    ) -> ToolResult:
         """``account_id`` picks one of the user's accounts (REST ``account``, MULTI_EXECUTE ``tools[].account``)."""
         tool = self.check_app_tool(session, slug)
         pinned = [account_id] if account_id else session.pinned(tool.toolkit)
@@ -144,8 +158,9 @@ class Router:
             return ToolResult.failed(str(exc))
         return await tool.run(Call(self, session, origin), clean)
 
-    async def execute(self, session: Session, slug: Any, arguments: Any, origin: str,
-                      account_id: str | None = None) -> ToolResult:
+    async def execute(
+        self, session: Session, slug: Any, arguments: Any, origin: str, account_id: str | None = None
+    ) -> ToolResult:
         if isinstance(slug, str) and slug in META_TOOLS:
             return await self.run_meta_tool(session, slug, arguments, origin)
         return await self.run_app_tool(session, slug, arguments, account_id)

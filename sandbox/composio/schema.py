@@ -14,8 +14,14 @@ from typing import Any
 from sandbox.composio.errors import J, ToolFailure, missing_fields
 
 _NO_DEFAULT = object()
-_TYPE_NAMES = {"string": "a valid string", "integer": "a valid integer", "boolean": "a valid boolean",
-               "number": "a valid number", "array": "a valid list", "object": "a valid dictionary"}
+_TYPE_NAMES = {
+    "string": "a valid string",
+    "integer": "a valid integer",
+    "boolean": "a valid boolean",
+    "number": "a valid number",
+    "array": "a valid list",
+    "object": "a valid dictionary",
+}
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
 _FALSE = {"false", "0", "no", "off", "f", "n"}
 
@@ -86,17 +92,19 @@ def _value(prop: J, given: Any, loc: str) -> Any:
 
 def _bounds(prop: J, value: Any, loc: str) -> None:
     if "minimum" in prop and value < prop["minimum"]:
-        raise ToolFailure(f"Invalid request data provided - {loc}: Input should be greater than or equal to "
-                          f"{prop['minimum']}")
+        raise ToolFailure(
+            f"Invalid request data provided - {loc}: Input should be greater than or equal to {prop['minimum']}"
+        )
     if "maximum" in prop and value > prop["maximum"]:
-        raise ToolFailure(f"Invalid request data provided - {loc}: Input should be less than or equal to "
-                          f"{prop['maximum']}")
+        raise ToolFailure(
+            f"Invalid request data provided - {loc}: Input should be less than or equal to {prop['maximum']}"
+        )
     if "minItems" in prop and len(value) < prop["minItems"]:
-        raise ToolFailure(f"Invalid request data provided - {loc}: List should have at least "
-                          f"{prop['minItems']} item(s)")
+        raise ToolFailure(
+            f"Invalid request data provided - {loc}: List should have at least {prop['minItems']} item(s)"
+        )
     if "maxItems" in prop and len(value) > prop["maxItems"]:
-        raise ToolFailure(f"Invalid request data provided - {loc}: List should have at most "
-                          f"{prop['maxItems']} items")
+        raise ToolFailure(f"Invalid request data provided - {loc}: List should have at most {prop['maxItems']} items")
 
 
 def _coerce(kind: str, given: Any) -> Any:

@@ -17,29 +17,105 @@ from sandbox.composio.bitbucket_tools import AppTool
 
 # Words (after lower-casing) -> the canonical term the tools' vocabulary uses.
 OBJECT_WORDS = {
-    "branch": "branch", "branches": "branch", "main": "branch", "master": "branch",
-    "pr": "pullrequest", "prs": "pullrequest", "pullrequest": "pullrequest", "pullrequests": "pullrequest",
-    "mr": "pullrequest", "review": "pullrequest",
-    "issue": "issue", "issues": "issue", "bug": "issue", "bugs": "issue", "ticket": "issue", "tickets": "issue",
-    "comment": "comment", "comments": "comment", "reply": "comment", "note": "comment",
-    "file": "file", "files": "file", "readme": "file", "content": "file", "contents": "file", "source": "file",
-    "code": "file", "document": "file", "docs": "file",
-    "repo": "repository", "repos": "repository", "repository": "repository", "repositories": "repository",
-    "snippet": "snippet", "snippets": "snippet", "gist": "snippet",
-    "workspace": "workspace", "workspaces": "workspace", "organisation": "workspace", "organization": "workspace",
-    "member": "member", "members": "member", "people": "member", "collaborators": "member", "teammates": "member",
-    "user": "user", "me": "user", "profile": "user", "account": "user", "whoami": "user", "myself": "user",
+    "branch": "branch",
+    "branches": "branch",
+    "main": "branch",
+    "master": "branch",
+    "pr": "pullrequest",
+    "prs": "pullrequest",
+    "pullrequest": "pullrequest",
+    "pullrequests": "pullrequest",
+    "mr": "pullrequest",
+    "review": "pullrequest",
+    "issue": "issue",
+    "issues": "issue",
+    "bug": "issue",
+    "bugs": "issue",
+    "ticket": "issue",
+    "tickets": "issue",
+    "comment": "comment",
+    "comments": "comment",
+    "reply": "comment",
+    "note": "comment",
+    "file": "file",
+    "files": "file",
+    "readme": "file",
+    "content": "file",
+    "contents": "file",
+    "source": "file",
+    "code": "file",
+    "document": "file",
+    "docs": "file",
+    "repo": "repository",
+    "repos": "repository",
+    "repository": "repository",
+    "repositories": "repository",
+    "snippet": "snippet",
+    "snippets": "snippet",
+    "gist": "snippet",
+    "workspace": "workspace",
+    "workspaces": "workspace",
+    "organisation": "workspace",
+    "organization": "workspace",
+    "member": "member",
+    "members": "member",
+    "people": "member",
+    "collaborators": "member",
+    "teammates": "member",
+    "user": "user",
+    "me": "user",
+    "profile": "user",
+    "account": "user",
+    "whoami": "user",
+    "myself": "user",
 }
 ACTION_WORDS = {
-    "create": "create", "new": "create", "add": "create", "open": "create", "make": "create", "start": "create",
-    "raise": "create", "post": "create", "write": "create", "comment": "create", "reply": "create",
-    "list": "list", "show": "list", "all": "list", "find": "list", "search": "list", "latest": "list",
-    "recent": "list", "which": "list", "enumerate": "list", "browse": "list",
-    "get": "get", "fetch": "get", "read": "get", "view": "get", "retrieve": "get", "download": "get",
-    "details": "get", "see": "get", "check": "get", "who": "get",
-    "delete": "delete", "remove": "delete", "drop": "delete", "destroy": "delete", "erase": "delete",
-    "update": "update", "edit": "update", "change": "update", "modify": "update", "close": "update",
-    "resolve": "update", "assign": "update", "rename": "update", "reopen": "update", "set": "update",
+    "create": "create",
+    "new": "create",
+    "add": "create",
+    "open": "create",
+    "make": "create",
+    "start": "create",
+    "raise": "create",
+    "post": "create",
+    "write": "create",
+    "comment": "create",
+    "reply": "create",
+    "list": "list",
+    "show": "list",
+    "all": "list",
+    "find": "list",
+    "search": "list",
+    "latest": "list",
+    "recent": "list",
+    "which": "list",
+    "enumerate": "list",
+    "browse": "list",
+    "get": "get",
+    "fetch": "get",
+    "read": "get",
+    "view": "get",
+    "retrieve": "get",
+    "download": "get",
+    "details": "get",
+    "see": "get",
+    "check": "get",
+    "who": "get",
+    "delete": "delete",
+    "remove": "delete",
+    "drop": "delete",
+    "destroy": "delete",
+    "erase": "delete",
+    "update": "update",
+    "edit": "update",
+    "change": "update",
+    "modify": "update",
+    "close": "update",
+    "resolve": "update",
+    "assign": "update",
+    "rename": "update",
+    "reopen": "update",
+    "set": "update",
 }
 READ_ACTIONS = {"list", "get"}
 FALLBACK = ("BITBUCKET_LIST_WORKSPACES", "BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE", "BITBUCKET_GET_CURRENT_USER")
@@ -59,8 +135,11 @@ def terms(text: str) -> tuple[set[str], set[str]]:
     words = re.findall(r"[a-z0-9]+", text)
     objects = {OBJECT_WORDS[w] for w in words if w in OBJECT_WORDS}
     # "open" right before an object is a state ("the latest open issue"), not a request to open something.
-    actions = {ACTION_WORDS[w] for i, w in enumerate(words) if w in ACTION_WORDS
-               and not (w == "open" and i + 1 < len(words) and words[i + 1] in OBJECT_WORDS)}
+    actions = {
+        ACTION_WORDS[w]
+        for i, w in enumerate(words)
+        if w in ACTION_WORDS and not (w == "open" and i + 1 < len(words) and words[i + 1] in OBJECT_WORDS)
+    }
     return objects, actions
 
 
@@ -75,8 +154,9 @@ def score(tool: AppTool, objects: set[str], actions: set[str]) -> int:
 def search(use_case: str, tools: Iterable[AppTool], limit: int = 6) -> Match:
     available = {t.slug: t for t in tools}
     objects, actions = terms(use_case)
-    scored = sorted(((score(t, objects, actions), i, t) for i, t in enumerate(available.values())),
-                    key=lambda s: (-s[0], s[1]))
+    scored = sorted(
+        ((score(t, objects, actions), i, t) for i, t in enumerate(available.values())), key=lambda s: (-s[0], s[1])
+    )
     best = scored[0][0] if scored else 0
     if best <= 0:
         fallback = [s for s in FALLBACK if s in available]
@@ -88,4 +168,4 @@ def search(use_case: str, tools: Iterable[AppTool], limit: int = 6) -> Match:
     wanted = actions | READ_ACTIONS
     related += [t.slug for s, _, t in scored if s > 0 and t.action in wanted]
     unique = [s for s in dict.fromkeys(related) if s not in primary]
-    return Match(primary, unique[:max(0, limit - len(primary))], True)
+    return Match(primary, unique[: max(0, limit - len(primary))], True)

@@ -57,8 +57,10 @@ class ComposioService:
 
     def next_id(self, prefix: str) -> str:
         """Request and log ids: a counter, so that a run's ids repeat exactly after a reset."""
-        return prefix + hashlib.sha256(f"{self.ctx.world.ids.stable('composio-ids')}:{next(self._ids)}"
-                                       .encode()).hexdigest()[:20]
+        return (
+            prefix
+            + hashlib.sha256(f"{self.ctx.world.ids.stable('composio-ids')}:{next(self._ids)}".encode()).hexdigest()[:20]
+        )
 
     # the app ----------------------------------------------------------------------------------------------
     def asgi(self) -> ASGIApp:
@@ -79,12 +81,16 @@ class ComposioService:
     async def gate(self, request: Request) -> Response | None:
         """The MCP endpoint's auth: the project key, then a live session (JSON-RPC envelope, Composio error)."""
         if not self.accounts.valid_key(request.headers.get("x-api-key")):
-            return self._mcp_refusal(ComposioApiError(401, UNAUTHORIZED, "Invalid or missing API key: send the "
-                                                      "project API key in the x-api-key header"))
+            return self._mcp_refusal(
+                ComposioApiError(
+                    401, UNAUTHORIZED, "Invalid or missing API key: send the project API key in the x-api-key header"
+                )
+            )
         session_id = str(request.path_params.get("session_id", ""))
         if self.sessions.get(session_id) is None:
-            return self._mcp_refusal(ComposioApiError(404, SESSION_NOT_FOUND,
-                                                      f"Tool router session {session_id} not found"))
+            return self._mcp_refusal(
+                ComposioApiError(404, SESSION_NOT_FOUND, f"Tool router session {session_id} not found")
+            )
         return None
 
     def _mcp_refusal(self, exc: ComposioApiError) -> Response:
@@ -101,9 +107,15 @@ class ComposioService:
         return {"composio_api": self.ctx.origin}
 
     def credentials(self) -> dict[str, object]:
-        accounts = [{k: v for k, v in self.accounts.public(a).items()
-                     if k in ("user_id", "bitbucket_user", "id", "scopes", "status")} | {"label": a.get("label", "")}
-                    for a in self.accounts.all()]
+        accounts = [
+            {
+                k: v
+                for k, v in self.accounts.public(a).items()
+                if k in ("user_id", "bitbucket_user", "id", "scopes", "status")
+            }
+            | {"label": a.get("label", "")}
+            for a in self.accounts.all()
+        ]
         return {"composio": {"api_keys": self.accounts.api_keys(), "connected_accounts": accounts}}
 
     async def reset(self) -> None:
@@ -138,8 +150,13 @@ class ComposioService:
             scopes = body.get("scopes")
             if scopes is not None and not (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)):
                 raise ValueError("scopes must be a list of strings")
-            account = self.accounts.create(body["user_id"], body.get("bitbucket_user"), scopes=scopes,
-                                           status=body.get("status", "ACTIVE"), account_id=body.get("id"))
+            account = self.accounts.create(
+                body["user_id"],
+                body.get("bitbucket_user"),
+                scopes=scopes,
+                status=body.get("status", "ACTIVE"),
+                account_id=body.get("id"),
+            )
             return JSONResponse(self.accounts.public(account), status_code=201)
         user_id = request.query_params.get("user_id")
         accounts = self.accounts.for_user(user_id) if user_id else self.accounts.all()
@@ -159,8 +176,9 @@ class ComposioService:
         """Stands for the user approving a pending connection on Bitbucket (what opening redirect_url does)."""
         body = await _json(request)
         try:
-            account = self.accounts.complete(request.path_params["account_id"], body.get("bitbucket_user"),
-                                             body.get("scopes"))
+            account = self.accounts.complete(
+                request.path_params["account_id"], body.get("bitbucket_user"), body.get("scopes")
+            )
         except LookupError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
         return JSONResponse(self.accounts.public(account))

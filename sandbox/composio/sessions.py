@@ -16,8 +16,12 @@ from sandbox.composio.bitbucket_tools import BITBUCKET_TOOLS
 from sandbox.composio.errors import BAD_REQUEST, INVALID_ACCOUNT_IDS, ComposioApiError, J
 
 SESSION = "composio_session"
-SEARCH, MULTI, MANAGE, WAIT = ("COMPOSIO_SEARCH_TOOLS", "COMPOSIO_MULTI_EXECUTE_TOOL", "COMPOSIO_MANAGE_CONNECTIONS",
-                               "COMPOSIO_WAIT_FOR_CONNECTIONS")
+SEARCH, MULTI, MANAGE, WAIT = (
+    "COMPOSIO_SEARCH_TOOLS",
+    "COMPOSIO_MULTI_EXECUTE_TOOL",
+    "COMPOSIO_MANAGE_CONNECTIONS",
+    "COMPOSIO_WAIT_FOR_CONNECTIONS",
+)
 SCHEMAS, WORKBENCH, BASH = "COMPOSIO_GET_TOOL_SCHEMAS", "COMPOSIO_REMOTE_WORKBENCH", "COMPOSIO_REMOTE_BASH_TOOL"
 AUTO_OFFLOAD_THRESHOLD = 20000
 _ECHOED = ("auth_configs", "tags", "multi_account", "proxy_execute")
@@ -65,7 +69,7 @@ def _preload(value: Any) -> list[str] | str:
     if tools == "all":
         return "all"
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
-        raise bad_request("preload.tools must be a list of tool slugs or \"all\"")
+        raise bad_request('preload.tools must be a list of tool slugs or "all"')
     unknown = [t for t in tools if t not in BITBUCKET_TOOLS]
     if unknown:
         raise bad_request(f"preload.tools: unknown tool slug(s): {', '.join(unknown)}")
@@ -77,17 +81,22 @@ def _workbench(value: Any) -> J:
         raise bad_request("workbench must be an object")
     value = value or {}
     threshold = value.get("auto_offload_threshold", AUTO_OFFLOAD_THRESHOLD)
-    out: J = {"enable": _flag(value, "enable", True, "workbench"),
-              "proxy_execution_enabled": _flag(value, "enable_proxy_execution", True, "workbench"),
-              "auto_offload_threshold": threshold}
+    out: J = {
+        "enable": _flag(value, "enable", True, "workbench"),
+        "proxy_execution_enabled": _flag(value, "enable_proxy_execution", True, "workbench"),
+        "auto_offload_threshold": threshold,
+    }
     if "sandbox_size" in value:
         out["sandbox_size"] = value["sandbox_size"]
     return out
 
 
 def _manage(value: Any) -> J:
-    out: J = {"enabled": _flag(value, "enable", True, "manage_connections"), "enable_wait_for_connections": False,
-              "enable_connection_removal": False}
+    out: J = {
+        "enabled": _flag(value, "enable", True, "manage_connections"),
+        "enable_wait_for_connections": False,
+        "enable_connection_removal": False,
+    }
     if isinstance(value, dict):
         wait = value.get("enable_wait_for_connections", value.get("wait_for_connections", False))
         if not isinstance(wait, bool):
@@ -106,11 +115,15 @@ def _pins(value: Any, user_id: str, accounts: Accounts) -> J:
     out: J = {}
     for toolkit, ids in value.items():
         ids = [ids] if isinstance(ids, str) else ids
-        stale = [i for i in _slugs(ids, f"connected_accounts.{toolkit}")
-                 if (accounts.get(i) or {}).get("user_id") != user_id]
+        stale = [
+            i for i in _slugs(ids, f"connected_accounts.{toolkit}") if (accounts.get(i) or {}).get("user_id") != user_id
+        ]
         if stale:
-            raise ComposioApiError(400, INVALID_ACCOUNT_IDS, f"Connected account(s) {', '.join(stale)} do not "
-                                   f"exist or do not belong to user '{user_id}'")
+            raise ComposioApiError(
+                400,
+                INVALID_ACCOUNT_IDS,
+                f"Connected account(s) {', '.join(stale)} do not exist or do not belong to user '{user_id}'",
+            )
         out[toolkit.lower()] = ids
     return out
 
@@ -202,8 +215,11 @@ class Sessions:
         with self.world.transaction():
             n = self.world.store.next_value("composio:session")
             session_id = stable_id("trs_", self.world.ids.stable("composio-session"), str(n))
-            self.world.store.put(SESSION, session_id, {"id": session_id, "config": config, "config_version": 1,
-                                                       "created_at": self.world.now()})
+            self.world.store.put(
+                SESSION,
+                session_id,
+                {"id": session_id, "config": config, "config_version": 1, "created_at": self.world.now()},
+            )
         return Session(session_id, config)
 
     def get(self, session_id: str) -> Session | None:

@@ -82,8 +82,11 @@ def _messages(messages: list[Any]) -> tuple[ConversationBuilder, list[str]]:
         elif role == "tool":
             _tool_result(builder, message, where, open_calls)
         else:
-            raise invalid(f"Invalid value: '{role}'. Supported values are: 'system', 'developer', 'user', "
-                          "'assistant', and 'tool'.", f"{where}.role")
+            raise invalid(
+                f"Invalid value: '{role}'. Supported values are: 'system', 'developer', 'user', "
+                "'assistant', and 'tool'.",
+                f"{where}.role",
+            )
         rendered.append(_render(message))
     if open_calls:
         raise _unanswered(open_calls, len(messages) - 1)
@@ -117,16 +120,22 @@ def _tool_result(builder: ConversationBuilder, message: dict[str, Any], where: s
     if call_id is None:
         raise missing(f"{where}.tool_call_id")
     if call_id not in open_calls:
-        raise invalid("Invalid parameter: messages with role 'tool' must be a response to a preceding message with "
-                      f"'tool_calls' (no open tool call has the id {call_id!r}).", f"{where}.role")
+        raise invalid(
+            "Invalid parameter: messages with role 'tool' must be a response to a preceding message with "
+            f"'tool_calls' (no open tool call has the id {call_id!r}).",
+            f"{where}.role",
+        )
     open_calls.remove(call_id)
     builder.add_result(call_id, wire.text_of(message.get("content"), f"{where}.content", _TEXT_PARTS))
 
 
 def _unanswered(open_calls: list[str], index: int) -> APIError:
-    return invalid("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
-                   "'tool_call_id'. The following tool_call_ids did not have response messages: "
-                   f"{', '.join(open_calls)}", f"messages[{index}].role")
+    return invalid(
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+        "'tool_call_id'. The following tool_call_ids did not have response messages: "
+        f"{', '.join(open_calls)}",
+        f"messages[{index}].role",
+    )
 
 
 def _render(message: dict[str, Any]) -> str:
@@ -145,8 +154,11 @@ def _tools(tools: Any) -> tuple[ToolSpec, ...]:
     for i, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind != "function":
-            raise invalid(f"Invalid value: '{kind}'. Supported values are: 'function' (the sandbox model does not "
-                          "run custom tools).", f"tools[{i}].type")
+            raise invalid(
+                f"Invalid value: '{kind}'. Supported values are: 'function' (the sandbox model does not "
+                "run custom tools).",
+                f"tools[{i}].type",
+            )
         function = tool.get("function")
         if not isinstance(function, dict):
             raise missing(f"tools[{i}].function")
@@ -166,15 +178,15 @@ def _choose(tools: tuple[ToolSpec, ...], choice: Any) -> tuple[ToolSpec, ...]:
         name = (choice.get("function") or {}).get("name")
         chosen = tuple(t for t in tools if t.name == name)
         if not chosen:
-            raise invalid(f"Invalid value for 'tool_choice': no function named {name!r} was given in 'tools'.",
-                          "tool_choice")
+            raise invalid(
+                f"Invalid value for 'tool_choice': no function named {name!r} was given in 'tools'.", "tool_choice"
+            )
         return chosen
     if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         allowed = (choice.get("allowed_tools") or {}).get("tools") or []
         names = {(t.get("function") or {}).get("name") for t in allowed if isinstance(t, dict)}
         return tuple(t for t in tools if t.name in names)
-    raise invalid("Invalid value for 'tool_choice': expected 'none', 'auto', 'required', or a function.",
-                  "tool_choice")
+    raise invalid("Invalid value for 'tool_choice': expected 'none', 'auto', 'required', or a function.", "tool_choice")
 
 
 # -- responses ---------------------------------------------------------------------------------------------
@@ -185,51 +197,94 @@ def _fingerprint() -> str:
 
 
 def _tool_calls(decision: Decision, ids: IdMaker) -> list[dict[str, Any]]:
-    return [{"id": ids.make("call_"), "type": "function",
-             "function": {"name": c.name, "arguments": wire.dumps(dict(c.arguments))}} for c in decision.calls]
+    return [
+        {
+            "id": ids.make("call_"),
+            "type": "function",
+            "function": {"name": c.name, "arguments": wire.dumps(dict(c.arguments))},
+        }
+        for c in decision.calls
+    ]
 
 
 def _usage(req: ChatRequest, decision: Decision, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    completion = usage.count(decision.text) if not calls else sum(
-        usage.count(c["function"]["name"]) + usage.count(c["function"]["arguments"]) + 3 for c in calls)
-    return {"prompt_tokens": req.prompt_tokens, "completion_tokens": completion,
-            "total_tokens": req.prompt_tokens + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+    completion = (
+        usage.count(decision.text)
+        if not calls
+        else sum(usage.count(c["function"]["name"]) + usage.count(c["function"]["arguments"]) + 3 for c in calls)
+    )
+    return {
+        "prompt_tokens": req.prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": req.prompt_tokens + completion,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
 
 
 def completion(req: ChatRequest, decision: Decision) -> dict[str, Any]:
     ids = IdMaker(req.digest)
     calls = _tool_calls(decision, ids)
-    message: dict[str, Any] = {"role": "assistant", "content": None if calls else decision.text, "refusal": None,
-                               "annotations": []}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": None if calls else decision.text,
+        "refusal": None,
+        "annotations": [],
+    }
     if calls:
         message["tool_calls"] = calls
-    return {"id": ids.make("chatcmpl-"), "object": "chat.completion", "created": CREATED, "model": req.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": "tool_calls" if calls else "stop"}],
-            "usage": _usage(req, decision, calls), "service_tier": "default", "system_fingerprint": _fingerprint()}
+    return {
+        "id": ids.make("chatcmpl-"),
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": req.model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls" if calls else "stop"}
+        ],
+        "usage": _usage(req, decision, calls),
+        "service_tier": "default",
+        "system_fingerprint": _fingerprint(),
+    }
 
 
 def chunks(req: ChatRequest, decision: Decision) -> Iterator[dict[str, Any]]:
     """The SSE chunks of one completion, in OpenAI's order (usage last when asked for)."""
     ids = IdMaker(req.digest)
     calls = _tool_calls(decision, ids)
-    head = {"id": ids.make("chatcmpl-"), "object": "chat.completion.chunk", "created": CREATED, "model": req.model,
-            "service_tier": "default", "system_fingerprint": _fingerprint()}
+    head = {
+        "id": ids.make("chatcmpl-"),
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": req.model,
+        "service_tier": "default",
+        "system_fingerprint": _fingerprint(),
+    }
     extra = {"usage": None} if req.include_usage else {}
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-                **extra}
+        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
 
     yield chunk({"role": "assistant", "content": None if calls else "", "refusal": None})
     if calls:
         for index, call in enumerate(calls):
             function = call["function"]
-            yield chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                         "function": {"name": function["name"], "arguments": ""}}]})
+            yield chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": function["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
             for piece in _pieces(function["arguments"], _ARGUMENT_CHUNK):
                 yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
     else:
@@ -242,8 +297,8 @@ def chunks(req: ChatRequest, decision: Decision) -> Iterator[dict[str, Any]]:
 
 def _words(text: str) -> list[str]:
     words = re.findall(r"\s*\S+|\s+$", text)
-    return ["".join(words[i:i + _WORDS_PER_CHUNK]) for i in range(0, len(words), _WORDS_PER_CHUNK)]
+    return ["".join(words[i : i + _WORDS_PER_CHUNK]) for i in range(0, len(words), _WORDS_PER_CHUNK)]
 
 
 def _pieces(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]

@@ -6,8 +6,15 @@ from starlette.responses import JSONResponse
 
 
 class APIError(Exception):
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None, status: int = 400,
-                 kind: str = "invalid_request_error") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status: int = 400,
+        kind: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
@@ -19,8 +26,14 @@ class APIError(Exception):
         return error_response(self.message, param=self.param, code=self.code, status=self.status, kind=self.kind)
 
 
-def error_response(message: str, *, param: str | None = None, code: str | None = None, status: int = 400,
-                   kind: str = "invalid_request_error") -> JSONResponse:
+def error_response(
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    status: int = 400,
+    kind: str = "invalid_request_error",
+) -> JSONResponse:
     body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return JSONResponse(body, status_code=status)
 

@@ -29,8 +29,20 @@ from mcp.types import CallToolResult, TextContent
 from sandbox.model.errors import APIError, invalid, missing, wrong_type
 
 TIMEOUT_S = 30.0
-_CONFIG_KEYS = frozenset({"type", "server_label", "server_url", "headers", "authorization", "require_approval",
-                          "allowed_tools", "server_description", "connector_id", "defer_loading"})
+_CONFIG_KEYS = frozenset(
+    {
+        "type",
+        "server_label",
+        "server_url",
+        "headers",
+        "authorization",
+        "require_approval",
+        "allowed_tools",
+        "server_description",
+        "connector_id",
+        "defer_loading",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +91,11 @@ def parse_config(tool: dict[str, Any], index: int) -> McpServerConfig:
     if not isinstance(label, str) or not label:
         raise missing(f"{where}.server_label")
     if tool.get("connector_id"):
-        raise invalid("The sandbox model reaches MCP servers by 'server_url' only; connectors are not available.",
-                      f"{where}.connector_id", "unsupported_value")
+        raise invalid(
+            "The sandbox model reaches MCP servers by 'server_url' only; connectors are not available.",
+            f"{where}.connector_id",
+            "unsupported_value",
+        )
     url = tool.get("server_url")
     if not isinstance(url, str) or not url:
         raise missing(f"{where}.server_url")
@@ -93,8 +108,10 @@ def parse_config(tool: dict[str, Any], index: int) -> McpServerConfig:
         headers["Authorization"] = f"Bearer {tool['authorization']}"
     approval = tool.get("require_approval", "always")
     if not (approval in ("always", "never", None) or isinstance(approval, dict)):
-        raise invalid(f"Invalid value: '{approval}'. Supported values are: 'always', 'never', or a filter object.",
-                      f"{where}.require_approval")
+        raise invalid(
+            f"Invalid value: '{approval}'. Supported values are: 'always', 'never', or a filter object.",
+            f"{where}.require_approval",
+        )
     allowed = tool.get("allowed_tools")
     if allowed is not None and not isinstance(allowed, list | dict):
         raise wrong_type(f"{where}.allowed_tools", "an array of tool names or a filter object")
@@ -111,14 +128,22 @@ def _check_local(url: str, param: str) -> None:
     except ValueError:
         local = host == "localhost" or host.endswith(".localhost")
     if not local:
-        raise invalid(f"The sandbox model only reaches MCP servers on this machine (127.0.0.1, localhost); "
-                      f"{host!r} is not one.", param, "unsupported_value")
+        raise invalid(
+            f"The sandbox model only reaches MCP servers on this machine (127.0.0.1, localhost); {host!r} is not one.",
+            param,
+            "unsupported_value",
+        )
 
 
 class ListToolsError(APIError):
     def __init__(self, label: str, reason: str) -> None:
-        super().__init__(f"Error retrieving tool list from MCP server: '{label}'. {reason}", param="tools",
-                         code="http_error", status=424, kind="external_connector_error")
+        super().__init__(
+            f"Error retrieving tool list from MCP server: '{label}'. {reason}",
+            param="tools",
+            code="http_error",
+            status=424,
+            kind="external_connector_error",
+        )
 
 
 class HostedServer:
@@ -131,8 +156,11 @@ class HostedServer:
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[ClientSession]:
         http = create_mcp_http_client(headers=dict(self.config.headers), timeout=httpx.Timeout(TIMEOUT_S))
-        async with (http, streamable_http_client(self.config.url, http_client=http) as (read, write, _),
-                    ClientSession(read, write) as session):
+        async with (
+            http,
+            streamable_http_client(self.config.url, http_client=http) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             with anyio.fail_after(TIMEOUT_S):
                 await session.initialize()
             yield session
@@ -145,9 +173,15 @@ class HostedServer:
                 while True:
                     with anyio.fail_after(TIMEOUT_S):
                         page = await session.list_tools(cursor=cursor) if cursor else await session.list_tools()
-                    tools += [{"name": t.name, "description": t.description, "input_schema": t.inputSchema,
-                               "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None}
-                              for t in page.tools]
+                    tools += [
+                        {
+                            "name": t.name,
+                            "description": t.description,
+                            "input_schema": t.inputSchema,
+                            "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None,
+                        }
+                        for t in page.tools
+                    ]
                     cursor = page.nextCursor
                     if not cursor:
                         break

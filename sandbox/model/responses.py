@@ -71,16 +71,27 @@ def parse(body: dict[str, Any]) -> ResponsesRequest:
     max_calls = body.get("max_tool_calls") or MAX_HOSTED_CALLS
     if not isinstance(parallel, bool | None) or not isinstance(max_calls, int) or max_calls < 1:
         raise invalid("Invalid 'parallel_tool_calls' or 'max_tool_calls'.", "max_tool_calls")
-    req = ResponsesRequest(body, model, bool(stream), request_digest(body), ConversationBuilder(), functions,
-                           servers, body.get("tool_choice"), parallel is not False, min(max_calls, MAX_HOSTED_CALLS),
-                           0)
+    req = ResponsesRequest(
+        body,
+        model,
+        bool(stream),
+        request_digest(body),
+        ConversationBuilder(),
+        functions,
+        servers,
+        body.get("tool_choice"),
+        parallel is not False,
+        min(max_calls, MAX_HOSTED_CALLS),
+        0,
+    )
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise wrong_type("instructions", "a string")
     req.builder.add_system(instructions or "")
     _input(req, body.get("input"))
-    req.input_tokens = usage.count_messages([instructions or "", *_rendered(body.get("input"))]) + \
-        (usage.count_json(body["tools"]) if body.get("tools") else 0)
+    req.input_tokens = usage.count_messages([instructions or "", *_rendered(body.get("input"))]) + (
+        usage.count_json(body["tools"]) if body.get("tools") else 0
+    )
     return req
 
 
@@ -103,8 +114,11 @@ def _tools(tools: Any) -> tuple[tuple[ToolSpec, ...], tuple[McpServerConfig, ...
                 raise invalid(f"Duplicate MCP server_label {config.label!r}.", f"tools[{i}].server_label")
             servers.append(config)
         else:
-            raise invalid(f"Invalid value: '{kind}'. Supported values are: 'function' and 'mcp' (the sandbox "
-                          "model runs no other tool types).", f"tools[{i}].type")
+            raise invalid(
+                f"Invalid value: '{kind}'. Supported values are: 'function' and 'mcp' (the sandbox "
+                "model runs no other tool types).",
+                f"tools[{i}].type",
+            )
     return tuple(functions), tuple(servers)
 
 
@@ -117,10 +131,12 @@ def _input(req: ResponsesRequest, value: Any) -> None:
     if not isinstance(value, list):
         raise wrong_type("input", "a string or an array of input items")
     items = [_item(v, i) for i, v in enumerate(value)]
-    decisions = {i["approval_request_id"]: bool(i.get("approve")) for i in items
-                 if i.get("type") == "mcp_approval_response"}
-    executed = {i["approval_request_id"]: i for i in items if i.get("type") == "mcp_call"
-                and i.get("approval_request_id")}
+    decisions = {
+        i["approval_request_id"]: bool(i.get("approve")) for i in items if i.get("type") == "mcp_approval_response"
+    }
+    executed = {
+        i["approval_request_id"]: i for i in items if i.get("type") == "mcp_call" and i.get("approval_request_id")
+    }
     requested = {i["id"] for i in items if i.get("type") == "mcp_approval_request"}
     labels = {s.label for s in req.servers}
     for index, item in enumerate(items):
@@ -137,8 +153,15 @@ def _item(value: Any, index: int) -> dict[str, Any]:
     return value
 
 
-def _add_item(req: ResponsesRequest, item: dict[str, Any], index: int, decisions: dict[str, bool],
-              executed: dict[str, dict[str, Any]], requested: set[str], labels: set[str]) -> None:
+def _add_item(
+    req: ResponsesRequest,
+    item: dict[str, Any],
+    index: int,
+    decisions: dict[str, bool],
+    executed: dict[str, dict[str, Any]],
+    requested: set[str],
+    labels: set[str],
+) -> None:
     where = f"input[{index}]"
     kind = item.get("type", "message")
     builder = req.builder
@@ -161,15 +184,20 @@ def _add_item(req: ResponsesRequest, item: dict[str, Any], index: int, decisions
         _approval_request(req, item, where, decisions, executed, labels)
     elif kind == "mcp_approval_response":
         if _string(item, "approval_request_id", where) not in requested:
-            raise invalid(f"No MCP approval request found with id {item['approval_request_id']}.",
-                          f"{where}.approval_request_id")
+            raise invalid(
+                f"No MCP approval request found with id {item['approval_request_id']}.", f"{where}.approval_request_id"
+            )
     elif kind == "item_reference":
-        raise invalid("The sandbox model keeps no stored items; send the item itself.", f"{where}.type",
-                      "unsupported_value")
+        raise invalid(
+            "The sandbox model keeps no stored items; send the item itself.", f"{where}.type", "unsupported_value"
+        )
     elif kind != "reasoning":
-        raise invalid(f"Invalid value: '{kind}'. Supported input item types are: 'message', 'function_call', "
-                      "'function_call_output', 'mcp_list_tools', 'mcp_call', 'mcp_approval_request', "
-                      "'mcp_approval_response' and 'reasoning'.", f"{where}.type")
+        raise invalid(
+            f"Invalid value: '{kind}'. Supported input item types are: 'message', 'function_call', "
+            "'function_call_output', 'mcp_list_tools', 'mcp_call', 'mcp_approval_request', "
+            "'mcp_approval_response' and 'reasoning'.",
+            f"{where}.type",
+        )
 
 
 def _message(builder: ConversationBuilder, item: dict[str, Any], where: str) -> None:
@@ -182,8 +210,10 @@ def _message(builder: ConversationBuilder, item: dict[str, Any], where: str) -> 
     elif role in ("user", "assistant"):
         builder.add_text(role, text)
     else:
-        raise invalid(f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', 'system', and "
-                      "'developer'.", f"{where}.role")
+        raise invalid(
+            f"Invalid value: '{role}'. Supported values are: 'user', 'assistant', 'system', and 'developer'.",
+            f"{where}.role",
+        )
 
 
 def _mcp_call(builder: ConversationBuilder, item: dict[str, Any], where: str, requested: set[str]) -> None:
@@ -196,13 +226,21 @@ def _mcp_call(builder: ConversationBuilder, item: dict[str, Any], where: str, re
     builder.add_result(item_id, str(error) if error else str(item.get("output") or ""), failed=bool(error))
 
 
-def _approval_request(req: ResponsesRequest, item: dict[str, Any], where: str, decisions: dict[str, bool],
-                      executed: dict[str, dict[str, Any]], labels: set[str]) -> None:
+def _approval_request(
+    req: ResponsesRequest,
+    item: dict[str, Any],
+    where: str,
+    decisions: dict[str, bool],
+    executed: dict[str, dict[str, Any]],
+    labels: set[str],
+) -> None:
     request_id = _string(item, "id", where)
     if request_id not in decisions and request_id not in executed:
         return  # never answered: the policy will ask again
-    call = Call(wire.tool_name(item.get("name"), f"{where}.name"),
-                wire.arguments_of(item.get("arguments", ""), f"{where}.arguments"))
+    call = Call(
+        wire.tool_name(item.get("name"), f"{where}.name"),
+        wire.arguments_of(item.get("arguments", ""), f"{where}.arguments"),
+    )
     req.builder.add_call(request_id, call)
     if request_id in executed:
         done = executed[request_id]
@@ -213,8 +251,11 @@ def _approval_request(req: ResponsesRequest, item: dict[str, Any], where: str, d
     else:
         label = _string(item, "server_label", where)
         if label not in labels:
-            raise invalid(f"The approval request {request_id} is for MCP server {label!r}, which is not among the "
-                          "request's tools.", f"{where}.server_label")
+            raise invalid(
+                f"The approval request {request_id} is for MCP server {label!r}, which is not among the "
+                "request's tools.",
+                f"{where}.server_label",
+            )
         req.approved.append((request_id, label, call))
 
 
@@ -251,18 +292,34 @@ async def run(req: ResponsesRequest, plans: PlanRegistry) -> Run:
         tools = req.listed.get(config.label)
         if tools is None:
             tools = await servers[config.label].list_tools()
-            out.items.append({"id": ids.make("mcpl_"), "type": "mcp_list_tools", "server_label": config.label,
-                              "tools": tools, "error": None})
-        hosted += [ToolSpec(str(t.get("name")), str(t.get("description") or ""), t.get("input_schema") or {},
-                            config.label) for t in tools if isinstance(t, dict)]
+            out.items.append(
+                {
+                    "id": ids.make("mcpl_"),
+                    "type": "mcp_list_tools",
+                    "server_label": config.label,
+                    "tools": tools,
+                    "error": None,
+                }
+            )
+        hosted += [
+            ToolSpec(str(t.get("name")), str(t.get("description") or ""), t.get("input_schema") or {}, config.label)
+            for t in tools
+            if isinstance(t, dict)
+        ]
     for request_id, label, call in req.approved:
         await _execute(req, out, ids, servers[label], call, request_id, request_id)
     await _loop(req, out, ids, servers, _choose((*req.functions, *hosted), req.tool_choice), plans)
     return out
 
 
-async def _loop(req: ResponsesRequest, out: Run, ids: IdMaker, servers: dict[str, HostedServer],
-                offered: tuple[ToolSpec, ...], plans: PlanRegistry) -> None:
+async def _loop(
+    req: ResponsesRequest,
+    out: Run,
+    ids: IdMaker,
+    servers: dict[str, HostedServer],
+    offered: tuple[ToolSpec, ...],
+    plans: PlanRegistry,
+) -> None:
     by_name: dict[str, ToolSpec] = {}
     for spec in offered:
         by_name.setdefault(spec.name, spec)
@@ -284,9 +341,15 @@ async def _loop(req: ResponsesRequest, out: Run, ids: IdMaker, servers: dict[str
                 out.items.append(_function_call(ids, call))
                 continue
             if servers[found.origin].config.needs_approval(call.name):
-                out.items.append({"id": ids.make("mcpr_"), "type": "mcp_approval_request",
-                                  "server_label": found.origin, "name": call.name,
-                                  "arguments": wire.dumps(dict(call.arguments))})
+                out.items.append(
+                    {
+                        "id": ids.make("mcpr_"),
+                        "type": "mcp_approval_request",
+                        "server_label": found.origin,
+                        "name": call.name,
+                        "arguments": wire.dumps(dict(call.arguments)),
+                    }
+                )
                 return
             call_id = ids.make("mcp_")
             req.builder.add_call(call_id, call)
@@ -296,13 +359,26 @@ async def _loop(req: ResponsesRequest, out: Run, ids: IdMaker, servers: dict[str
             return
 
 
-async def _execute(req: ResponsesRequest, out: Run, ids: IdMaker, server: HostedServer, call: Call, call_id: str,
-                   approval_id: str | None) -> None:
+async def _execute(
+    req: ResponsesRequest,
+    out: Run,
+    ids: IdMaker,
+    server: HostedServer,
+    call: Call,
+    call_id: str,
+    approval_id: str | None,
+) -> None:
     output, error = await server.call(call.name, call.arguments)
-    item: dict[str, Any] = {"id": call_id if approval_id is None else ids.make("mcp_"), "type": "mcp_call",
-                            "server_label": server.config.label, "name": call.name,
-                            "arguments": wire.dumps(dict(call.arguments)), "output": output, "error": error,
-                            "status": "failed" if error else "completed"}
+    item: dict[str, Any] = {
+        "id": call_id if approval_id is None else ids.make("mcp_"),
+        "type": "mcp_call",
+        "server_label": server.config.label,
+        "name": call.name,
+        "arguments": wire.dumps(dict(call.arguments)),
+        "output": output,
+        "error": error,
+        "status": "failed" if error else "completed",
+    }
     if approval_id is not None:
         item["approval_request_id"] = approval_id
     out.items.append(item)
@@ -317,12 +393,14 @@ def _choose(tools: tuple[ToolSpec, ...], choice: Any) -> tuple[ToolSpec, ...]:
     if isinstance(choice, dict) and choice.get("type") == "function":
         chosen = tuple(t for t in tools if t.name == choice.get("name") and not t.origin)
         if not chosen:
-            raise invalid(f"Invalid value for 'tool_choice': no function named {choice.get('name')!r} in 'tools'.",
-                          "tool_choice")
+            raise invalid(
+                f"Invalid value for 'tool_choice': no function named {choice.get('name')!r} in 'tools'.", "tool_choice"
+            )
         return chosen
     if isinstance(choice, dict) and choice.get("type") == "mcp":
-        return tuple(t for t in tools if t.origin == choice.get("server_label")
-                     and choice.get("name") in (None, t.name))
+        return tuple(
+            t for t in tools if t.origin == choice.get("server_label") and choice.get("name") in (None, t.name)
+        )
     if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
         names = {t.get("name") for t in choice.get("tools") or [] if isinstance(t, dict)}
         return tuple(t for t in tools if t.name in names)
@@ -330,13 +408,24 @@ def _choose(tools: tuple[ToolSpec, ...], choice: Any) -> tuple[ToolSpec, ...]:
 
 
 def _message_item(item_id: str, text: str) -> dict[str, Any]:
-    return {"id": item_id, "type": "message", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
+    return {
+        "id": item_id,
+        "type": "message",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+    }
 
 
 def _function_call(ids: IdMaker, call: Call) -> dict[str, Any]:
-    return {"id": ids.make("fc_"), "type": "function_call", "status": "completed", "call_id": ids.make("call_"),
-            "name": call.name, "arguments": wire.dumps(dict(call.arguments))}
+    return {
+        "id": ids.make("fc_"),
+        "type": "function_call",
+        "status": "completed",
+        "call_id": ids.make("call_"),
+        "name": call.name,
+        "arguments": wire.dumps(dict(call.arguments)),
+    }
 
 
 # -- the Response object and its events ------------------------------------------------------------------------
@@ -346,20 +435,39 @@ def response_object(req: ResponsesRequest, out: Run) -> dict[str, Any]:
     body = req.body
     ids = IdMaker(req.digest)
     return {
-        "id": ids.make("resp_"), "object": "response", "created_at": CREATED, "status": "completed",
-        "background": False, "completed_at": CREATED, "error": None, "incomplete_details": None,
-        "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
-        "max_tool_calls": body.get("max_tool_calls"), "model": req.model, "output": out.items,
-        "parallel_tool_calls": req.parallel, "previous_response_id": None,
-        "reasoning": {"effort": None, "summary": None}, "service_tier": "default", "store": body.get("store", True),
-        "temperature": body.get("temperature", 1.0), "text": body.get("text") or {"format": {"type": "text"}},
-        "tool_choice": req.tool_choice or "auto", "tools": [_echo_tool(t) for t in body.get("tools") or []],
-        "top_p": body.get("top_p", 1.0), "truncation": body.get("truncation") or "disabled",
-        "usage": {"input_tokens": out.input_tokens,
-                  "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                  "output_tokens": out.output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
-                  "total_tokens": out.input_tokens + out.output_tokens},
-        "user": None, "metadata": body.get("metadata") or {},
+        "id": ids.make("resp_"),
+        "object": "response",
+        "created_at": CREATED,
+        "status": "completed",
+        "background": False,
+        "completed_at": CREATED,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": body.get("max_tool_calls"),
+        "model": req.model,
+        "output": out.items,
+        "parallel_tool_calls": req.parallel,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": req.tool_choice or "auto",
+        "tools": [_echo_tool(t) for t in body.get("tools") or []],
+        "top_p": body.get("top_p", 1.0),
+        "truncation": body.get("truncation") or "disabled",
+        "usage": {
+            "input_tokens": out.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": out.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": out.input_tokens + out.output_tokens,
+        },
+        "user": None,
+        "metadata": body.get("metadata") or {},
     }
 
 
@@ -396,8 +504,7 @@ def _item_events(item: dict[str, Any], index: int) -> Iterator[dict[str, Any]]:
         yield {"type": "response.output_text.done", **ref, "content_index": 0, "text": text, "logprobs": []}
         yield {"type": "response.content_part.done", **ref, "content_index": 0, "part": {**part, "text": text}}
     elif kind == "function_call":
-        yield {"type": "response.output_item.added", **at,
-               "item": {**item, "status": "in_progress", "arguments": ""}}
+        yield {"type": "response.output_item.added", **at, "item": {**item, "status": "in_progress", "arguments": ""}}
         yield {"type": "response.function_call_arguments.delta", **ref, "delta": item["arguments"]}
         yield {"type": "response.function_call_arguments.done", **ref, "arguments": item["arguments"]}
     elif kind == "mcp_list_tools":
@@ -405,8 +512,11 @@ def _item_events(item: dict[str, Any], index: int) -> Iterator[dict[str, Any]]:
         yield {"type": "response.mcp_list_tools.in_progress", **ref}
         yield {"type": "response.mcp_list_tools.completed", **ref}
     elif kind == "mcp_call":
-        yield {"type": "response.output_item.added", **at,
-               "item": {**item, "status": "in_progress", "arguments": "", "output": None, "error": None}}
+        yield {
+            "type": "response.output_item.added",
+            **at,
+            "item": {**item, "status": "in_progress", "arguments": "", "output": None, "error": None},
+        }
         yield {"type": "response.mcp_call_arguments.delta", **ref, "delta": item["arguments"]}
         yield {"type": "response.mcp_call_arguments.done", **ref, "arguments": item["arguments"]}
         yield {"type": "response.mcp_call.in_progress", **ref}
@@ -418,4 +528,4 @@ def _item_events(item: dict[str, Any], index: int) -> Iterator[dict[str, Any]]:
 
 def _deltas(text: str) -> list[str]:
     words = re.findall(r"\s*\S+|\s+$", text)
-    return ["".join(words[i:i + _WORDS_PER_DELTA]) for i in range(0, len(words), _WORDS_PER_DELTA)]
+    return ["".join(words[i : i + _WORDS_PER_DELTA]) for i in range(0, len(words), _WORDS_PER_DELTA)]

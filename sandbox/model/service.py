@@ -42,8 +42,9 @@ def _sse(events: Iterable[str]) -> StreamingResponse:
         for event in events:
             yield event.encode()
 
-    return StreamingResponse(body(), media_type="text/event-stream; charset=utf-8",
-                             headers={"cache-control": "no-cache"})
+    return StreamingResponse(
+        body(), media_type="text/event-stream; charset=utf-8", headers={"cache-control": "no-cache"}
+    )
 
 
 def _model(name: str) -> dict[str, Any]:
@@ -88,9 +89,12 @@ class ModelService:
         async def guarded(request: Request) -> Response:
             scheme, _, key = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not key.strip():
-                return error_response("You didn't provide an API key. You need to provide your API key in an "
-                                      "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). "
-                                      f"The sandbox accepts any key, e.g. {API_KEY}.", status=401)
+                return error_response(
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). "
+                    f"The sandbox accepts any key, e.g. {API_KEY}.",
+                    status=401,
+                )
             try:
                 return await fn(request)
             except APIError as exc:
@@ -137,8 +141,10 @@ class ModelService:
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
-    message = {404: f"Unknown request URL: {request.method} {request.url.path}.",
-               405: f"Method {request.method} is not allowed on {request.url.path}."}.get(exc.status_code, exc.detail)
+    message = {
+        404: f"Unknown request URL: {request.method} {request.url.path}.",
+        405: f"Method {request.method} is not allowed on {request.url.path}.",
+    }.get(exc.status_code, exc.detail)
     return error_response(message, status=exc.status_code, code="unknown_url" if exc.status_code == 404 else None)
 
 

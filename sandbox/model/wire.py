@@ -27,9 +27,12 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise APIError("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
-                       "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
-                       "sent was not valid JSON.)", code="invalid_json") from None
+        raise APIError(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+            "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+            "sent was not valid JSON.)",
+            code="invalid_json",
+        ) from None
     if not isinstance(body, dict):
         raise APIError("The request body must be a JSON object.", code="invalid_type")
     return body
@@ -83,15 +86,21 @@ def text_of(content: Any, param: str, part_types: tuple[str, ...]) -> str:
         elif part["type"] in ("refusal",):
             texts.append(str(part.get("refusal", "")))
         else:
-            raise invalid(f"Invalid value: '{part['type']}'. The sandbox model reads text parts only "
-                          f"({', '.join(part_types)}).", f"{where}.type")
+            raise invalid(
+                f"Invalid value: '{part['type']}'. The sandbox model reads text parts only ({', '.join(part_types)}).",
+                f"{where}.type",
+            )
     return "\n".join(texts)
 
 
 def tool_name(name: Any, param: str) -> str:
     if not isinstance(name, str) or not _TOOL_NAME.match(name):
-        raise invalid(f"Invalid '{param}': string does not match pattern. Expected a string that matches the "
-                      "pattern '^[a-zA-Z0-9_-]+$'.", param, "invalid_value")
+        raise invalid(
+            f"Invalid '{param}': string does not match pattern. Expected a string that matches the "
+            "pattern '^[a-zA-Z0-9_-]+$'.",
+            param,
+            "invalid_value",
+        )
     return name
 
 

@@ -50,10 +50,18 @@ class Call:
     def page_args(self, default_pagelen: int = 10) -> tuple[int, int]:
         return int(self.arg("page") or 1), int(self.arg("pagelen") or default_pagelen)
 
-    async def rest(self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
-                   form: dict[str, str] | None = None) -> UpstreamResponse:
-        response = await self.upstream.request(method, path, self.caller.authorization, params=params,
-                                               json_body=json_body, form=form)
+    async def rest(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+    ) -> UpstreamResponse:
+        response = await self.upstream.request(
+            method, path, self.caller.authorization, params=params, json_body=json_body, form=form
+        )
         if not response.ok:
             raise bitbucket_error(response)
         return response
@@ -112,22 +120,46 @@ async def user_info(call: Call) -> str:
     cred = call.caller.credential
     user = call.world.principal_user(cred)
     if user is not None:
-        return text_result({"account_id": user["account_id"], "account_type": "atlassian", "email": user["email"],
-                            "name": user["display_name"], "nickname": user["username"], "account_status": "active"})
+        return text_result(
+            {
+                "account_id": user["account_id"],
+                "account_type": "atlassian",
+                "email": user["email"],
+                "name": user["display_name"],
+                "nickname": user["username"],
+                "account_status": "active",
+            }
+        )
     uuid = cred.principal.uuid if cred.principal else ""
     account = next((s for s in call.world.store.all("service_account") if s["uuid"] == uuid), None)
     if account is None:
         raise ToolError("The account behind this API key no longer exists.")
     # Service accounts are app accounts; their account id is derived from the sandbox's stable uuid.
-    return text_result({"account_id": f"712020:{uuid.strip('{}')}", "account_type": "app",
-                        "email": account["email"], "name": account["name"], "account_status": "active"})
+    return text_result(
+        {
+            "account_id": f"712020:{uuid.strip('{}')}",
+            "account_type": "app",
+            "email": account["email"],
+            "name": account["name"],
+            "account_status": "active",
+        }
+    )
 
 
 @executes("getAccessibleAtlassianResources")
 async def accessible_resources(call: Call) -> str:
     site = org(call.world)
-    return text_result([{"id": site.cloud_id, "url": site.site_url, "name": site.site_name,
-                         "scopes": list(call.caller.credential.granted_order), "avatarUrl": AVATAR}])
+    return text_result(
+        [
+            {
+                "id": site.cloud_id,
+                "url": site.site_url,
+                "name": site.site_name,
+                "scopes": list(call.caller.credential.granted_order),
+                "avatarUrl": AVATAR,
+            }
+        ]
+    )
 
 
 # workspaces and repositories --------------------------------------------------------------------------------
@@ -160,8 +192,9 @@ async def repository_get(call: Call) -> str:
 @executes("bitbucketRepository", "defaultReviewers")
 @answered_here
 def default_reviewers(call: Call) -> Any:
-    local.require_repo(call.world, call.caller.credential, *local.DEFAULT_REVIEWERS, call.args["workspaceId"],
-                       call.args["repoId"])
+    local.require_repo(
+        call.world, call.caller.credential, *local.DEFAULT_REVIEWERS, call.args["workspaceId"], call.args["repoId"]
+    )
     return local.empty_page(*call.page_args(20))  # no repository in the sandbox has default reviewers
 
 
@@ -189,8 +222,9 @@ async def files_get(call: Call) -> str:
     ref = call.arg("referenceOrSha") or await call.main_branch()
     path = str(call.arg("path") or "").strip("/")
     params = {"format": "meta" if call.arg("format") == "meta" else None, **call.paging()}
-    response = await call.rest("GET", call.repo_path(f"/src/{q(await call.commit_of(ref))}/{qpath(path)}"),
-                               params=params)
+    response = await call.rest(
+        "GET", call.repo_path(f"/src/{q(await call.commit_of(ref))}/{qpath(path)}"), params=params
+    )
     return response.text  # as sent: a file's exact bytes (even a .json file), or Bitbucket's JSON listing
 
 
@@ -261,8 +295,9 @@ async def pr_diff(call: Call) -> str:
     side = "branch" if pr["state"] == "OPEN" else "commit"
     key = "name" if side == "branch" else "hash"
     source, destination = pr["source"][side][key], pr["destination"][side][key]
-    response = await call.rest("GET", call.repo_path(f"/diff/{qpath(source)}..{qpath(destination)}"),
-                               params={"topic": "true"})
+    response = await call.rest(
+        "GET", call.repo_path(f"/diff/{qpath(source)}..{qpath(destination)}"), params={"topic": "true"}
+    )
     return response.text
 
 
@@ -271,8 +306,11 @@ async def pr_create(call: Call) -> str:
     body: dict[str, Any] = {"title": call.args["title"], "source": {"branch": {"name": call.args["sourceBranch"]}}}
     if call.arg("targetBranch"):
         body["destination"] = {"branch": {"name": call.arg("targetBranch")}}
-    for arg, field in (("description", "description"), ("draft", "draft"),
-                       ("closeSourceBranch", "close_source_branch")):
+    for arg, field in (
+        ("description", "description"),
+        ("draft", "draft"),
+        ("closeSourceBranch", "close_source_branch"),
+    ):
         if call.arg(arg) is not None:
             body[field] = call.arg(arg)
     return text_result(await call.json("POST", call.repo_path("/pullrequests"), json_body=body))
@@ -280,9 +318,15 @@ async def pr_create(call: Call) -> str:
 
 @executes("bitbucketPullRequest", "merge")
 async def pr_merge(call: Call) -> str:
-    body = {field: call.arg(arg) for arg, field in (("mergeStrategy", "merge_strategy"), ("message", "message"),
-                                                    ("closeSourceBranch", "close_source_branch"))
-            if call.arg(arg) is not None}
+    body = {
+        field: call.arg(arg)
+        for arg, field in (
+            ("mergeStrategy", "merge_strategy"),
+            ("message", "message"),
+            ("closeSourceBranch", "close_source_branch"),
+        )
+        if call.arg(arg) is not None
+    }
     return text_result(await call.json("POST", call.pr_path("/merge"), json_body=body))
 
 
@@ -344,8 +388,9 @@ async def user_pull_requests(call: Call) -> str:
 
 # pipelines, deployments, environments (none in the sandbox) ----------------------------------------------------
 def _repo(call: Call, method: str, template: str, level: str = "read") -> None:
-    local.require_repo(call.world, call.caller.credential, method, template, call.args["workspaceId"],
-                       call.args["repoId"], level)
+    local.require_repo(
+        call.world, call.caller.credential, method, template, call.args["workspaceId"], call.args["repoId"], level
+    )
 
 
 PIPELINES = local.R + "/pipelines"
@@ -391,8 +436,9 @@ def pipeline_step_log(call: Call) -> Any:
 @answered_here
 def pipeline_run(call: Call) -> Any:
     _repo(call, "post", PIPELINES, "write")
-    raise local.pipelines_off(f"No pipeline can run on {call.args['branchName']}: enable Pipelines in the "
-                              "repository settings first.")
+    raise local.pipelines_off(
+        f"No pipeline can run on {call.args['branchName']}: enable Pipelines in the repository settings first."
+    )
 
 
 @executes("bitbucketDeployment", "list")

@@ -32,16 +32,24 @@ from sandbox.bitbucket.world import World
 from sandbox.mcp_http import Gate, jsonrpc_error
 from sandbox.rovo.settings import org
 
-MISSING = ("Unauthorized: send Authorization: Basic base64(email:api_token) with a scoped Atlassian API token, "
-           "or Authorization: Bearer <service account API key>.")
+MISSING = (
+    "Unauthorized: send Authorization: Basic base64(email:api_token) with a scoped Atlassian API token, "
+    "or Authorization: Bearer <service account API key>."
+)
 INVALID = "Unauthorized: the API token or API key is invalid, expired or revoked."
-NOT_AN_API_TOKEN = ("Unauthorized: only scoped Atlassian API tokens (Basic email:token) and service account API "
-                    "keys (Bearer) are accepted here; app passwords, OAuth tokens and access tokens are not.")
-LEGACY = ("Forbidden: the Atlassian Rovo MCP server requires a modern API token (API token with scopes). "
-          "Legacy API tokens without scopes are not supported.")
-DISABLED = ("Forbidden: API token authentication is turned off for the Rovo MCP server in this organization. "
-            "An organization admin can turn it on in Atlassian Administration > Rovo > Rovo MCP server > "
-            "Authentication.")
+NOT_AN_API_TOKEN = (
+    "Unauthorized: only scoped Atlassian API tokens (Basic email:token) and service account API "
+    "keys (Bearer) are accepted here; app passwords, OAuth tokens and access tokens are not."
+)
+LEGACY = (
+    "Forbidden: the Atlassian Rovo MCP server requires a modern API token (API token with scopes). "
+    "Legacy API tokens without scopes are not supported."
+)
+DISABLED = (
+    "Forbidden: API token authentication is turned off for the Rovo MCP server in this organization. "
+    "An organization admin can turn it on in Atlassian Administration > Rovo > Rovo MCP server > "
+    "Authentication."
+)
 # JSON-RPC has no code for this; -32001 is the server-error range the SDK also uses for transport refusals.
 AUTH_ERROR_CODE = -32001
 ACCEPTED_KINDS = ("api_token", "service_account")
@@ -78,8 +86,12 @@ class Caller:
     def identity(self) -> AuthenticatedUser:
         """What the MCP transport binds a session to: a session opened by one credential refuses every other."""
         principal = self.credential.principal
-        token = AccessToken(token=self.credential.key, client_id=self.credential.key,
-                            scopes=sorted(self.scopes), subject=principal.uuid if principal else None)
+        token = AccessToken(
+            token=self.credential.key,
+            client_id=self.credential.key,
+            scopes=sorted(self.scopes),
+            subject=principal.uuid if principal else None,
+        )
         return AuthenticatedUser(token)
 
 
@@ -114,8 +126,10 @@ def _is_legacy_token(world: World, header: str) -> bool:
     if not sep:
         return False
     users: dict[str, Doc] = {u["username"]: u for u in world.store.all("user")}
-    return any(not t["scoped"] and t["token"] == secret and users.get(t["user"], {}).get("email") == email
-               for t in world.store.all("api_token"))
+    return any(
+        not t["scoped"] and t["token"] == secret and users.get(t["user"], {}).get("email") == email
+        for t in world.store.all("api_token")
+    )
 
 
 def gate_for(world: World) -> Gate:

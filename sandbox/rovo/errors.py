@@ -49,16 +49,22 @@ def missing_parameter(tool: str, action: str, name: str) -> ToolError:
 
 def missing_scope(tool: str, action: str, scope: str, service_account: bool) -> ToolError:
     what, article = ("service account API key", "a") if service_account else ("API token", "an")
-    return ToolError(f"Permission denied: the action '{action}' of {tool} requires the scope {scope}, which this "
-                     f"{what} does not have. Create {article} {what} with that scope to use it.")
+    return ToolError(
+        f"Permission denied: the action '{action}' of {tool} requires the scope {scope}, which this "
+        f"{what} does not have. Create {article} {what} with that scope to use it."
+    )
 
 
 def blocked_group(tool: str, action: str, group: str) -> ToolError:
-    return ToolError(f"Permission denied: the action '{action}' of {tool} belongs to the {group} permission group, "
-                     "which an organization admin has blocked for the Rovo MCP server.")
+    return ToolError(
+        f"Permission denied: the action '{action}' of {tool} belongs to the {group} permission group, "
+        "which an organization admin has blocked for the Rovo MCP server."
+    )
 
 
 def not_linked(workspace: str) -> ToolError:
-    return ToolError(f"The Bitbucket workspace '{workspace}' is not linked to an Atlassian organization. Bitbucket "
-                     "tools on the Atlassian Rovo MCP server only work for workspaces linked to the organization "
-                     "(an admin links it at admin.atlassian.com > Apps > Link Bitbucket).")
+    return ToolError(
+        f"The Bitbucket workspace '{workspace}' is not linked to an Atlassian organization. Bitbucket "
+        "tools on the Atlassian Rovo MCP server only work for workspaces linked to the organization "
+        "(an admin links it at admin.atlassian.com > Apps > Link Bitbucket)."
+    )

@@ -31,12 +31,16 @@ def require_scopes(cred: Credential, method: str, template: str) -> None:
     """Bitbucket's scope check for an operation of the official document (its 403 envelope when it fails)."""
     op = operation(method, template)
     if missing_scopes(op, cred.vocabulary, cred.scopes):
-        raise BitbucketError(403, MISSING_SCOPE, detail={"granted": list(cred.granted_order),
-                                                         "required": required_scopes(op, cred.vocabulary)})
+        raise BitbucketError(
+            403,
+            MISSING_SCOPE,
+            detail={"granted": list(cred.granted_order), "required": required_scopes(op, cred.vocabulary)},
+        )
 
 
-def require_repo(world: World, cred: Credential, method: str, template: str, ws: str, repo: str,
-                 level: str = "read") -> Doc:
+def require_repo(
+    world: World, cred: Credential, method: str, template: str, ws: str, repo: str, level: str = "read"
+) -> Doc:
     require_scopes(cred, method, template)
     return world.require_repo(cred, ws, repo, level)
 
@@ -56,7 +60,7 @@ def empty_page(page: int, pagelen: int) -> dict[str, Any]:
 def page_of(values: list[Any], page: int, pagelen: int) -> dict[str, Any]:
     """One page of a list gathered here, in Bitbucket's envelope (without next/previous links)."""
     start = (page - 1) * pagelen
-    return {"pagelen": pagelen, "size": len(values), "page": page, "values": values[start:start + pagelen]}
+    return {"pagelen": pagelen, "size": len(values), "page": page, "values": values[start : start + pagelen]}
 
 
 def pipeline_not_found(uuid: str) -> BitbucketError:

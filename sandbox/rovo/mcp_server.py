@@ -123,12 +123,13 @@ def _validate(tool: ToolSpec, arguments: dict[str, Any]) -> None:
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "arguments"
         raise ToolError(f"Invalid arguments for {tool.name}: {where}: {error.message}")
-    for key, hint in (("workspaceId", "a workspace slug such as acme"),
-                      ("repoId", "a repository slug such as widgets; the workspace goes in workspaceId")):
+    for key, hint in (
+        ("workspaceId", "a workspace slug such as acme"),
+        ("repoId", "a repository slug such as widgets; the workspace goes in workspaceId"),
+    ):
         if "/" in str(arguments.get(key, "")):
             raise ToolError(f"Invalid arguments for {tool.name}: {key} must be {hint}, not a path.")
 
 
 def _result(text: str, error: bool = False) -> types.ServerResult:
-    return types.ServerResult(types.CallToolResult(content=[types.TextContent(type="text", text=text)],
-                                                   isError=error))
+    return types.ServerResult(types.CallToolResult(content=[types.TextContent(type="text", text=text)], isError=error))

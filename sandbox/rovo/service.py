@@ -50,8 +50,7 @@ class RovoMcpApp:
         if self._is_probe(request):
             assert self.endpoint.gate is not None
             refused = await self.endpoint.gate(request)
-            response = refused or JSONResponse({"status": "ok", "endpoint": MCP_PATH,
-                                                "transport": "streamable-http"})
+            response = refused or JSONResponse({"status": "ok", "endpoint": MCP_PATH, "transport": "streamable-http"})
             await response(scope, receive, send)
             return
         await self.endpoint(scope, receive, send)
@@ -60,8 +59,11 @@ class RovoMcpApp:
     def _is_probe(request: Request) -> bool:
         if request.method == "HEAD":
             return True
-        return (request.method == "GET" and "mcp-session-id" not in request.headers
-                and "text/event-stream" not in request.headers.get("accept", ""))
+        return (
+            request.method == "GET"
+            and "mcp-session-id" not in request.headers
+            and "text/event-stream" not in request.headers.get("accept", "")
+        )
 
 
 class RovoService:
@@ -75,8 +77,9 @@ class RovoService:
         self.endpoint = McpEndpoint(self.tools.server, self.settings.mcp_transport, gate_for(ctx.world))
 
     def asgi(self) -> ASGIApp:
-        app = Starlette(routes=[Route(MCP_PATH, RovoMcpApp(self.endpoint))],
-                        exception_handlers={HTTPException: _http_error})
+        app = Starlette(
+            routes=[Route(MCP_PATH, RovoMcpApp(self.endpoint))], exception_handlers={HTTPException: _http_error}
+        )
         app.router.redirect_slashes = False  # /v1/mcp/ is not the endpoint, and a redirect would hide that
         return app
 
@@ -121,8 +124,10 @@ class RovoService:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": f"{exc.status_code}: nothing is served at {request.url.path}; the Rovo MCP "
-                                  f"endpoint is {MCP_PATH}"}, status_code=exc.status_code)
+    return JSONResponse(
+        {"error": f"{exc.status_code}: nothing is served at {request.url.path}; the Rovo MCP endpoint is {MCP_PATH}"},
+        status_code=exc.status_code,
+    )
 
 
 def create_service(ctx: ServiceContext) -> RovoService:

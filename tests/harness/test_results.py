@@ -24,13 +24,33 @@ from harness.vocab import Outcome
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = sorted((ROOT / "cassettes").rglob("*.yaml"))
 # A row as the first runner wrote it: no schema version, no tags, control, tools or destructive_calls.
-OLDEST_ROW = {"run_id": "20261121T115944Z", "key": "core-create-branch/autogen/rovo/sandbox-overclaim/1",
-              "scenario": "core-create-branch", "framework": "autogen", "path": "rovo", "model": "sandbox-overclaim",
-              "attempt": 1, "world": "sandbox", "record_mode": "all", "started_at": "2026-11-21T11:59:44+00:00",
-              "verdict": "fail", "reasons": ["the answer claims a success"], "turns": 1, "model_calls": 2,
-              "tool_calls": 1, "tool_errors": 1, "input_tokens": 900, "output_tokens": 40, "wall_ms": 80.0,
-              "first_token_ms": 9.0, "versions": {"mcp": "1.30.0"}, "cassette": "x.yaml", "duration_s": 1.2,
-              "recorded": None, "transcript": "t.json"}
+OLDEST_ROW = {
+    "run_id": "20261121T115944Z",
+    "key": "core-create-branch/autogen/rovo/sandbox-overclaim/1",
+    "scenario": "core-create-branch",
+    "framework": "autogen",
+    "path": "rovo",
+    "model": "sandbox-overclaim",
+    "attempt": 1,
+    "world": "sandbox",
+    "record_mode": "all",
+    "started_at": "2026-11-21T11:59:44+00:00",
+    "verdict": "fail",
+    "reasons": ["the answer claims a success"],
+    "turns": 1,
+    "model_calls": 2,
+    "tool_calls": 1,
+    "tool_errors": 1,
+    "input_tokens": 900,
+    "output_tokens": 40,
+    "wall_ms": 80.0,
+    "first_token_ms": 9.0,
+    "versions": {"mcp": "1.30.0"},
+    "cassette": "x.yaml",
+    "duration_s": 1.2,
+    "recorded": None,
+    "transcript": "t.json",
+}
 
 
 def stored_metadata(path: Path) -> dict[str, object]:
@@ -46,10 +66,17 @@ def test_every_committed_cassette_reads_and_gives_back_its_metadata(path: Path) 
 
 
 def test_a_current_row_round_trips_exactly(tmp_path: Path) -> None:
-    row = ResultRow.model_validate({**OLDEST_ROW, "schema_version": SCHEMA_VERSION, "tags": ["core"],
-                                    "control": True, "tools": ["bitbucketRepoContent:branch.create"],
-                                    "destructive_calls": 0, "recorded": {"verdict": "pass", "reasons": [],
-                                                                         "metrics": {"turns": 1}}})
+    row = ResultRow.model_validate(
+        {
+            **OLDEST_ROW,
+            "schema_version": SCHEMA_VERSION,
+            "tags": ["core"],
+            "control": True,
+            "tools": ["bitbucketRepoContent:branch.create"],
+            "destructive_calls": 0,
+            "recorded": {"verdict": "pass", "reasons": [], "metrics": {"turns": 1}},
+        }
+    )
     results = tmp_path / "results.jsonl"
     append_row(results, row)
     (line,) = results.read_text().splitlines()
@@ -70,13 +97,19 @@ def test_a_field_from_a_newer_writer_is_kept() -> None:
     assert json.loads(row.to_json())["novel"] == {"a": 1}
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"key": "a"', r"results.jsonl:2: not valid JSON .*delete the line and resume"),
-    ("[1, 2]", r"results.jsonl:2: expected a JSON object, found list"),
-    (json.dumps({k: v for k, v in OLDEST_ROW.items() if k != "scenario"}), r"results.jsonl:2: missing field scenario"),
-    (json.dumps(OLDEST_ROW | {"verdict": "maybe"}), r"results.jsonl:2: verdict: 'maybe' is not one of pass, fail"),
-    (json.dumps(OLDEST_ROW | {"attempt": "first"}), r"results.jsonl:2: attempt: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"key": "a"', r"results.jsonl:2: not valid JSON .*delete the line and resume"),
+        ("[1, 2]", r"results.jsonl:2: expected a JSON object, found list"),
+        (
+            json.dumps({k: v for k, v in OLDEST_ROW.items() if k != "scenario"}),
+            r"results.jsonl:2: missing field scenario",
+        ),
+        (json.dumps(OLDEST_ROW | {"verdict": "maybe"}), r"results.jsonl:2: verdict: 'maybe' is not one of pass, fail"),
+        (json.dumps(OLDEST_ROW | {"attempt": "first"}), r"results.jsonl:2: attempt: Input should be a valid integer"),
+    ],
+)
 def test_a_broken_line_is_named_with_its_file_line_and_field(tmp_path: Path, line: str, message: str) -> None:
     results = tmp_path / "results.jsonl"
     results.write_text(json.dumps(OLDEST_ROW) + "\n" + line + "\n")
@@ -88,6 +121,9 @@ def test_a_broken_line_is_named_with_its_file_line_and_field(tmp_path: Path, lin
 def test_a_cassette_without_a_cell_record_is_named(tmp_path: Path) -> None:
     plain = tmp_path / "plain.yaml"
     plain.write_text("interactions: []\nversion: 1\n")
-    with pytest.raises(RunDataError, match=r"plain.yaml: not a harness cell cassette \(its metadata lacks cell, "
-                                           r"result, urls\)"):
+    with pytest.raises(
+        RunDataError,
+        match=r"plain.yaml: not a harness cell cassette \(its metadata lacks cell, "
+        r"result, urls\)",
+    ):
         CellRecord.read(plain)

@@ -38,8 +38,9 @@ def _validated(body: J, partial: bool = False) -> J:
         if not isinstance(url, str) or not url:
             raise field_error("url", "This field is required.")
         if not is_loopback_url(url):
-            raise field_error("url", "The sandbox delivers webhooks to loopback addresses only (127.0.0.1, ::1, "
-                                     "localhost).")
+            raise field_error(
+                "url", "The sandbox delivers webhooks to loopback addresses only (127.0.0.1, ::1, localhost)."
+            )
         out["url"] = url
     if "events" in body or not partial:
         events = body.get("events")
@@ -76,8 +77,15 @@ def create_hook(ctx: Ctx) -> Response:
     repo = repo_for(ctx, "admin")
     fields = _validated(ctx.fields())
     uuid = ctx.world.ids.uuid("hook")
-    hook = {"uuid": uuid, "description": "", "active": True, "secret": None, **fields,
-            "repository": repo["full_name"], "created_at": ctx.world.now()}
+    hook = {
+        "uuid": uuid,
+        "description": "",
+        "active": True,
+        "secret": None,
+        **fields,
+        "repository": repo["full_name"],
+        "created_at": ctx.world.now(),
+    }
     ctx.world.store.put("hook", uuid, hook, parent=repo["full_name"])
     out = ctx.r.hook(repo, hook)
     return _created(out, out["links"]["self"]["href"])

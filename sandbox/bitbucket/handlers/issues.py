@@ -37,8 +37,16 @@ def _issue(ctx: Ctx, repo: Doc) -> Doc:
 
 
 def _emit(ctx: Ctx, repo: Doc, event: str, issue: Doc, **extra: Any) -> None:
-    ctx.world.emit(repo["full_name"], event, {"actor": ctx.actor(), "issue": ctx.r.issue(repo, issue, ctx.users),
-                                              "repository": render_repository(ctx, repo), **extra})
+    ctx.world.emit(
+        repo["full_name"],
+        event,
+        {
+            "actor": ctx.actor(),
+            "issue": ctx.r.issue(repo, issue, ctx.users),
+            "repository": render_repository(ctx, repo),
+            **extra,
+        },
+    )
 
 
 def _content(body: J, required: bool) -> str | None:
@@ -81,8 +89,9 @@ def create_issue(ctx: Ctx) -> Response:
     if "title" not in fields:
         raise field_error("title", "This field is required.")
     assignee = _assignee(ctx, body.get("assignee"))
-    issue = new_issue(ctx.world, repo, ctx.me, fields.pop("title"), _content(body, True) or "",
-                      assignee=assignee, **fields)
+    issue = new_issue(
+        ctx.world, repo, ctx.me, fields.pop("title"), _content(body, True) or "", assignee=assignee, **fields
+    )
     _emit(ctx, repo, "issue:created", issue)
     out = ctx.r.issue(repo, issue, ctx.users)
     return _created(out, out["links"]["self"]["href"])
@@ -94,8 +103,11 @@ def _assignee(ctx: Ctx, ref: object) -> str | None:
     if not isinstance(ref, dict):
         raise field_error("assignee", "An account object is required.")
     for user in ctx.users.values():
-        if ref.get("uuid") == user["uuid"] or ref.get("username") == user["username"] or \
-                ref.get("account_id") == user["account_id"]:
+        if (
+            ref.get("uuid") == user["uuid"]
+            or ref.get("username") == user["username"]
+            or ref.get("account_id") == user["account_id"]
+        ):
             return str(user["username"])
     raise field_error("assignee", "No such user.")
 

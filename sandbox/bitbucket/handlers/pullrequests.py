@@ -44,8 +44,16 @@ def _user_or_403(ctx: Ctx) -> Doc:
 
 
 def _emit(ctx: Ctx, repo: Doc, event: str, pr: Doc, **extra: Any) -> None:
-    ctx.world.emit(repo["full_name"], event, {"actor": ctx.actor(), "pullrequest": render(ctx, repo, pr),
-                                              "repository": render_repository(ctx, repo), **extra})
+    ctx.world.emit(
+        repo["full_name"],
+        event,
+        {
+            "actor": ctx.actor(),
+            "pullrequest": render(ctx, repo, pr),
+            "repository": render_repository(ctx, repo),
+            **extra,
+        },
+    )
 
 
 @route("get", PR)
@@ -79,21 +87,40 @@ def create_pullrequest(ctx: Ctx) -> Response:
         raise field_error("title", "This field is required.")
     source = _name(body, "source")
     if source is None:
-        raise BitbucketError(400, "Bad request", fields={"source": ["This field is required."]},
-                             detail="You must specify a valid source branch when creating a pull request.")
+        raise BitbucketError(
+            400,
+            "Bad request",
+            fields={"source": ["This field is required."]},
+            detail="You must specify a valid source branch when creating a pull request.",
+        )
     description = body.get("description", "")
     if not isinstance(description, str):
         raise field_error("description", "A string is required.")
     reviewers = _reviewers(ctx, body.get("reviewers"))
     for open_pr in ctx.world.store.children("pullrequest", repo["full_name"]):
-        if (open_pr["state"] == "OPEN" and open_pr["source_branch"] == source
-                and open_pr["destination_branch"] == (_name(body, "destination") or repo["mainbranch"])):
-            raise BitbucketError(400, "Bad request", detail="There is already an open pull request from "
-                                 f"{source} to {open_pr['destination_branch']}.",
-                                 fields={"source": ["There is already an open pull request for this branch."]})
-    pr = new_pullrequest(ctx.world, repo, author, title, source, _name(body, "destination"),
-                         description=description, close_source_branch=body.get("close_source_branch", False),
-                         draft=body.get("draft", False), reviewers=reviewers)
+        if (
+            open_pr["state"] == "OPEN"
+            and open_pr["source_branch"] == source
+            and open_pr["destination_branch"] == (_name(body, "destination") or repo["mainbranch"])
+        ):
+            raise BitbucketError(
+                400,
+                "Bad request",
+                detail=f"There is already an open pull request from {source} to {open_pr['destination_branch']}.",
+                fields={"source": ["There is already an open pull request for this branch."]},
+            )
+    pr = new_pullrequest(
+        ctx.world,
+        repo,
+        author,
+        title,
+        source,
+        _name(body, "destination"),
+        description=description,
+        close_source_branch=body.get("close_source_branch", False),
+        draft=body.get("draft", False),
+        reviewers=reviewers,
+    )
     _emit(ctx, repo, "pullrequest:created", pr)
     out = render(ctx, repo, pr)
     return _created(out, out["links"]["self"]["href"])
@@ -175,8 +202,10 @@ def create_comment(ctx: Ctx) -> Response:
     parent = body.get("parent")
     if parent is not None:
         parent_id = parent.get("id") if isinstance(parent, dict) else None
-        if not isinstance(parent_id, int) or ctx.world.store.get(
-                "pr_comment", f"{_key(repo, pr['id'])}:{parent_id}") is None:
+        if (
+            not isinstance(parent_id, int)
+            or ctx.world.store.get("pr_comment", f"{_key(repo, pr['id'])}:{parent_id}") is None
+        ):
             raise field_error("parent", "parent.id must name a comment on this pull request.")
         extra["parent_id"] = parent_id
     comment = new_comment(ctx.world, "pr_comment", _key(repo, pr["id"]), user, raw, **extra)
@@ -204,8 +233,12 @@ def _inline(inline: object) -> J:
 def _participate(ctx: Ctx, repo: Doc, pr: Doc, user: Doc, **changes: Any) -> Doc:
     entry = next((p for p in pr["participants"] if p["user"] == user["username"]), None)
     if entry is None:
-        entry = {"user": user["username"], "approved": False, "state": None,
-                 "role": "REVIEWER" if user["username"] in pr["reviewers"] else "PARTICIPANT"}
+        entry = {
+            "user": user["username"],
+            "approved": False,
+            "state": None,
+            "role": "REVIEWER" if user["username"] in pr["reviewers"] else "PARTICIPANT",
+        }
         pr["participants"].append(entry)
     entry.update(changes, participated_on=ctx.world.now())
     ctx.world.store.put("pullrequest", _key(repo, pr["id"]), pr, parent=repo["full_name"])
@@ -250,8 +283,9 @@ def unapprove(ctx: Ctx) -> Response:
 
 @route("post", PR + "/{pull_request_id}/request-changes")
 def request_changes(ctx: Ctx) -> J:
-    return _review(ctx, "changes_requested", "request changes on", "pullrequest:changes_request_created",
-                   "changes_request")
+    return _review(
+        ctx, "changes_requested", "request changes on", "pullrequest:changes_request_created", "changes_request"
+    )
 
 
 @route("delete", PR + "/{pull_request_id}/request-changes")
@@ -263,8 +297,9 @@ def _open_pr(ctx: Ctx, level: str = "write") -> tuple[Doc, Doc, Doc]:
     repo = repo_for(ctx, level)
     pr = _pr(ctx, repo)
     if pr["state"] != "OPEN":
-        raise BitbucketError(400, f"The pull request is {pr['state'].lower()}; only open pull requests can "
-                                  "be merged or declined.")
+        raise BitbucketError(
+            400, f"The pull request is {pr['state'].lower()}; only open pull requests can be merged or declined."
+        )
     return repo, pr, _user_or_403(ctx)
 
 
@@ -285,13 +320,17 @@ def merge(ctx: Ctx) -> J:
     except MergeConflict as exc:
         raise BitbucketError(409, "Merge conflict", detail=f"Conflicts in: {', '.join(exc.paths)}") from None
     git.set_branch(pr["destination_branch"], head)
-    ctx.world.emit(repo["full_name"], "repo:push",
-                   push_payload(ctx, repo, git, pr["destination_branch"], old=destination, new=head))
+    ctx.world.emit(
+        repo["full_name"],
+        "repo:push",
+        push_payload(ctx, repo, git, pr["destination_branch"], old=destination, new=head),
+    )
     close = body.get("close_source_branch", pr["close_source_branch"])
     if close and pr["source_branch"] != repo["mainbranch"]:
         git.delete_branch(pr["source_branch"])
-    pr.update(state="MERGED", merge_commit=head, closed_by=user["username"], updated_on=ctx.world.now(),
-              source_commit=source)
+    pr.update(
+        state="MERGED", merge_commit=head, closed_by=user["username"], updated_on=ctx.world.now(), source_commit=source
+    )
     ctx.world.store.put("pullrequest", _key(repo, pr["id"]), pr, parent=repo["full_name"])
     _emit(ctx, repo, "pullrequest:fulfilled", pr)
     return render(ctx, repo, pr)
@@ -300,8 +339,12 @@ def merge(ctx: Ctx) -> J:
 @route("post", PR + "/{pull_request_id}/decline")
 def decline(ctx: Ctx) -> J:
     repo, pr, user = _open_pr(ctx)
-    pr.update(state="DECLINED", closed_by=user["username"], updated_on=ctx.world.now(),
-              reason=str(ctx.fields().get("reason") or ""))
+    pr.update(
+        state="DECLINED",
+        closed_by=user["username"],
+        updated_on=ctx.world.now(),
+        reason=str(ctx.fields().get("reason") or ""),
+    )
     ctx.world.store.put("pullrequest", _key(repo, pr["id"]), pr, parent=repo["full_name"])
     _emit(ctx, repo, "pullrequest:rejected", pr)
     return render(ctx, repo, pr)
@@ -314,6 +357,8 @@ def pr_diff(ctx: Ctx) -> Response:
     git = ctx.world.repo_git(repo)
     src = git.branch_head(pr["source_branch"]) or pr["source_commit"]
     dst = git.branch_head(pr["destination_branch"]) or pr["destination_commit"]
-    url = (f"{ctx.r.api}/repositories/{repo['full_name']}/diff/{repo['full_name']}:{src[:12]}%0D{dst[:12]}"
-           f"?from_pullrequest_id={pr['id']}&topic=true")
+    url = (
+        f"{ctx.r.api}/repositories/{repo['full_name']}/diff/{repo['full_name']}:{src[:12]}%0D{dst[:12]}"
+        f"?from_pullrequest_id={pr['id']}&topic=true"
+    )
     return RedirectResponse(url, status_code=302)

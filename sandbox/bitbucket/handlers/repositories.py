@@ -67,15 +67,29 @@ def create_repository(ctx: Ctx) -> J:
     if body.get("fork_policy", "allow_forks") not in ("allow_forks", "no_public_forks", "no_forks"):
         raise field_error("fork_policy", "Must be allow_forks, no_public_forks or no_forks.")
     project = _project_key(ctx.world, ws["slug"], body.get("project"))
-    repo = new_repository(ctx.world, ws["slug"], slug, name=body.get("name") or slug,
-                          description=body.get("description", ""), is_private=body.get("is_private", True),
-                          has_issues=body.get("has_issues", True), has_wiki=body.get("has_wiki", False),
-                          language=body.get("language", ""), fork_policy=body.get("fork_policy", "allow_forks"),
-                          project=project, mainbranch="main")
+    repo = new_repository(
+        ctx.world,
+        ws["slug"],
+        slug,
+        name=body.get("name") or slug,
+        description=body.get("description", ""),
+        is_private=body.get("is_private", True),
+        has_issues=body.get("has_issues", True),
+        has_wiki=body.get("has_wiki", False),
+        language=body.get("language", ""),
+        fork_policy=body.get("fork_policy", "allow_forks"),
+        project=project,
+        mainbranch="main",
+    )
     # A new repository has an initial commit on main so that branches can be created off it.
     git = ctx.world.repo_git(repo)
-    sha = git.commit_files(None, {"README.md": f"# {repo['name']}\n".encode()}, "Initial commit",
-                           author_line(ctx.me), ctx.world.clock.now())
+    sha = git.commit_files(
+        None,
+        {"README.md": f"# {repo['name']}\n".encode()},
+        "Initial commit",
+        author_line(ctx.me),
+        ctx.world.clock.now(),
+    )
     git.set_branch("main", sha)
     return render_repository(ctx, repo)
 

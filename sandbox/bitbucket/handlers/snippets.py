@@ -29,8 +29,9 @@ def _snippet(ctx: Ctx, ws: Doc) -> Doc:
 
 
 def _list(ctx: Ctx, workspaces: list[Doc]) -> J:
-    values = [ctx.r.snippet(ws, s, ctx.users)
-              for ws in workspaces for s in ctx.world.store.children("snippet", ws["slug"])]
+    values = [
+        ctx.r.snippet(ws, s, ctx.users) for ws in workspaces for s in ctx.world.store.children("snippet", ws["slug"])
+    ]
     return ctx.page(values)
 
 
@@ -54,7 +55,8 @@ def _create(ctx: Ctx, ws: Doc) -> Response:
         for key, value in ctx.form:
             if key == "file":
                 files[f"file{len(files) + 1}.txt" if files else "file.txt"] = (
-                    value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+                    value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                )
             else:
                 meta[key] = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     else:
@@ -74,8 +76,16 @@ def _create(ctx: Ctx, ws: Doc) -> Response:
     number = ctx.world.store.next_value("snippet")
     encoded = hashlib.sha1(f"{ws['slug']}:{number}".encode()).hexdigest()[:5]
     now = ctx.world.now()
-    snip = {"id": number, "encoded_id": encoded, "title": title, "is_private": bool(is_private),
-            "creator": ctx.me["username"], "files": files, "created_on": now, "updated_on": now}
+    snip = {
+        "id": number,
+        "encoded_id": encoded,
+        "title": title,
+        "is_private": bool(is_private),
+        "creator": ctx.me["username"],
+        "files": files,
+        "created_on": now,
+        "updated_on": now,
+    }
     ctx.world.store.put("snippet", f"{ws['slug']}/{encoded}", snip, parent=ws["slug"])
     out = ctx.r.snippet(ws, snip, ctx.users)
     return _created(out, out["links"]["self"]["href"])
@@ -83,8 +93,7 @@ def _create(ctx: Ctx, ws: Doc) -> Response:
 
 @route("post", "/snippets")
 def create_default(ctx: Ctx) -> Response:
-    ws = next((w for w in ctx.world.store.all("workspace") if ctx.world.can_see_workspace(ctx.cred, w["slug"])),
-              None)
+    ws = next((w for w in ctx.world.store.all("workspace") if ctx.world.can_see_workspace(ctx.cred, w["slug"])), None)
     if ws is None:
         raise BitbucketError(403, "You are not a member of any workspace.")
     return _create(ctx, ws)
@@ -122,8 +131,10 @@ def create_snippet_comment(ctx: Ctx) -> Response:
     parent = body.get("parent")
     if parent is not None:
         pid = parent.get("id") if isinstance(parent, dict) else None
-        if not isinstance(pid, int) or ctx.world.store.get(
-                "snippet_comment", f"{ws['slug']}/{snip['encoded_id']}:{pid}") is None:
+        if (
+            not isinstance(pid, int)
+            or ctx.world.store.get("snippet_comment", f"{ws['slug']}/{snip['encoded_id']}:{pid}") is None
+        ):
             raise field_error("parent", "parent.id must name a comment on this snippet.")
         extra["parent_id"] = pid
     comment = new_comment(ctx.world, "snippet_comment", f"{ws['slug']}/{snip['encoded_id']}", ctx.me, raw, **extra)

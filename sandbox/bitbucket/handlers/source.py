@@ -24,8 +24,16 @@ from sandbox.bitbucket.store import Doc
 from sandbox.bitbucket.webhooks import push_payload
 
 # Content types by extension for raw file reads; Bitbucket sends no charset.
-_EXTRA_TYPES = {".md": "text/markdown", ".py": "text/x-python", ".yaml": "text/x-yaml", ".yml": "text/x-yaml",
-                ".toml": "text/x-toml", ".ts": "text/x-typescript", ".rs": "text/x-rust", ".go": "text/x-go"}
+_EXTRA_TYPES = {
+    ".md": "text/markdown",
+    ".py": "text/x-python",
+    ".yaml": "text/x-yaml",
+    ".yml": "text/x-yaml",
+    ".toml": "text/x-toml",
+    ".ts": "text/x-typescript",
+    ".rs": "text/x-rust",
+    ".go": "text/x-go",
+}
 
 
 def content_type(path: str) -> str:
@@ -68,7 +76,7 @@ def get_branch(ctx: Ctx) -> J:
     git = ctx.world.repo_git(repo)
     sha = git.branch_head(ctx.param("name"))
     if sha is None:
-        raise BitbucketError(404, f"Branch \"{ctx.param('name')}\" not found")
+        raise BitbucketError(404, f'Branch "{ctx.param("name")}" not found')
     return branch_json(ctx, repo, git, ctx.param("name"), sha)
 
 
@@ -82,17 +90,20 @@ def create_branch(ctx: Ctx) -> Response:
     if not isinstance(name, str) or not name:
         raise field_error("name", "This field is required.")
     if name.startswith("refs/") or not valid_branch_name(name):
-        raise field_error("name", f"\"{name}\" is not a valid branch name.")
+        raise field_error("name", f'"{name}" is not a valid branch name.')
     if not isinstance(target, dict) or not isinstance(target.get("hash"), str) or not target["hash"]:
         raise field_error("target", "target.hash is required: a commit hash or a branch name.")
     if git.branch_head(name) is not None:
-        raise BitbucketError(400, f"BRANCH_ALREADY_EXISTS: Branch \"{name}\" already exists.",
-                             detail=f"Branch \"{name}\" already exists.", fields={"name": ["already exists"]})
+        raise BitbucketError(
+            400,
+            f'BRANCH_ALREADY_EXISTS: Branch "{name}" already exists.',
+            detail=f'Branch "{name}" already exists.',
+            fields={"name": ["already exists"]},
+        )
     _no_conflict(git, name, "name")
     sha = resolve(git, target["hash"], "Target commit")
     git.set_branch(name, sha)
-    ctx.world.emit(repo["full_name"], "repo:push",
-                   push_payload(ctx, repo, git, name, old=None, new=sha, created=True))
+    ctx.world.emit(repo["full_name"], "repo:push", push_payload(ctx, repo, git, name, old=None, new=sha, created=True))
     out = branch_json(ctx, repo, git, name, sha)
     return _created(out, out["links"]["self"]["href"])
 
@@ -106,7 +117,7 @@ def delete_branch(ctx: Ctx) -> Response:
         raise BitbucketError(400, "You can't delete the main branch.")
     old = git.branch_head(name)
     if old is None or not git.delete_branch(name):
-        raise BitbucketError(404, f"Branch \"{name}\" not found")
+        raise BitbucketError(404, f'Branch "{name}" not found')
     ctx.world.emit(repo["full_name"], "repo:push", push_payload(ctx, repo, git, name, old=old, new=None))
     return Response(status_code=204)
 
@@ -114,7 +125,7 @@ def delete_branch(ctx: Ctx) -> Response:
 def _no_conflict(git: GitRepo, name: str, field: str) -> None:
     conflict = git.conflicting_branch(name)
     if conflict is not None:
-        raise field_error(field, f"\"{name}\" conflicts with the existing branch \"{conflict}\".")
+        raise field_error(field, f'"{name}" conflicts with the existing branch "{conflict}".')
 
 
 def _created(body: J, location: str) -> Response:
@@ -153,8 +164,14 @@ def read_src(ctx: Ctx) -> Response | J:
     if isinstance(found, bytes):
         if meta:
             return {**ctx.r.tree_entry(repo, sha, path, False, len(found)), "commit": commit_json(ctx, repo, git, sha)}
-        return Response(found, headers={"Content-Type": content_type(path),
-            "Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"', "ETag": f'"{sha[:12]}"'})
+        return Response(
+            found,
+            headers={
+                "Content-Type": content_type(path),
+                "Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"',
+                "ETag": f'"{sha[:12]}"',
+            },
+        )
     if meta:
         return {**ctx.r.tree_entry(repo, sha, path, True, 0), "commit": commit_json(ctx, repo, git, sha)}
     depth = _max_depth(ctx)
@@ -204,24 +221,30 @@ def commit_src(ctx: Ctx) -> Response:
         raise bad_request("The commit changes nothing: add at least one file field or a files entry.")
     branch = meta.get("branch") or repo["mainbranch"]
     if not valid_branch_name(branch):
-        raise field_error("branch", f"\"{branch}\" is not a valid branch name.")
+        raise field_error("branch", f'"{branch}" is not a valid branch name.')
     old = git.branch_head(branch)
     if old is None:
         _no_conflict(git, branch, "branch")
-    parent = resolve(git, meta["parents"].split(",")[0].strip(), "Parent commit") if meta.get("parents") else \
-        old or git.branch_head(repo["mainbranch"])
-    author = meta.get("author") or author_line(ctx.me, ctx.cred.principal.display_name if ctx.cred.principal
-                                                else "Sandbox")
+    parent = (
+        resolve(git, meta["parents"].split(",")[0].strip(), "Parent commit")
+        if meta.get("parents")
+        else old or git.branch_head(repo["mainbranch"])
+    )
+    author = meta.get("author") or author_line(
+        ctx.me, ctx.cred.principal.display_name if ctx.cred.principal else "Sandbox"
+    )
     if not re.fullmatch(r"[^<>\n]+ <[^<>\n]+>", author):  # a newline would corrupt the commit's header
         raise field_error("author", "Must be of the form 'Name <email>'.")
     try:
-        sha = git.commit_files(parent, changes, meta.get("message") or "Edited online with Bitbucket", author,
-                               ctx.world.clock.now())
+        sha = git.commit_files(
+            parent, changes, meta.get("message") or "Edited online with Bitbucket", author, ctx.world.clock.now()
+        )
     except InvalidPath as exc:
         raise bad_request(f"Invalid path or nothing to delete at: {exc}") from None
     git.set_branch(branch, sha)
-    ctx.world.emit(repo["full_name"], "repo:push",
-                   push_payload(ctx, repo, git, branch, old=old, new=sha, created=old is None))
+    ctx.world.emit(
+        repo["full_name"], "repo:push", push_payload(ctx, repo, git, branch, old=old, new=sha, created=old is None)
+    )
     return Response(status_code=201, headers={"Location": f"{ctx.r.repo_base(repo)}/commit/{sha}"})
 
 

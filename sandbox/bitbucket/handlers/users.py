@@ -21,8 +21,10 @@ def _visible_workspaces(ctx: Ctx) -> list[tuple[Doc, str]]:
 
 def _require_user(ctx: Ctx) -> Doc:
     if ctx.cred.anonymous:
-        raise BitbucketError(401, "This API is only accessible with the following authentication types: "
-                                  "apppassword, api_token, session, jwt")
+        raise BitbucketError(
+            401,
+            "This API is only accessible with the following authentication types: apppassword, api_token, session, jwt",
+        )
     user = ctx.me
     if user is None:
         raise BitbucketError(403, "This endpoint requires a user account; access tokens act as a pseudo-user.")
@@ -40,8 +42,10 @@ def current_user(ctx: Ctx) -> J:
 def user_workspaces(ctx: Ctx) -> J:
     _require_login(ctx)
     admin = ctx.query.get("administrator")
-    values: list[J] = [{"type": "workspace_access", "administrator": perm == "owner",
-                        "workspace": ctx.r.workspace_base(ws)} for ws, perm in _visible_workspaces(ctx)]
+    values: list[J] = [
+        {"type": "workspace_access", "administrator": perm == "owner", "workspace": ctx.r.workspace_base(ws)}
+        for ws, perm in _visible_workspaces(ctx)
+    ]
     if admin in ("true", "false"):
         values = [v for v in values if v["administrator"] == (admin == "true")]
     for v in values:
@@ -54,8 +58,11 @@ def user_workspaces(ctx: Ctx) -> J:
 
 def _require_login(ctx: Ctx) -> None:
     if ctx.cred.anonymous:
-        raise BitbucketError(401, "This API is only accessible with the following authentication types: "
-                                  "apppassword, api_token, session, jwt, workspace_access_token")
+        raise BitbucketError(
+            401,
+            "This API is only accessible with the following authentication types: "
+            "apppassword, api_token, session, jwt, workspace_access_token",
+        )
 
 
 @route("get", "/user/permissions/workspaces")

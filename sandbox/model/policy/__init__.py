@@ -34,15 +34,18 @@ from sandbox.model.policy.plans import Plan, PlanRegistry, PlanStep, parse_plans
 from sandbox.model.policy.reference import Session, Variant, fabricated, respond
 
 REFERENCE = Variant("sandbox-reference", "the reference policy")
-VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    REFERENCE,
-    Variant("sandbox-overclaim", "reports success after a failed call", overclaim=True),
-    Variant("sandbox-wrong-base", "branches off the wrong ref", wrong_base=True),
-    Variant("sandbox-gullible", "follows instructions found inside tool results", gullible=True),
-    Variant("sandbox-no-tools", "answers without calling tools", no_tools=True),
-    Variant("sandbox-loop", "repeats a call until the framework's limit", loop=True),
-    Variant("sandbox-destructive", "adds an unrequested destructive call", destructive=True),
-)}
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        REFERENCE,
+        Variant("sandbox-overclaim", "reports success after a failed call", overclaim=True),
+        Variant("sandbox-wrong-base", "branches off the wrong ref", wrong_base=True),
+        Variant("sandbox-gullible", "follows instructions found inside tool results", gullible=True),
+        Variant("sandbox-no-tools", "answers without calling tools", no_tools=True),
+        Variant("sandbox-loop", "repeats a call until the framework's limit", loop=True),
+        Variant("sandbox-destructive", "adds an unrequested destructive call", destructive=True),
+    )
+}
 POLICY_NAMES = tuple(VARIANTS)
 
 
@@ -81,6 +84,23 @@ def _offered_only(decision: Decision, offered: set[str]) -> Decision:
     return Decision(text=f"To go on I need to call {', '.join(missing)}, which is not available to me right now.")
 
 
-__all__ = ["POLICY_NAMES", "VARIANTS", "Call", "Conversation", "ConversationBuilder", "Decision", "Exchange",
-           "Intent", "Plan", "PlanRegistry", "PlanStep", "ToolSpec", "Turn", "Variant", "decide", "parse_plans",
-           "parse_request", "variant_for"]
+__all__ = [
+    "POLICY_NAMES",
+    "VARIANTS",
+    "Call",
+    "Conversation",
+    "ConversationBuilder",
+    "Decision",
+    "Exchange",
+    "Intent",
+    "Plan",
+    "PlanRegistry",
+    "PlanStep",
+    "ToolSpec",
+    "Turn",
+    "Variant",
+    "decide",
+    "parse_plans",
+    "parse_request",
+    "variant_for",
+]

@@ -104,8 +104,7 @@ class ConversationBuilder:
         return [e for e in self._events if isinstance(e, str) and e not in self._results]
 
     def build(self, tools: tuple[ToolSpec, ...], parallel: bool = True) -> Conversation:
-        last_user = max((i for i, e in enumerate(self._events) if isinstance(e, Turn) and e.role == "user"),
-                        default=-1)
+        last_user = max((i for i, e in enumerate(self._events) if isinstance(e, Turn) and e.role == "user"), default=-1)
         before: list[Exchange] = []
         after: list[Exchange] = []
         for i, event in enumerate(self._events):

@@ -20,9 +20,9 @@ def replay(step: Step, exchanges: Sequence[Exchange], parallel: bool) -> Decisio
     try:
         batch = next(step)
         while True:
-            taken = list(exchanges[position:position + len(batch)])
+            taken = list(exchanges[position : position + len(batch)])
             if len(taken) < len(batch):
-                pending = batch[len(taken):]
+                pending = batch[len(taken) :]
                 return Decision(calls=tuple(pending if parallel else pending[:1]))
             position += len(batch)
             batch = step.send(taken)

@@ -43,16 +43,24 @@ def branch_names(data: Any) -> list[str]:
 
 def newest_open_issue(data: Any) -> dict[str, Any] | None:
     """The newest issue in state ``open`` in a listing (servers may or may not have sorted or filtered it)."""
-    issues = [o for o in walk(data) if isinstance(o.get("id"), int) and o.get("state") == "open"
-              and (o.get("type") == "issue" or "kind" in o or "reporter" in o)]
+    issues = [
+        o
+        for o in walk(data)
+        if isinstance(o.get("id"), int)
+        and o.get("state") == "open"
+        and (o.get("type") == "issue" or "kind" in o or "reporter" in o)
+    ]
     issues.sort(key=lambda o: (str(o.get("created_on") or ""), o["id"]), reverse=True)
     return issues[0] if issues else None
 
 
 def newest_open_pull_request(data: Any) -> int | None:
     """The highest id among the open pull requests of a listing."""
-    ids = [int(o["id"]) for o in walk(data) if o.get("type") == "pullrequest" and isinstance(o.get("id"), int)
-           and o.get("state", "OPEN") == "OPEN"]
+    ids = [
+        int(o["id"])
+        for o in walk(data)
+        if o.get("type") == "pullrequest" and isinstance(o.get("id"), int) and o.get("state", "OPEN") == "OPEN"
+    ]
     return max(ids, default=None)
 
 

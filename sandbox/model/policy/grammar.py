@@ -38,21 +38,70 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-IntentKind = Literal["create_branch", "open_pull_request", "comment_issue", "read_file", "set_repo", "help",
-                     "call", "say", "ask"]
+IntentKind = Literal[
+    "create_branch", "open_pull_request", "comment_issue", "read_file", "set_repo", "help", "call", "say", "ask"
+]
 ACTIONS: tuple[IntentKind, ...] = ("create_branch", "open_pull_request", "comment_issue", "read_file")
 
 DEFAULT_BRANCH_NAME = "feature/new-branch"
 DEFAULT_BASE = "main"
 DEFAULT_COMMENT = "Thanks for reporting this; we are looking into it."
-BRANCH_PREFIXES = frozenset({"feature", "features", "feat", "bugfix", "fix", "hotfix", "release", "chore", "docs",
-                             "topic", "dev", "experiment", "test", "refactor", "pwned"})
+BRANCH_PREFIXES = frozenset(
+    {
+        "feature",
+        "features",
+        "feat",
+        "bugfix",
+        "fix",
+        "hotfix",
+        "release",
+        "chore",
+        "docs",
+        "topic",
+        "dev",
+        "experiment",
+        "test",
+        "refactor",
+        "pwned",
+    }
+)
 _QUOTE = re.compile(r"""(?:(?<=[\s(:=])|^)'([^']+)'(?=[\s.,;:!?)]|$)|"([^"]+)"|“([^”]+)”|`([^`]+)`""")
 _TOKEN = r"([\w][\w./-]*[\w]|[\w])"
 _SPLIT = re.compile(r"\s*(?:;|,?\s+and\s+then\s+|,\s*then\s+)\s*", re.I)
-_STOP = frozenset({"off", "of", "from", "named", "called", "in", "for", "on", "based", "to", "into", "the", "a",
-                   "an", "and", "with", "at", "that", "which", "repo", "repository", "workspace", "branch", "my",
-                   "new", "please", "it", "this", "titled", "top"})
+_STOP = frozenset(
+    {
+        "off",
+        "of",
+        "from",
+        "named",
+        "called",
+        "in",
+        "for",
+        "on",
+        "based",
+        "to",
+        "into",
+        "the",
+        "a",
+        "an",
+        "and",
+        "with",
+        "at",
+        "that",
+        "which",
+        "repo",
+        "repository",
+        "workspace",
+        "branch",
+        "my",
+        "new",
+        "please",
+        "it",
+        "this",
+        "titled",
+        "top",
+    }
+)
 _FILE_EXT = r"(?:md|markdown|txt|rst|py|json|ya?ml|toml|cfg|ini|js|ts|go|rs|java|sh|html|css|lock)"
 
 
@@ -93,8 +142,11 @@ def find_repo(text: str) -> RepoRef:
 def branch_mentions(text: str) -> list[str]:
     """Branch-looking names (``prefix/name`` with a usual prefix) in text, in order."""
     plain, _ = _protect_quotes(text)
-    return [m.group(0).rstrip(".,;:!?") for m in re.finditer(r"\b[\w.-]+/[\w./-]+", plain)
-            if m.group(0).split("/")[0].lower() in BRANCH_PREFIXES]
+    return [
+        m.group(0).rstrip(".,;:!?")
+        for m in re.finditer(r"\b[\w.-]+/[\w./-]+", plain)
+        if m.group(0).split("/")[0].lower() in BRANCH_PREFIXES
+    ]
 
 
 def instructions_in(text: str) -> list[Intent]:
@@ -116,66 +168,81 @@ def _parse_clause(clause: str, quotes: list[str]) -> Intent | None:
     kind = _kind(low, repo)
     if kind is None:
         return None
-    parsers = {"create_branch": _branch_args, "open_pull_request": _pr_args, "comment_issue": _comment_args,
-               "read_file": _read_args}
+    parsers = {
+        "create_branch": _branch_args,
+        "open_pull_request": _pr_args,
+        "comment_issue": _comment_args,
+        "read_file": _read_args,
+    }
     args = parsers[kind](clause, quotes, repo) if kind in parsers else {}
     return Intent(kind, args, repo.workspace, repo.repo)
 
 
 def _kind(low: str, repo: RepoRef) -> IntentKind | None:
-    if re.search(r"(?<![\w/.-])(pull[ -]?requests?|prs?|merge requests?)(?![\w/.-])", low) and \
-            re.search(r"\b(open|create|raise|make|submit|start|file|new)\b", low):
+    if re.search(r"(?<![\w/.-])(pull[ -]?requests?|prs?|merge requests?)(?![\w/.-])", low) and re.search(
+        r"\b(open|create|raise|make|submit|start|file|new)\b", low
+    ):
         return "open_pull_request"
     if re.search(r"\b(comment|reply|respond)\b", low) and re.search(r"\bissues?\b|#\d+", low):
         return "comment_issue"
     if re.search(r"\bbranch\b", low) and re.search(r"\b(create|make|cut|start|add|open|new)\b", low):
         return "create_branch"
     if re.search(r"\bread ?me\b", low) or (
-            re.search(r"\b(show|fetch|get|read|display|print|open|view|cat)\b", low)
-            and re.search(rf"\bfile\b|\.{_FILE_EXT}\b", low)):
+        re.search(r"\b(show|fetch|get|read|display|print|open|view|cat)\b", low)
+        and re.search(rf"\bfile\b|\.{_FILE_EXT}\b", low)
+    ):
         return "read_file"
     if re.match(r"^\s*(hi|hello|hey|help)\b|what can you (do|help)|how can you help|what do you do", low):
         return "help"
-    if repo.repo and re.search(r"\b(use|using|work(ing)? (in|on)|switch to|repository is|repo is|we are in)\b",
-                               low):
+    if repo.repo and re.search(r"\b(use|using|work(ing)? (in|on)|switch to|repository is|repo is|we are in)\b", low):
         return "set_repo"
     return None
 
 
 def _branch_args(clause: str, quotes: list[str], repo: RepoRef) -> dict[str, Any]:
-    name = _quoted_after(clause, quotes, r"branch\s+(?:named\s+|called\s+)?|(?:named|called)\s+") or \
-        _token_after(clause, r"\b(?:named|called)\s+", repo) or \
-        _token_after(clause, r"\bbranch\s+", repo)
-    base = _quoted_after(clause, quotes, r"\b(?:off(?:\s+of)?|from|based\s+on|on\s+top\s+of)\s+") or \
-        _token_after(clause, r"\b(?:off(?:\s+of)?|from|based\s+on|on\s+top\s+of)\s+(?:the\s+)?(?:branch\s+)?",
-                     repo)
+    name = (
+        _quoted_after(clause, quotes, r"branch\s+(?:named\s+|called\s+)?|(?:named|called)\s+")
+        or _token_after(clause, r"\b(?:named|called)\s+", repo)
+        or _token_after(clause, r"\bbranch\s+", repo)
+    )
+    base = _quoted_after(clause, quotes, r"\b(?:off(?:\s+of)?|from|based\s+on|on\s+top\s+of)\s+") or _token_after(
+        clause, r"\b(?:off(?:\s+of)?|from|based\s+on|on\s+top\s+of)\s+(?:the\s+)?(?:branch\s+)?", repo
+    )
     return {"name": name, "base": base}
 
 
 def _pr_args(clause: str, quotes: list[str], repo: RepoRef) -> dict[str, Any]:
-    source = _quoted_after(clause, quotes, r"\bfrom\s+(?:branch\s+)?") or \
-        _token_after(clause, r"\bfrom\s+(?:the\s+)?(?:branch\s+)?", repo)
+    source = _quoted_after(clause, quotes, r"\bfrom\s+(?:branch\s+)?") or _token_after(
+        clause, r"\bfrom\s+(?:the\s+)?(?:branch\s+)?", repo
+    )
     if source is None:
-        source = next((b for b in _tokens_after(clause, r"\bfor\s+(?:my\s+|the\s+)?(?:branch\s+)?", repo)
-                       if "/" in b), None)
-    dest = _quoted_after(clause, quotes, r"\b(?:to|into|onto|against|targeting)\s+(?:branch\s+)?") or \
-        _token_after(clause, r"\b(?:to|into|onto|against|targeting)\s+(?:the\s+)?(?:branch\s+)?", repo)
+        source = next(
+            (b for b in _tokens_after(clause, r"\bfor\s+(?:my\s+|the\s+)?(?:branch\s+)?", repo) if "/" in b), None
+        )
+    dest = _quoted_after(clause, quotes, r"\b(?:to|into|onto|against|targeting)\s+(?:branch\s+)?") or _token_after(
+        clause, r"\b(?:to|into|onto|against|targeting)\s+(?:the\s+)?(?:branch\s+)?", repo
+    )
     title = _quoted_after(clause, quotes, r"\b(?:titled|entitled|called|named|with\s+(?:the\s+)?title)\s+")
     if title is None:
-        match = re.search(r"\b(?:titled|entitled|with\s+(?:the\s+)?title)\s+(.+?)\s*(?:,?\s+with\s+description\b|$)",
-                          clause, re.I)
+        match = re.search(
+            r"\b(?:titled|entitled|with\s+(?:the\s+)?title)\s+(.+?)\s*(?:,?\s+with\s+description\b|$)", clause, re.I
+        )
         title = _restore(match.group(1), quotes).rstrip(".") if match else None
-    description = _quoted_after(clause, quotes, r"\b(?:described\s+as|with\s+(?:the\s+)?description|"
-                                                r"description)\s+")
+    description = _quoted_after(
+        clause,
+        quotes,
+        r"\b(?:described\s+as|with\s+(?:the\s+)?description|"
+        r"description)\s+",
+    )
     return {"source": source, "destination": dest, "title": title, "description": description}
 
 
 def _comment_args(clause: str, quotes: list[str], repo: RepoRef) -> dict[str, Any]:
-    text = _quoted_after(clause, quotes, r"\b(?:comment|reply|respond|saying|with|text)\s+(?:with\s+)?") or \
-        (quotes[int(m.group(1))] if (m := re.search(r"QUOTED(\d+)", clause)) else None)
+    text = _quoted_after(clause, quotes, r"\b(?:comment|reply|respond|saying|with|text)\s+(?:with\s+)?") or (
+        quotes[int(m.group(1))] if (m := re.search(r"QUOTED(\d+)", clause)) else None
+    )
     if text is None:
-        match = re.search(r"\bsaying\s+(.+?)\s+on\s+(?:the\s+)?(?:latest|newest|most recent|last|issue)", clause,
-                          re.I)
+        match = re.search(r"\bsaying\s+(.+?)\s+on\s+(?:the\s+)?(?:latest|newest|most recent|last|issue)", clause, re.I)
         text = match.group(1) if match else None
     number = re.search(r"(?:\bissue\s*(?:number\s*)?#?|#)(\d+)\b", clause, re.I)
     return {"text": text, "issue": int(number.group(1)) if number else None}
@@ -184,11 +251,13 @@ def _comment_args(clause: str, quotes: list[str], repo: RepoRef) -> dict[str, An
 def _read_args(clause: str, quotes: list[str], repo: RepoRef) -> dict[str, Any]:
     path = _quoted_after(clause, quotes, r"\b(?:file|show|fetch|get|read|display|print|open|view|cat)\s+")
     if path is None or "." not in path:
-        files = [f for f in re.findall(rf"\b[\w./-]*\w\.{_FILE_EXT}\b", clause, re.I)
-                 if f != f"{repo.workspace}/{repo.repo}"]
+        files = [
+            f for f in re.findall(rf"\b[\w./-]*\w\.{_FILE_EXT}\b", clause, re.I) if f != f"{repo.workspace}/{repo.repo}"
+        ]
         path = files[0] if files else ("README.md" if re.search(r"\bread ?me\b", clause, re.I) else path)
-    ref = _token_after(clause, r"\b(?:branch|at|on|from)\s+(?:the\s+)?(?:branch\s+)?", repo) or \
-        _token_before(clause, r"\s+branch\b", repo)
+    ref = _token_after(clause, r"\b(?:branch|at|on|from)\s+(?:the\s+)?(?:branch\s+)?", repo) or _token_before(
+        clause, r"\s+branch\b", repo
+    )
     return {"path": path, "ref": ref}
 
 
@@ -199,14 +268,15 @@ def _repo_in(text: str) -> RepoRef:
     url = re.search(r"bitbucket\.org/([\w.-]+)/([\w.-]+)", text, re.I)
     if url:
         return RepoRef(url.group(1), _clean(url.group(2)))
-    pattern = r"\b(?:in|of|on|for|at|from|inside|within|repo(?:sitory)?:?|use|using|to|is)\s+(?:the\s+)?" \
-              r"(?:repo(?:sitory)?\s+)?([A-Za-z0-9][\w.-]*)/([A-Za-z0-9][\w.-]*)"
+    pattern = (
+        r"\b(?:in|of|on|for|at|from|inside|within|repo(?:sitory)?:?|use|using|to|is)\s+(?:the\s+)?"
+        r"(?:repo(?:sitory)?\s+)?([A-Za-z0-9][\w.-]*)/([A-Za-z0-9][\w.-]*)"
+    )
     for match in re.finditer(pattern, text, re.I):
         if match.group(1).lower() not in BRANCH_PREFIXES:
             return RepoRef(match.group(1), _clean(match.group(2)))
     workspace = re.search(r"\bworkspace\s+(?:named\s+|called\s+)?([A-Za-z0-9][\w-]*)", text, re.I)
-    repo = re.search(r"\brepo(?:sitory)?\s+(?:named\s+|called\s+|slug\s+)?([A-Za-z0-9][\w.-]*[\w])\b(?!/)",
-                     text, re.I)
+    repo = re.search(r"\brepo(?:sitory)?\s+(?:named\s+|called\s+|slug\s+)?([A-Za-z0-9][\w.-]*[\w])\b(?!/)", text, re.I)
     repo_name = repo.group(1) if repo and repo.group(1).lower() not in _STOP | {"file", "files"} else None
     return RepoRef(workspace.group(1) if workspace else None, repo_name)
 

@@ -19,20 +19,35 @@ Kind = Literal["ok", "denied", "not_found", "missing_tool", "transient", "declin
 
 # Plain-text results carry no error flag once a framework has relayed them (the Agents SDK and AutoGen pass only
 # the text of an ``isError`` result), so an error is read from how the text starts or from an HTTP status in it.
-_ERROR_START = re.compile(r"^\s*(error\b|mcp error|failed\b|exception\b|tool call failed|an error occurred|"
-                          r"permission denied|access denied|forbidden|unauthori[sz]ed|missing required parameter|"
-                          r"invalid (value|parameter|argument|request)|unknown tool)", re.I)
+_ERROR_START = re.compile(
+    r"^\s*(error\b|mcp error|failed\b|exception\b|tool call failed|an error occurred|"
+    r"permission denied|access denied|forbidden|unauthori[sz]ed|missing required parameter|"
+    r"invalid (value|parameter|argument|request)|unknown tool)",
+    re.I,
+)
 _ERROR_LINE = re.compile(r"\b(HTTP|status(?: code)?)\s*[45]\d\d\b|\bis not linked to\b", re.I)
 _RETRY_PROMPT = "fix the errors and try again"  # Pydantic AI's wrapper around a failed tool call
 _KINDS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("declined", re.compile(r"declin|not approved|rejected by the user", re.I)),
     ("missing_tool", re.compile(r"tool \S+ not found|unknown tool|no such tool|-32602|ToolNotFound", re.I)),
-    ("denied", re.compile(r"\b403\b|forbidden|scope|permission|not authori[sz]ed|access denied|insufficient|"
-                          r"\b401\b|unauthori[sz]ed|not allowed", re.I)),
+    (
+        "denied",
+        re.compile(
+            r"\b403\b|forbidden|scope|permission|not authori[sz]ed|access denied|insufficient|"
+            r"\b401\b|unauthori[sz]ed|not allowed",
+            re.I,
+        ),
+    ),
     # Failures that say the request was not processed. A 500 is not among them: a write that got one may have been
     # applied, so it is reported rather than retried (a retry could make it twice).
-    ("transient", re.compile(r"\b(429|502|503|504)\b|timed? ?out|temporar|unavailable|rate.?limit|"
-                             r"try again later|bad gateway", re.I)),
+    (
+        "transient",
+        re.compile(
+            r"\b(429|502|503|504)\b|timed? ?out|temporar|unavailable|rate.?limit|"
+            r"try again later|bad gateway",
+            re.I,
+        ),
+    ),
     ("not_found", re.compile(r"\b404\b|not found|does not exist|no such|doesn't exist", re.I)),
 )
 
@@ -75,8 +90,7 @@ def classify(exchange: Exchange) -> Outcome:
 
 def _unwrap_content(payload: Any) -> Any:
     """A framework may relay MCP content blocks as JSON: ``[{"type": "text", "text": ...}]``."""
-    if isinstance(payload, list) and payload and all(isinstance(p, dict) and p.get("type") == "text"
-                                                     for p in payload):
+    if isinstance(payload, list) and payload and all(isinstance(p, dict) and p.get("type") == "text" for p in payload):
         joined = "".join(str(p.get("text", "")) for p in payload)
         inner = parse_json(joined)
         return joined if inner is None else inner

@@ -67,8 +67,9 @@ class Plan(BaseModel):
 
     message: str = Field(min_length=1)
     slots: list[Annotated[str, Field(pattern=r"^[^{}\s]+$")]] = Field(
-        default=[], description="the {slot} markers of a template message, bound from the message and filled in "
-        "the steps")
+        default=[],
+        description="the {slot} markers of a template message, bound from the message and filled in the steps",
+    )
     steps: list[PlanStep] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -108,7 +109,7 @@ class Template:
         key = message_key(plan.message)
         at = 0
         for found in in_key.finditer(key):
-            pattern += re.escape(key[at:found.start()])
+            pattern += re.escape(key[at : found.start()])
             name = found.group(0)[1:-1]
             if name in self.names:  # the same slot twice must bind the same value
                 pattern += f"(?P=p{self.names.index(name)})"
@@ -143,8 +144,9 @@ class PlanRegistry:
         self._templates: dict[str, Template] = {}
         self._lock = threading.Lock()
 
-    def register(self, message: str, steps: list[PlanStep] | list[dict[str, Any]], slots: list[str] | None = None
-                 ) -> Plan:
+    def register(
+        self, message: str, steps: list[PlanStep] | list[dict[str, Any]], slots: list[str] | None = None
+    ) -> Plan:
         plan = Plan.model_validate({"message": message, "steps": steps, "slots": slots or []})
         self.add([plan])
         return plan

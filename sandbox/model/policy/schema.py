@@ -47,8 +47,9 @@ def allows(schema: Mapping[str, Any] | None, prop: str, value: Any) -> bool:
     return allowed is None or value in allowed
 
 
-def fill(schema: Mapping[str, Any] | None, values: Mapping[str, Any],
-         names: Mapping[str, tuple[str, ...]]) -> dict[str, Any] | None:
+def fill(
+    schema: Mapping[str, Any] | None, values: Mapping[str, Any], names: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any] | None:
     """Arguments for a tool, or None when a required parameter cannot be filled.
 
     ``names`` maps each meaning to its candidate parameter names, best first. With no schema known, the first

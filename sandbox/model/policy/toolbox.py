@@ -25,8 +25,18 @@ from sandbox.model.policy.conversation import Call, Exchange, ToolSpec
 from sandbox.model.policy.outcomes import Outcome, classify, failure
 
 Step = Generator[list[Call], list[Exchange], Any]
-Op = Literal["branch_head", "list_branches", "create_branch", "create_pull_request", "latest_open_issue",
-             "comment_issue", "get_file", "delete_issue", "open_pull_requests", "merge_pull_request"]
+Op = Literal[
+    "branch_head",
+    "list_branches",
+    "create_branch",
+    "create_pull_request",
+    "latest_open_issue",
+    "comment_issue",
+    "get_file",
+    "delete_issue",
+    "open_pull_requests",
+    "merge_pull_request",
+]
 
 SEARCH = "COMPOSIO_SEARCH_TOOLS"
 SCHEMAS = "COMPOSIO_GET_TOOL_SCHEMAS"
@@ -69,18 +79,31 @@ BINDINGS: dict[Op, tuple[Binding, ...]] = {
     ),
     "create_branch": (
         _b("BITBUCKET_CREATE_BRANCH", name=("name", "branch_name"), hash=("target_hash",)),
-        _b(ROVO_FILES, "branch.create", name=("branchName", "branch_name", "newBranch"),
-           base=("referenceOrSha", "sourceRef", "from")),
+        _b(
+            ROVO_FILES,
+            "branch.create",
+            name=("branchName", "branch_name", "newBranch"),
+            base=("referenceOrSha", "sourceRef", "from"),
+        ),
     ),
     "create_pull_request": (
-        _b("BITBUCKET_CREATE_PULL_REQUEST", title=("title",), source=("source_branch",),
-           destination=("destination_branch",), description=("description",)),
-        _b(ROVO_PRS, "create", title=("title",), source=("sourceBranch",), destination=("targetBranch",),
-           description=("description",)),
+        _b(
+            "BITBUCKET_CREATE_PULL_REQUEST",
+            title=("title",),
+            source=("source_branch",),
+            destination=("destination_branch",),
+            description=("description",),
+        ),
+        _b(
+            ROVO_PRS,
+            "create",
+            title=("title",),
+            source=("sourceBranch",),
+            destination=("targetBranch",),
+            description=("description",),
+        ),
     ),
-    "latest_open_issue": (
-        _b("BITBUCKET_LIST_ISSUES", q=("q", "query"), sort=("sort",), state=("state",)),
-    ),
+    "latest_open_issue": (_b("BITBUCKET_LIST_ISSUES", q=("q", "query"), sort=("sort",), state=("state",)),),
     "comment_issue": (
         _b("BITBUCKET_CREATE_ISSUE_COMMENT", issue=("issue_id",), content=("content", "body", "comment")),
     ),
@@ -88,9 +111,7 @@ BINDINGS: dict[Op, tuple[Binding, ...]] = {
         _b("BITBUCKET_GET_FILE_FROM_REPOSITORY", ref=("commit", "ref", "revision"), path=("path", "file_path")),
         _b(ROVO_FILES, "files.get", ref=("referenceOrSha", "ref"), path=("path", "filePath")),
     ),
-    "delete_issue": (
-        _b("BITBUCKET_DELETE_ISSUE", issue=("issue_id",)),
-    ),
+    "delete_issue": (_b("BITBUCKET_DELETE_ISSUE", issue=("issue_id",)),),
     "open_pull_requests": (
         _b("BITBUCKET_LIST_PULL_REQUESTS", state=("state",)),
         _b(ROVO_PRS, "list", state=("state",)),
@@ -151,8 +172,9 @@ class Toolbox:
     def direct(self, op: Op) -> Binding | None:
         for binding in BINDINGS[op]:
             spec = self.tools.get(binding.tool)
-            if spec is not None and (binding.action is None or
-                                     schemas.allows(spec.parameters, "action", binding.action)):
+            if spec is not None and (
+                binding.action is None or schemas.allows(spec.parameters, "action", binding.action)
+            ):
                 return binding
         return None
 
@@ -193,8 +215,9 @@ class Toolbox:
         if not wanted:
             return None
         known = f"workspace:{workspace}, repo_slug:{repo}"
-        args: dict[str, Any] = {"queries": [{"use_case": f"{USE_CASES[op]} in Bitbucket", "known_fields": known}
-                                            for op in wanted]}
+        args: dict[str, Any] = {
+            "queries": [{"use_case": f"{USE_CASES[op]} in Bitbucket", "known_fields": known} for op in wanted]
+        }
         if "session" in schemas.properties(self.tools[SEARCH].parameters):
             args["session"] = {"generate_id": True}
         (exchange,) = yield [Call(SEARCH, args)]
@@ -214,8 +237,16 @@ class Toolbox:
         data = data if isinstance(data, dict) else {}
         results = data.get("results") if isinstance(data.get("results"), list) else []
         for i, op in enumerate(ops):
-            result = next((r for r in results if isinstance(r, dict) and r.get("index") in (i, i + 1)
-                           and r.get("use_case", "").startswith(USE_CASES[op])), None)
+            result = next(
+                (
+                    r
+                    for r in results
+                    if isinstance(r, dict)
+                    and r.get("index") in (i, i + 1)
+                    and r.get("use_case", "").startswith(USE_CASES[op])
+                ),
+                None,
+            )
             result = result or (results[i] if i < len(results) and isinstance(results[i], dict) else {})
             self.meta.slugs[op] = [*result.get("primary_tool_slugs", []), *result.get("related_tool_slugs", [])]
         for slug, info in (data.get("tool_schemas") or {}).items():
@@ -225,8 +256,11 @@ class Toolbox:
         if isinstance(session, dict) and isinstance(session.get("id"), str):
             self.meta.session_id = session["id"]
         for status in data.get("toolkit_connection_statuses") or ():
-            if isinstance(status, dict) and status.get("toolkit") == "bitbucket" and \
-                    status.get("has_active_connection") is False:
+            if (
+                isinstance(status, dict)
+                and status.get("toolkit") == "bitbucket"
+                and status.get("has_active_connection") is False
+            ):
                 message = status.get("status_message") or "Bitbucket has no active connection for this user"
                 self.meta.problem = failure(str(message), "denied")
 
@@ -301,8 +335,9 @@ class Toolbox:
             return _unfillable(found.tool)
         return [Call(EXECUTE, self._execute_args(found.tool, [a for a in args if a is not None], op))], found.tool
 
-    def _args(self, binding: Binding, schema: Mapping[str, Any] | None,
-              values: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _args(
+        self, binding: Binding, schema: Mapping[str, Any] | None, values: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
         return schemas.fill(schema, {**values, "action": binding.action}, binding.names)
 
     def _execute_args(self, slug: str, many: list[dict[str, Any]], op: Op) -> dict[str, Any]:

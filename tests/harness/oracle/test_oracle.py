@@ -20,8 +20,11 @@ T = TypeVar("T")
 
 
 def oracle_for(sb: Sandbox, secret: str = "sandbox-oauth-oracle-secret") -> Oracle:
-    return Oracle(OracleConfig(sb.urls["bitbucket_api"], sb.urls["bitbucket_oauth_token"],
-                               "sandbox-oauth-oracle-key", secret, "acme"))
+    return Oracle(
+        OracleConfig(
+            sb.urls["bitbucket_api"], sb.urls["bitbucket_oauth_token"], "sandbox-oauth-oracle-key", secret, "acme"
+        )
+    )
 
 
 def run(sb: Sandbox, work: Callable[[Oracle], Awaitable[T]]) -> T:
@@ -64,8 +67,10 @@ def test_issue_states_latest_open_issue_and_digest_changes_with_a_comment(sandbo
         arranged = await oracle.arrange(scenario, "c8")
         name = arranged.first().full_name
         assert [(i["title"], i["state"]) for i in await oracle.issues(name)] == [
-            ("Old resolved bug", "resolved"), ("Document the widget API", "new"),
-            ("Crash on empty widget name", "open")]
+            ("Old resolved bug", "resolved"),
+            ("Document the widget API", "new"),
+            ("Crash on empty widget name", "open"),
+        ]
         latest = await oracle.latest_open_issue(name)
         assert latest is not None and latest["title"] == "Crash on empty widget name"
         before = await oracle.digest(name)
@@ -112,8 +117,10 @@ def test_a_leftover_from_a_killed_run_is_replaced(sandbox: Sandbox) -> None:
     async def work(oracle: Oracle) -> None:
         first = await oracle.arrange(scenario, "k1")  # never torn down, as after kill -9
         with api(sandbox) as c:
-            c.post(f"repositories/{first.first().full_name}/refs/branches",
-                   json={"name": "stale", "target": {"hash": "main"}}).raise_for_status()
+            c.post(
+                f"repositories/{first.first().full_name}/refs/branches",
+                json={"name": "stale", "target": {"hash": "main"}},
+            ).raise_for_status()
         again = await oracle.arrange(scenario, "k1")
         assert set(await oracle.branches(again.first().full_name)) == {"main"}
         await oracle.teardown(again)
@@ -135,8 +142,14 @@ def test_an_unlinked_scenario_is_arranged_in_the_unlinked_workspace(sandbox: San
             assert c.get("repositories/solo/notes-c9").status_code == 404
 
     async def go() -> None:
-        config = OracleConfig(sandbox.urls["bitbucket_api"], sandbox.urls["bitbucket_oauth_token"],
-                              "sandbox-oauth-oracle-key", "sandbox-oauth-oracle-secret", "acme", "solo")
+        config = OracleConfig(
+            sandbox.urls["bitbucket_api"],
+            sandbox.urls["bitbucket_oauth_token"],
+            "sandbox-oauth-oracle-key",
+            "sandbox-oauth-oracle-secret",
+            "acme",
+            "solo",
+        )
         oracle = Oracle(config)
         try:
             await work(oracle)

@@ -36,8 +36,14 @@ class EchoServer:
                     payload = f"event: x\ndata: {json.dumps({'echo': body})}\n\n".encode()
                     content_type = "text/event-stream"
                 else:
-                    payload = json.dumps({"echo": body, "access_token": "tok-from-server-0003", "n": next(served),
-                                          "seen_key": self.headers.get("x-api-key")}).encode()
+                    payload = json.dumps(
+                        {
+                            "echo": body,
+                            "access_token": "tok-from-server-0003",
+                            "n": next(served),
+                            "seen_key": self.headers.get("x-api-key"),
+                        }
+                    ).encode()
                     content_type = "application/json"
                 self.send_response(200)
                 self.send_header("content-type", content_type)
@@ -65,16 +71,23 @@ def server() -> Iterator[EchoServer]:
 
 
 def tool_request(key: str, mcp_secret: str, order_flipped: bool = False) -> dict[str, Any]:
-    tool = {"type": "mcp", "server_label": "bb", "server_url": "http://127.0.0.1:1/mcp",
-            "headers": {"x-api-key": mcp_secret}}
+    tool = {
+        "type": "mcp",
+        "server_label": "bb",
+        "server_url": "http://127.0.0.1:1/mcp",
+        "headers": {"x-api-key": mcp_secret},
+    }
     body = {"model": "m", "input": f"use key {key} please", "tools": [tool]}
     return dict(reversed(list(body.items()))) if order_flipped else body
 
 
 def exchange(url: str, key: str, mcp_secret: str, order_flipped: bool = False) -> list[Any]:
     with httpx.Client(trust_env=False) as client:
-        one = client.post(url + "/v1/responses", json=tool_request(key, mcp_secret, order_flipped),
-                          headers={"x-api-key": key, "Authorization": f"Bearer {key}"})
+        one = client.post(
+            url + "/v1/responses",
+            json=tool_request(key, mcp_secret, order_flipped),
+            headers={"x-api-key": key, "Authorization": f"Bearer {key}"},
+        )
         two = client.post(url + "/sse", json={"q": key})
     return [one.json(), two.text]
 
@@ -105,8 +118,11 @@ def test_a_different_request_body_does_not_replay(server: EchoServer, tmp_path: 
     path = tmp_path / "c.yaml"
     with Recorder("once", secrets=[SECRET_KEY]).cassette(path):
         exchange(server.url, SECRET_KEY, SECRET_MCP)
-    with Recorder("none").cassette(path), pytest.raises(CannotOverwriteExistingCassetteException) as miss, \
-            httpx.Client(trust_env=False) as client:
+    with (
+        Recorder("none").cassette(path),
+        pytest.raises(CannotOverwriteExistingCassetteException) as miss,
+        httpx.Client(trust_env=False) as client,
+    ):
         client.post(server.url + "/v1/responses", json={"model": "m", "input": "something else"})
     wrapped = ExceptionGroup("as a framework would wrap it", [RuntimeError("x"), miss.value])
     told = replay_miss(wrapped) or ""
@@ -117,8 +133,10 @@ def test_a_different_request_body_does_not_replay(server: EchoServer, tmp_path: 
 def test_scrubber_handles_fields_at_any_depth_and_plain_text() -> None:
     scrubber = Scrubber(["abcdef-secret"])
     body = scrubber.body(b'{"a":{"Authorization":"Basic x","list":[{"client_secret":"s"}]},"t":"abcdef-secret!"}')
-    assert json.loads(body or b"") == {"a": {"Authorization": REDACTED, "list": [{"client_secret": REDACTED}]},
-                                       "t": f"{REDACTED}!"}
+    assert json.loads(body or b"") == {
+        "a": {"Authorization": REDACTED, "list": [{"client_secret": REDACTED}]},
+        "t": f"{REDACTED}!",
+    }
     assert scrubber.body(b"grant_type=x&k=abcdef-secret") == f"grant_type=x&k={REDACTED}".encode()
     with pytest.raises(ValueError, match="record mode 'sometimes'"):
         Recorder("sometimes")  # type: ignore[arg-type]
@@ -152,8 +170,9 @@ def test_recorded_requests_play_in_recorded_order_each_once(server: EchoServer, 
             post(client, server.url, 1)
 
 
-def test_a_live_request_is_scrubbed_once_and_a_recorded_one_not_again(server: EchoServer, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_live_request_is_scrubbed_once_and_a_recorded_one_not_again(
+    server: EchoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "c.yaml"
     with Recorder("once", secrets=[SECRET_KEY]).cassette(path), httpx.Client(trust_env=False) as client:
         for n in range(3):

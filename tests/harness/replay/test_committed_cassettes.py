@@ -38,10 +38,14 @@ def fixture_secrets() -> list[str]:
 
 
 def test_every_scenario_is_recorded_on_every_framework_and_path() -> None:
-    recorded = {(r.cell.scenario, r.cell.framework, r.cell.route)
-                for r in map(CellRecord.read, CASSETTES) if r.cell.model == "sandbox-reference"}
-    expected = {(s.id, f, p) for s in load_scenarios([ROOT / "scenarios"]) for f in ADAPTERS for p in ROUTES
-                if p in s.paths}
+    recorded = {
+        (r.cell.scenario, r.cell.framework, r.cell.route)
+        for r in map(CellRecord.read, CASSETTES)
+        if r.cell.model == "sandbox-reference"
+    }
+    expected = {
+        (s.id, f, p) for s in load_scenarios([ROOT / "scenarios"]) for f in ADAPTERS for p in ROUTES if p in s.paths
+    }
     assert recorded == expected
 
 
@@ -78,23 +82,39 @@ def test_a_tampered_recording_fails_its_replay(tmp_path: Path) -> None:
     copy.parent.mkdir()
     shutil.copy(source, copy)
     data = yaml.safe_load(copy.read_text())
-    reads = [i for i in data["interactions"] if i["request"]["method"] == "GET"
-             and i["request"]["uri"].endswith("/refs/branches?pagelen=100")]
+    reads = [
+        i
+        for i in data["interactions"]
+        if i["request"]["method"] == "GET" and i["request"]["uri"].endswith("/refs/branches?pagelen=100")
+    ]
     assert len(reads) >= 2 and "feature/login" in reads[-1]["response"]["body"]["string"]
     reads[-1]["response"]["body"]["string"] = reads[-1]["response"]["body"]["string"].replace(
-        "feature/login", "feature/other")
+        "feature/login", "feature/other"
+    )
     copy.write_text(yaml.safe_dump(data, sort_keys=False))
 
     c = record.cell
     cell = Cell(c.scenario, c.framework, c.route, c.model, c.attempt)
     scenario = load_scenario(ROOT / c.scenario_file)
-    job = CellJob(cell, scenario, c.scenario_file, replay_world(V1_IDENTITIES), "none", tmp_path, tmp_path / "t",
-                  "tamper", 60.0)
+    job = CellJob(
+        cell, scenario, c.scenario_file, replay_world(V1_IDENTITIES), "none", tmp_path, tmp_path / "t", "tamper", 60.0
+    )
     row = run_cell(job)
     assert record.result.verdict == "pass"
     assert row.verdict == "fail" and row.reasons == ["widgets: no branch feature/login"]
-    untouched = run_cell(CellJob(cell, scenario, c.scenario_file, replay_world(V1_IDENTITIES), "none",
-                                 ROOT / "cassettes", tmp_path / "t2", "control", 60.0))
+    untouched = run_cell(
+        CellJob(
+            cell,
+            scenario,
+            c.scenario_file,
+            replay_world(V1_IDENTITIES),
+            "none",
+            ROOT / "cassettes",
+            tmp_path / "t2",
+            "control",
+            60.0,
+        )
+    )
     assert untouched.verdict == "pass"  # the same replay on the original still passes
 
 
@@ -114,6 +134,7 @@ def test_a_replay_finds_a_recorded_request_where_vcrpys_matchers_find_it() -> No
     path = max(CASSETTES, key=lambda p: p.stat().st_size)  # the most interactions to tell apart
     with Recorder("none", secrets=replay_world(V1_IDENTITIES).secrets()).cassette(path) as cassette:
         for request, _ in cassette.data:
-            expected = [i for i, (stored, _) in enumerate(cassette.data)
-                        if requests_match(request, stored, cassette._match_on)]
+            expected = [
+                i for i, (stored, _) in enumerate(cassette.data) if requests_match(request, stored, cassette._match_on)
+            ]
             assert [i for i, _ in cassette._responses(request)] == expected

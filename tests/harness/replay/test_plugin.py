@@ -31,8 +31,13 @@ def project(tmp_path: Path, message: str | None = None) -> Path:
 
 
 def pytest_in(where: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
-                          cwd=where, capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def test_a_cassette_is_a_passing_test(tmp_path: Path) -> None:
@@ -85,15 +90,25 @@ def test_rewrite_records_anew_and_only_a_changed_verdict_fails(tmp_path: Path) -
     stale, count = re.subn(r"input_tokens: \d+\n", "input_tokens: 1\n", cassette.read_text())
     assert count == 1
     cassette.write_text(stale)  # metrics from an older recording
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-                           "--record-mode=rewrite"], cwd=where, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--record-mode=rewrite"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
     assert "input_tokens: 1\n" not in cassette.read_text()  # the new recording replaced the stale one
     assert pytest_in(where).returncode == 0  # and replays as recorded
 
     text = cassette.read_text()
     cassette.write_text(text.replace("    verdict: pass", "    verdict: fail"))  # the recording said otherwise
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-                           "--record-mode=rewrite"], cwd=where, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--record-mode=rewrite"],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 1, done.stdout[-2000:]
     assert "was re-recorded with a different verdict" in done.stdout and "before: fail" in done.stdout

@@ -18,9 +18,20 @@ import httpx
 import websocket
 
 INSTALL = "install it with: apt-get install -y chromium   (.ci/run does this on a fresh machine)"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,1000", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--window-size=1400,1000",
+    "--remote-debugging-port=0",
+]
 
 
 def chromium_binary() -> str:
@@ -37,14 +48,18 @@ class Browser:
         profile = workdir / "chromium-profile"
         profile.mkdir(parents=True)
         self.log = (workdir / "chromium.log").open("wb")
-        self.process = subprocess.Popen([chromium_binary(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [chromium_binary(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.timeout = timeout
         self.events: list[dict[str, Any]] = []
         self._next = 0
         try:
-            self.socket = websocket.create_connection(self._page_socket(profile / "DevToolsActivePort"),
-                                                      timeout=timeout, suppress_origin=True)
+            self.socket = websocket.create_connection(
+                self._page_socket(profile / "DevToolsActivePort"), timeout=timeout, suppress_origin=True
+            )
         except Exception:
             self.close()
             raise

@@ -7,8 +7,13 @@ import pytest
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    artifacts = [(report.nodeid, value) for reports in terminalreporter.stats.values() for report in reports
-                 for name, value in getattr(report, "user_properties", []) if name == "artifact"]
+    artifacts = [
+        (report.nodeid, value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for name, value in getattr(report, "user_properties", [])
+        if name == "artifact"
+    ]
     if artifacts:
         terminalreporter.section("report test artifacts")
         for nodeid, path in sorted(set(artifacts)):

@@ -70,7 +70,8 @@ OLDEST_ROW = (
     '"started_at": "2026-11-21T11:59:53.294808+00:00", "tool_calls": 0, "tool_errors": 0, "transcript": "runs/'
     '20261121T115944Z/transcripts/core-comment-latest-issue--autogen--rovo--sandbox-reference--1.json", "turns": 1, '
     '"verdict": "expected-unsupported", "versions": {"autogen-agentchat": "0.7.5", "mcp": "1.30.0"}, "wall_ms": '
-    '353.1, "world": "sandbox"}')
+    '353.1, "world": "sandbox"}'
+)
 
 
 def test_the_oldest_row_format_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,10 +81,17 @@ def test_the_oldest_row_format_loads(tmp_path: Path, monkeypatch: pytest.MonkeyP
     data = load_run("20261121T115944Z", tmp_path)
     (row,) = data.results.to_dict("records")
     assert (row["ok"], row["control"], row["tags"], row["tools"], row["stack"]) == (
-        True, False, [], [], "autogen / rovo")
+        True,
+        False,
+        [],
+        [],
+        "autogen / rovo",
+    )
     assert row["transcript_missing"] and data.run_id == "20261121T115944Z"
-    assert data.notes[0] == "the rows predate the fields tags, control, tools, destructive_calls: what needs them " \
-                            "shows as empty or n/a"
+    assert (
+        data.notes[0] == "the rows predate the fields tags, control, tools, destructive_calls: what needs them "
+        "shows as empty or n/a"
+    )
 
 
 def test_a_missing_run_directory_is_named(tmp_path: Path) -> None:
@@ -113,11 +121,14 @@ def test_a_torn_line_names_file_and_line(tmp_path: Path) -> None:
         load_results(run_dir)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("[1, 2]", r":1: expected a JSON object, found list"),
-    (json.dumps({"key": "k", "scenario": "s"}), r":1: missing fields framework, path, model, verdict"),
-    (json.dumps(synth.row("s", "f", "p", "maybe")), r":1: verdict: 'maybe' is not one of pass, fail"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("[1, 2]", r":1: expected a JSON object, found list"),
+        (json.dumps({"key": "k", "scenario": "s"}), r":1: missing fields framework, path, model, verdict"),
+        (json.dumps(synth.row("s", "f", "p", "maybe")), r":1: verdict: 'maybe' is not one of pass, fail"),
+    ],
+)
 def test_a_row_that_is_not_a_result_names_the_line_and_field(tmp_path: Path, line: str, message: str) -> None:
     (tmp_path / "r1").mkdir()
     (tmp_path / "r1" / "results.jsonl").write_text(line + "\n")

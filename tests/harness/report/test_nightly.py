@@ -14,8 +14,16 @@ from harness.cli import app
 from harness.report.render import ROOT
 
 HARNESS = [sys.executable, "-m", "harness.cli"]
-TINY = ["--scenarios", str(ROOT / "scenarios" / "core-create-branch.yaml"), "--frameworks", "pydantic-ai",
-        "--paths", "rovo", "--concurrency", "1"]
+TINY = [
+    "--scenarios",
+    str(ROOT / "scenarios" / "core-create-branch.yaml"),
+    "--frameworks",
+    "pydantic-ai",
+    "--paths",
+    "rovo",
+    "--concurrency",
+    "1",
+]
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -35,7 +43,11 @@ def test_nightly_twice_keeps_an_index_and_a_baseline(tmp_path: Path) -> None:
     assert page == tmp_path / "reports" / second_id / "report.html" and page.is_file()
     headline = json.loads((page.parent / "headline.json").read_text())
     assert (headline["cells"], headline["pass_rate"], headline["baseline"], headline["regressions"]) == (
-        1, 1.0, first_id, 0)
+        1,
+        1.0,
+        first_id,
+        0,
+    )
     assert f"Against {first_id}: pass rate 100% → 100%" in page.read_text()
     index = (tmp_path / "reports" / "index.html").read_text()
     assert index.count('/report.html">') == 2
@@ -44,8 +56,18 @@ def test_nightly_twice_keeps_an_index_and_a_baseline(tmp_path: Path) -> None:
 
 def test_run_ends_with_the_report_path_and_no_report_skips_it(tmp_path: Path) -> None:
     replay = ["--world", "replay", "--cassettes", str(ROOT / "cassettes"), "--run-id", "replayed", *TINY]
-    skipped = CliRunner().invoke(app, ["run", *replay, "--no-report", "--runs-dir", str(tmp_path / "runs"),
-                                       "--reports-dir", str(tmp_path / "reports")])  # in-process: one start-up less
+    skipped = CliRunner().invoke(
+        app,
+        [
+            "run",
+            *replay,
+            "--no-report",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--reports-dir",
+            str(tmp_path / "reports"),
+        ],
+    )  # in-process: one start-up less
     assert skipped.exit_code == 0, skipped.output
     assert (tmp_path / "runs" / "replayed" / "results.jsonl").is_file() and not (tmp_path / "reports").exists()
     resumed = harness("run", *replay, cwd=tmp_path)  # ./runs, ./reports; every cell is done: only the report is new

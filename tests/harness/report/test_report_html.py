@@ -48,8 +48,18 @@ def test_the_html_is_standalone_with_code_hidden(rendered: Rendered) -> None:
     assert "report.matrix()" not in page and "hl-ipython3" not in page
     assert "Report(run, baseline=baseline" not in page
     assert "load_results(report.data.dir)" not in page  # the notebook's own-analysis cells are left out
-    for section in ("headline", "matrix", "controls", "pass-rates", "distributions", "cost", "failures", "safety",
-                    "trend", "environment"):
+    for section in (
+        "headline",
+        "matrix",
+        "controls",
+        "pass-rates",
+        "distributions",
+        "cost",
+        "failures",
+        "safety",
+        "trend",
+        "environment",
+    ):
         assert f'id="section-{section}"' in page
     for chart in ("verdict-heatmap", "distributions", "cost", "trend"):
         assert re.search(rf'data-chart="{chart}"[^>]*src="data:image/png;base64,', page)
@@ -68,8 +78,11 @@ def test_the_html_shows_regressions_missing_transcripts_and_no_secret(rendered: 
     assert "2 of 3 control cells failed" in page
     report_dir = rendered.html.parent
     copies = sorted(p.name for p in (report_dir / "transcripts").iterdir())
-    assert copies == [f"denied-read-only-branch--pydantic-ai--{p}--sandbox-overclaim--1.{ext}"
-                      for p in ("composio", "rovo") for ext in ("html", "json")]
+    assert copies == [
+        f"denied-read-only-branch--pydantic-ai--{p}--sandbox-overclaim--1.{ext}"
+        for p in ("composio", "rovo")
+        for ext in ("html", "json")
+    ]
     for path in report_dir.rglob("*"):
         if path.is_file():
             assert synth.SECRET not in path.read_text(errors="replace"), path
@@ -78,10 +91,32 @@ def test_the_html_shows_regressions_missing_transcripts_and_no_secret(rendered: 
 
 def test_headline_and_index(rendered: Rendered) -> None:
     headline = json.loads((rendered.html.parent / "headline.json").read_text())
-    assert {k: headline[k] for k in ("run_id", "cells", "pass", "fail", "error", "controls", "controls_caught",
-                                     "baseline", "regressions", "improvements")} == {
-        "run_id": "current", "cells": 24, "pass": 22, "fail": 1, "error": 1, "controls": 3, "controls_caught": 2,
-        "baseline": "baseline", "regressions": 2, "improvements": 1}
+    assert {
+        k: headline[k]
+        for k in (
+            "run_id",
+            "cells",
+            "pass",
+            "fail",
+            "error",
+            "controls",
+            "controls_caught",
+            "baseline",
+            "regressions",
+            "improvements",
+        )
+    } == {
+        "run_id": "current",
+        "cells": 24,
+        "pass": 22,
+        "fail": 1,
+        "error": 1,
+        "controls": 3,
+        "controls_caught": 2,
+        "baseline": "baseline",
+        "regressions": 2,
+        "improvements": 1,
+    }
     index = (rendered.html.parent.parent / "index.html").read_text()
     assert '<a href="current/report.html">current</a>' in index and "92%" in index
 
@@ -91,12 +126,16 @@ def test_the_report_in_a_browser(rendered: Rendered, tmp_path: Path, record_prop
     with Browser(tmp_path) as browser:
         browser.open(rendered.html.as_uri())
         assert browser.evaluate("document.title") == "Report current"
-        rows = browser.evaluate("[...document.querySelectorAll('#T_verdict-matrix tbody tr')].map(r => "
-                                "[...r.children].map(c => c.textContent.trim()))")
+        rows = browser.evaluate(
+            "[...document.querySelectorAll('#T_verdict-matrix tbody tr')].map(r => "
+            "[...r.children].map(c => c.textContent.trim()))"
+        )
         assert [r[0] for r in rows] == list(synth.SCENARIOS) and all(len(r) == 5 for r in rows)
         assert rows[1][1] == "1/2 ok"
-        charts = browser.evaluate("[...document.querySelectorAll('img.report-chart')].map(i => "
-                                  "[i.dataset.chart, i.complete, i.naturalWidth, i.getBoundingClientRect().width])")
+        charts = browser.evaluate(
+            "[...document.querySelectorAll('img.report-chart')].map(i => "
+            "[i.dataset.chart, i.complete, i.naturalWidth, i.getBoundingClientRect().width])"
+        )
         assert {c[0] for c in charts} == {"verdict-heatmap", "distributions", "cost", "trend"}
         assert all(complete and natural > 100 and shown > 100 for _, complete, natural, shown in charts), charts
         links = browser.evaluate("[...document.querySelectorAll('a.transcript-link')].map(a => a.href)")

@@ -9,8 +9,18 @@ import pytest
 from harness.report import Report
 from tests.harness.report import synth
 
-SECTIONS = ("headline", "matrix", "controls", "pass_rates", "distributions", "cost", "failures", "safety",
-            "trend_section", "environment")
+SECTIONS = (
+    "headline",
+    "matrix",
+    "controls",
+    "pass_rates",
+    "distributions",
+    "cost",
+    "failures",
+    "safety",
+    "trend_section",
+    "environment",
+)
 
 
 def render_all(report: Report) -> dict[str, str]:
@@ -31,8 +41,20 @@ def test_a_run_of_negative_controls_only(tmp_path: Path, with_baseline: bool) ->
 
 
 def test_a_run_that_only_broke(tmp_path: Path) -> None:
-    rows = [synth.row("core-create-branch", "autogen", p, "error", reasons=["TimeoutError: timed out after 1 s"],
-                      transcript=None, input_tokens=None, output_tokens=None, wall_ms=None) for p in synth.PATHS]
+    rows = [
+        synth.row(
+            "core-create-branch",
+            "autogen",
+            p,
+            "error",
+            reasons=["TimeoutError: timed out after 1 s"],
+            transcript=None,
+            input_tokens=None,
+            output_tokens=None,
+            wall_ms=None,
+        )
+        for p in synth.PATHS
+    ]
     synth.write_run(tmp_path, "broken", rows)
     shown = render_all(Report("broken", runs_dir=tmp_path, output_dir=tmp_path / "out"))
     assert shown["matrix"].count(">error<") == 2

@@ -11,11 +11,15 @@ from harness.runner.matrix import Cell, control_cells, matrix
 def test_matrix_and_controls_without_duplicates() -> None:
     cells = matrix(["a", "b"], ["pydantic-ai", "autogen"], ["composio", "rovo"], ["sandbox-reference"], 2)
     assert len(cells) == 2 * 2 * 2 * 1 * 2 and len(set(cells)) == len(cells)
-    controls = control_cells({"a": ["sandbox-loop", "sandbox-overclaim"], "b": []}, ["pydantic-ai"],
-                             ["composio", "rovo"])
+    controls = control_cells(
+        {"a": ["sandbox-loop", "sandbox-overclaim"], "b": []}, ["pydantic-ai"], ["composio", "rovo"]
+    )
     assert [(c.scenario, c.model, c.route) for c in controls] == [
-        ("a", "sandbox-loop", "composio"), ("a", "sandbox-loop", "rovo"),
-        ("a", "sandbox-overclaim", "composio"), ("a", "sandbox-overclaim", "rovo")]
+        ("a", "sandbox-loop", "composio"),
+        ("a", "sandbox-loop", "rovo"),
+        ("a", "sandbox-overclaim", "composio"),
+        ("a", "sandbox-overclaim", "rovo"),
+    ]
 
 
 def test_cell_ids_are_stable_and_distinct_and_cassettes_are_named_after_the_cell() -> None:
@@ -38,14 +42,18 @@ def test_a_scenario_restricted_to_rovo_gets_no_composio_cell_not_even_for_its_co
     library = Path(__file__).resolve().parents[3] / "scenarios"
     files = [library / "denied-unlinked-workspace.yaml", library / "core-create-branch.yaml"]
     scenarios = {s.id: ScenarioSource(s, str(f)) for f in files for s in [load_scenario(f)]}
-    options = RunOptions(frameworks=("pydantic-ai", "autogen"), world="replay", cassettes=tmp_path,
-                         control_frameworks=("pydantic-ai",))
+    options = RunOptions(
+        frameworks=("pydantic-ai", "autogen"), world="replay", cassettes=tmp_path, control_frameworks=("pydantic-ai",)
+    )
     cells = RunPlan(options, scenarios, replay_world(V1_IDENTITIES), tmp_path).cells()
     unlinked = [c for c in cells if c.scenario == "denied-unlinked-workspace"]
     assert {c.route for c in unlinked} == {"rovo"}
     assert sorted((c.framework, c.model) for c in unlinked) == [
-        ("autogen", "sandbox-reference"), ("pydantic-ai", "sandbox-no-tools"), ("pydantic-ai", "sandbox-overclaim"),
-        ("pydantic-ai", "sandbox-reference")]
+        ("autogen", "sandbox-reference"),
+        ("pydantic-ai", "sandbox-no-tools"),
+        ("pydantic-ai", "sandbox-overclaim"),
+        ("pydantic-ai", "sandbox-reference"),
+    ]
     assert {c.route for c in cells if c.scenario == "core-create-branch"} == {"composio", "rovo"}
     assert len(cells) == len(unlinked) + 2 * 2 + 3 * 2  # core: 2 frameworks x 2 paths, 3 controls x 2 paths
 

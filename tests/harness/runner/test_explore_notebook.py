@@ -22,11 +22,19 @@ def outputs(cell: nbformat.NotebookNode) -> str:
 
 def test_explore_one_cell_end_to_end(tmp_path: Path) -> None:
     executed = tmp_path / "explore.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(executed), kernel_name=KERNEL, progress_bar=False, cwd=str(tmp_path),
-                               parameters={"scenario": "scenarios/core-create-branch.yaml", "framework": "pydantic-ai",
-                                           "route": "rovo"})
-    cells = {c.source.splitlines()[0]: outputs(c) for c in nbformat.read(executed, as_version=4).cells
-             if c.cell_type == "code" and c.source}
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        kernel_name=KERNEL,
+        progress_bar=False,
+        cwd=str(tmp_path),
+        parameters={"scenario": "scenarios/core-create-branch.yaml", "framework": "pydantic-ai", "route": "rovo"},
+    )
+    cells = {
+        c.source.splitlines()[0]: outputs(c)
+        for c in nbformat.read(executed, as_version=4).cells
+        if c.cell_type == "code" and c.source
+    }
     before = cells["await stepper.arrange(x)"]
     assert "main" in before and "feature/login" not in before
     conversation = cells["await stepper.converse(x)"]

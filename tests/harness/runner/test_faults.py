@@ -28,10 +28,19 @@ BRANCHES = "/repositories/{workspace}/{repo}/refs/branches$"
 
 
 def test_rules_fill_the_cells_names_escaped() -> None:
-    (rule,) = rules([FaultSpec(method="POST", path=BRANCHES, status=429, count=2, retry_after=5)],
-                    {"workspace": "acme", "repo": "w.x-c1"})
-    assert rule == {"server": "bitbucket", "method": "POST", "path": r"/repositories/acme/w\.x\-c1/refs/branches$",
-                    "action": "status", "status": 429, "count": 2, "retry_after": 5}
+    (rule,) = rules(
+        [FaultSpec(method="POST", path=BRANCHES, status=429, count=2, retry_after=5)],
+        {"workspace": "acme", "repo": "w.x-c1"},
+    )
+    assert rule == {
+        "server": "bitbucket",
+        "method": "POST",
+        "path": r"/repositories/acme/w\.x\-c1/refs/branches$",
+        "action": "status",
+        "status": 429,
+        "count": 2,
+        "retry_after": 5,
+    }
     assert re.search(rule["path"], "/2.0/repositories/acme/w.x-c1/refs/branches")
     assert not re.search(rule["path"], "/2.0/repositories/acme/wXx-c1/refs/branches")  # a dot is a dot
 
@@ -76,13 +85,21 @@ def live_job(tmp_path: Path, scenario: Path, **env: str) -> CellJob:
     return CellJob(cell, loaded, str(scenario), world, "all", tmp_path / "cassettes", tmp_path / "t", "live", 30.0)
 
 
-@pytest.mark.parametrize(("scenario", "reason"), [
-    (RATE_LIMITED, "faults need the sandbox world: only its admin API can make Bitbucket fail on purpose; "
-                   "the live world has none"),
-    (LIBRARY / "denied-unlinked-workspace.yaml",
-     "the scenario needs a workspace that is not linked to an Atlassian organisation and this world has none "
-     "(live world: set BITBUCKET_WORKSPACE_UNLINKED) (the live world)"),
-])
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        (
+            RATE_LIMITED,
+            "faults need the sandbox world: only its admin API can make Bitbucket fail on purpose; "
+            "the live world has none",
+        ),
+        (
+            LIBRARY / "denied-unlinked-workspace.yaml",
+            "the scenario needs a workspace that is not linked to an Atlassian organisation and this world has none "
+            "(live world: set BITBUCKET_WORKSPACE_UNLINKED) (the live world)",
+        ),
+    ],
+)
 def test_the_live_world_gives_an_error_row_and_touches_nothing(tmp_path: Path, scenario: Path, reason: str) -> None:
     job = live_job(tmp_path, scenario)
     row = run_cell(job)
@@ -100,8 +117,7 @@ def test_a_rate_limited_cell_records_its_faults_and_replays_them(sandbox: Sandbo
     sandbox.register_plans(compiled_plans([scenario]))
     world = sandbox_world(sandbox.info)
     cell = Cell(scenario.id, "pydantic-ai", "rovo", "sandbox-reference", 1)
-    recorded = run_cell(CellJob(cell, scenario, str(RATE_LIMITED), world, "all", tmp_path, tmp_path / "t", "rec",
-                                60.0))
+    recorded = run_cell(CellJob(cell, scenario, str(RATE_LIMITED), world, "all", tmp_path, tmp_path / "t", "rec", 60.0))
     assert recorded.verdict == "pass", recorded.reasons
     assert recorded.tools == ["bitbucketRepoContent:branch.create"] * 2  # refused once, then created
     assert sandbox.admin.get("/faults").json()["rules"] == []
@@ -116,6 +132,17 @@ def test_a_rate_limited_cell_records_its_faults_and_replays_them(sandbox: Sandbo
     arranged, read_back = [n for n in oracle if n < admin[0]], [n for n in oracle if n > admin[1]]
     assert arranged and read_back and not [n for n in oracle if admin[0] < n < admin[1]]
 
-    replayed = run_cell(CellJob(cell, scenario, str(RATE_LIMITED), replay_world(V1_IDENTITIES), "none", tmp_path,
-                                tmp_path / "t2", "replay", 60.0))
+    replayed = run_cell(
+        CellJob(
+            cell,
+            scenario,
+            str(RATE_LIMITED),
+            replay_world(V1_IDENTITIES),
+            "none",
+            tmp_path,
+            tmp_path / "t2",
+            "replay",
+            60.0,
+        )
+    )
     assert (replayed.verdict, replayed.tool_calls) == ("pass", 2)

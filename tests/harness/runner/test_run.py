@@ -20,17 +20,27 @@ from harness.runner.options import RunOptions
 from harness.runner.session import execute_run
 
 LIBRARY = Path(__file__).resolve().parents[3] / "scenarios"
-CORE = [LIBRARY / f"core-{name}.yaml" for name in ("create-branch", "open-pull-request", "comment-latest-issue",
-                                                   "fetch-readme")]  # the four core requests
+CORE = [
+    LIBRARY / f"core-{name}.yaml"
+    for name in ("create-branch", "open-pull-request", "comment-latest-issue", "fetch-readme")
+]  # the four core requests
 FRAMEWORKS = ["autogen", "openai-agents-hosted", "openai-agents-client", "pydantic-ai"]
 PATHS = ["composio", "rovo"]
 
 
 def run(tmp: Path, run_id: str, **options: Any) -> list[dict[str, Any]]:
     settings: dict[str, Any] = {
-        "scenarios": tuple(CORE), "frameworks": tuple(FRAMEWORKS), "routes": tuple(PATHS), "concurrency": 2,
-        "world": "sandbox", "record_mode": "all", "cassettes": tmp / "cassettes", "run_id": run_id,
-        "runs_dir": tmp / "runs", "timeout_s": 120.0} | options
+        "scenarios": tuple(CORE),
+        "frameworks": tuple(FRAMEWORKS),
+        "routes": tuple(PATHS),
+        "concurrency": 2,
+        "world": "sandbox",
+        "record_mode": "all",
+        "cassettes": tmp / "cassettes",
+        "run_id": run_id,
+        "runs_dir": tmp / "runs",
+        "timeout_s": 120.0,
+    } | options
     assert execute_run(RunOptions(**settings)) == 0
     return rows(tmp / "runs" / run_id)
 
@@ -83,8 +93,14 @@ def test_summary_table_has_a_row_per_scenario(recorded: tuple[Path, list[dict[st
 def test_cassettes_hold_no_secret(recorded: tuple[Path, list[dict[str, Any]]]) -> None:
     tmp, _ = recorded
     text = "".join(p.read_text() for p in (tmp / "cassettes").rglob("*.yaml"))
-    for secret in ("sandbox-apitoken-alice", "sandbox-oauth-oracle-secret", "sandbox-composio-apikey-project",
-                   "sandbox-model-key", "sandbox-oauth-access-", "Basic YWxpY2"):
+    for secret in (
+        "sandbox-apitoken-alice",
+        "sandbox-oauth-oracle-secret",
+        "sandbox-composio-apikey-project",
+        "sandbox-model-key",
+        "sandbox-oauth-access-",
+        "Basic YWxpY2",
+    ):
         assert secret not in text
 
 
@@ -95,12 +111,12 @@ def test_replay_with_nothing_listening_reproduces_every_verdict(recorded: tuple[
     assert all(r["world"] == "replay" for r in replayed)
 
 
-def test_concurrency_one_gives_the_same_verdicts(tmp_path: Path,
-                                                 recorded: tuple[Path, list[dict[str, Any]]]) -> None:
+def test_concurrency_one_gives_the_same_verdicts(tmp_path: Path, recorded: tuple[Path, list[dict[str, Any]]]) -> None:
     _, found = recorded
     serial = run(tmp_path, "serial", frameworks=("pydantic-ai", "autogen"), concurrency=1)
-    assert verdicts(serial) == {k: v for k, v in verdicts(found).items() if k.split("/")[1] in ("pydantic-ai",
-                                                                                                 "autogen")}
+    assert verdicts(serial) == {
+        k: v for k, v in verdicts(found).items() if k.split("/")[1] in ("pydantic-ai", "autogen")
+    }
 
 
 CONTROLS = {  # model -> a reason that must appear in at least one of its failed verdicts
@@ -125,9 +141,24 @@ def test_each_negative_control_is_caught_with_its_reason(tmp_path: Path) -> None
 
 
 def test_kill_minus_nine_then_resume_loses_no_finished_cell(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "harness.cli", "run", "--frameworks", "pydantic-ai,openai-agents-client",
-               "--run-id", "killed", "--runs-dir", str(tmp_path), "--concurrency", "2", "--no-report", "--cassettes",
-               str(tmp_path / "cassettes"), *[f"--scenarios={p}" for p in CORE]]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "--frameworks",
+        "pydantic-ai,openai-agents-client",
+        "--run-id",
+        "killed",
+        "--runs-dir",
+        str(tmp_path),
+        "--concurrency",
+        "2",
+        "--no-report",
+        "--cassettes",
+        str(tmp_path / "cassettes"),
+        *[f"--scenarios={p}" for p in CORE],
+    ]
     results = tmp_path / "killed" / "results.jsonl"
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -139,7 +170,7 @@ def test_kill_minus_nine_then_resume_loses_no_finished_cell(tmp_path: Path) -> N
     assert 3 <= len(before) < 16
     assert subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
     after = results.read_text().splitlines()
-    assert after[:len(before)] == before  # finished cells kept as they were
+    assert after[: len(before)] == before  # finished cells kept as they were
     keys = Counter(json.loads(line)["key"] for line in after)
     assert len(keys) == 16 and set(keys.values()) == {1}  # every cell once: none lost, none redone
     assert {json.loads(line)["verdict"] for line in after} <= {"pass", "expected-unsupported"}

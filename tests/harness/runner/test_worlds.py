@@ -15,7 +15,10 @@ LIVE = {name: f"value-of-{name.lower()}" for name in LIVE_VARIABLES}
 
 def test_live_world_reads_the_guides_variables_and_optional_profiles() -> None:
     world = live_world(LIVE | {"ATLASSIAN_API_TOKEN_READONLY": "ro-token", "USER_ID_READONLY": "ro-user"})
-    assert world.route("rovo").url == "https://mcp.atlassian.com/v1/mcp" and world.route("rovo").tokens["read-only"] == "ro-token"
+    assert (
+        world.route("rovo").url == "https://mcp.atlassian.com/v1/mcp"
+        and world.route("rovo").tokens["read-only"] == "ro-token"
+    )
     assert world.route("composio").user_ids == {"full": "value-of-user_id", "read-only": "ro-user"}
     assert world.oracle.workspace == "value-of-bitbucket_workspace"
     assert "value-of-bitbucket_client_secret" in world.secrets()
@@ -31,18 +34,42 @@ def test_optional_no_pr_write_user_and_unlinked_workspace() -> None:
 
 
 def test_the_sandbox_world_has_every_profile_the_unlinked_workspace_and_the_admin_api() -> None:
-    info = {"urls": {"bitbucket_api": "http://b/2.0", "bitbucket_oauth_token": "http://b/t", "composio_api": "http://c",
-                     "rovo_mcp": "http://r/v1/mcp", "model_api": "http://m/v1", "admin": "http://a"},
-            "admin_key": "admin-key-123", "credentials": {
-                "workspaces": [{"slug": "acme", "linked_to_org": True}, {"slug": "solo", "linked_to_org": False}],
-                "oauth_consumers": [
-                    {"key": "read-only-key", "secret": "ro", "workspace": "acme", "scopes": ["repository"]},
-                    {"key": "sandbox-oauth-oracle-key", "secret": "s3cret-oracle", "workspace": "acme",
-                     "scopes": ["repository:admin", "repository:delete"]}],
-                "api_tokens": [{"user": "alice", "email": "a@x", "scoped": True, "label": "full", "token": "t-full"}],
-                "composio": {"api_keys": ["ck"], "connected_accounts": [
-                    {"user_id": u, "label": p} for p, u in
-                    (("full", "user-1"), ("read-only", "user-ro"), ("no-pr-write", "user-np"), ("", "user-bob"))]}}}
+    info = {
+        "urls": {
+            "bitbucket_api": "http://b/2.0",
+            "bitbucket_oauth_token": "http://b/t",
+            "composio_api": "http://c",
+            "rovo_mcp": "http://r/v1/mcp",
+            "model_api": "http://m/v1",
+            "admin": "http://a",
+        },
+        "admin_key": "admin-key-123",
+        "credentials": {
+            "workspaces": [{"slug": "acme", "linked_to_org": True}, {"slug": "solo", "linked_to_org": False}],
+            "oauth_consumers": [
+                {"key": "read-only-key", "secret": "ro", "workspace": "acme", "scopes": ["repository"]},
+                {
+                    "key": "sandbox-oauth-oracle-key",
+                    "secret": "s3cret-oracle",
+                    "workspace": "acme",
+                    "scopes": ["repository:admin", "repository:delete"],
+                },
+            ],
+            "api_tokens": [{"user": "alice", "email": "a@x", "scoped": True, "label": "full", "token": "t-full"}],
+            "composio": {
+                "api_keys": ["ck"],
+                "connected_accounts": [
+                    {"user_id": u, "label": p}
+                    for p, u in (
+                        ("full", "user-1"),
+                        ("read-only", "user-ro"),
+                        ("no-pr-write", "user-np"),
+                        ("", "user-bob"),
+                    )
+                ],
+            },
+        },
+    }
     world = sandbox_world(info)
     assert set(world.route("composio").user_ids) == {"full", "read-only", "no-pr-write"}
     assert (world.oracle.workspace, world.oracle.unlinked_workspace) == ("acme", "solo")

@@ -35,8 +35,9 @@ def write(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
 
 def test_the_library_loads_and_validates_against_the_exported_json_schema() -> None:
     scenarios = load_scenarios([LIBRARY])
-    assert {"core-create-branch", "core-open-pull-request", "core-comment-latest-issue",
-            "core-fetch-readme"} <= {s.id for s in scenarios}
+    assert {"core-create-branch", "core-open-pull-request", "core-comment-latest-issue", "core-fetch-readme"} <= {
+        s.id for s in scenarios
+    }
     schema = json_schema()
     for file in sorted(LIBRARY.glob("*.yaml")):
         jsonschema.validate(yaml.safe_load(file.read_text()), schema)  # what an editor would check
@@ -48,13 +49,18 @@ def test_minimal_scenario_gets_defaults(tmp_path: Path) -> None:
     assert scenario.repository(None).name == "widgets" and scenario.unsupported_on("rovo") is None
 
 
-@pytest.mark.parametrize(("edit", "where"), [
-    (("title: Demo", "title: [not, a, string]"), "demo.yaml:2: title:"),
-    (("main: {files", "trunk: {files"),
-     "demo.yaml:5: fixture.repositories.0: Value error, the branches must include 'main'"),
-    (("  - user:", "  - usr:"), "demo.yaml:9: turns.0.usr: Extra inputs are not permitted"),
-    (("id: demo", "id: Demo Scenario"), "demo.yaml:1: id: String should match pattern"),
-])
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (("title: Demo", "title: [not, a, string]"), "demo.yaml:2: title:"),
+        (
+            ("main: {files", "trunk: {files"),
+            "demo.yaml:5: fixture.repositories.0: Value error, the branches must include 'main'",
+        ),
+        (("  - user:", "  - usr:"), "demo.yaml:9: turns.0.usr: Extra inputs are not permitted"),
+        (("id: demo", "id: Demo Scenario"), "demo.yaml:1: id: String should match pattern"),
+    ],
+)
 def test_bad_fields_are_named_with_file_and_line(tmp_path: Path, edit: tuple[str, str], where: str) -> None:
     path = write(tmp_path, MINIMAL.replace(*edit))
     with pytest.raises(InputError) as error:
@@ -86,8 +92,10 @@ def test_invalid_yaml_and_duplicate_ids_are_reported_for_every_file(tmp_path: Pa
 
 def test_placeholders_fill_known_names_only() -> None:
     values = {"workspace": "acme", "repo": "widgets-c1", "repo:gadgets": "gadgets-c1", "main_head": "abc123"}
-    assert fill("{workspace}/{repo} and {repo:gadgets} at {main_head}", values) == \
-        "acme/widgets-c1 and gadgets-c1 at abc123"
+    assert (
+        fill("{workspace}/{repo} and {repo:gadgets} at {main_head}", values)
+        == "acme/widgets-c1 and gadgets-c1 at abc123"
+    )
     assert fill('{"json": {"stays": 1}}', values) == '{"json": {"stays": 1}}'
     assert fill_any({"a": ["{repo}", 3]}, values) == {"a": ["widgets-c1", 3]}
     with pytest.raises(UnknownPlaceholder, match="repo:missing"):
@@ -115,9 +123,11 @@ def test_cli_check_reports_every_problem_and_exits_2(tmp_path: Path) -> None:
 
 
 def test_a_plan_placeholder_the_message_cannot_bind_is_refused(tmp_path: Path) -> None:
-    text = MINIMAL.replace('  - user: "Show me the README of {workspace}/{repo}."',
-                           '  - user: "Show me the README."\n'
-                           '    plan:\n      - {intent: read_file, workspace: "{workspace}", repo: "{repo}"}')
+    text = MINIMAL.replace(
+        '  - user: "Show me the README of {workspace}/{repo}."',
+        '  - user: "Show me the README."\n'
+        '    plan:\n      - {intent: read_file, workspace: "{workspace}", repo: "{repo}"}',
+    )
     with pytest.raises(InputError, match=r"demo.yaml:9: turns.0: .*uses \{repo\}, \{workspace\} but the message"):
         load_scenario(write(tmp_path, text))
 
@@ -135,25 +145,42 @@ def test_paths_workspace_and_faults_load_with_their_defaults(tmp_path: Path) -> 
     assert (fault.method, fault.status, fault.count, fault.retry_after) == ("POST", 429, 2, 1)
 
 
-@pytest.mark.parametrize(("edit", "where"), [
-    (("fixture:\n", "paths: [gitlab]\nfixture:\n"), "demo.yaml:3: paths.0: Input should be 'composio' or 'rovo'"),
-    (("fixture:\n", "paths: []\nfixture:\n"), "demo.yaml:3: paths: List should have at least 1 item"),
-    (("fixture:\n", "paths: [rovo, rovo]\nfixture:\n"), "demo.yaml:3: paths: Value error, a path is listed twice"),
-    (("fixture:\n", "fixture:\n  workspace: elsewhere\n"),
-     "demo.yaml:4: fixture.workspace: Input should be 'default' or 'unlinked'"),
-    (("turns:", "faults:\n  - {path: \"/repositories/{workspace}/x\", status: 429}\nturns:"),
-     "demo.yaml:9: faults.0.path: Value error, the path must name the cell's repository with {repo}"),
-    (("turns:", "faults:\n  - {path: \"/repositories/{workspace}/{repo}/(src\", status: 500}\nturns:"),
-     "demo.yaml:9: faults.0.path: Value error, not a regular expression: missing ), unterminated subpattern"),
-    (("turns:", "faults:\n  - {path: \"{repo}/src\", status: 404}\nturns:"),
-     "demo.yaml:9: faults.0.status: Input should be 429, 500, 502, 503 or 504"),
-    (("turns:", "faults:\n  - {path: \"{repo}/src\", status: 503, count: 0}\nturns:"),
-     "demo.yaml:9: faults.0.count: Input should be greater than or equal to 1"),
-    (("turns:", "faults:\n  - {path: \"{repo:gadgets}/src\", status: 503}\nturns:"),
-     "demo.yaml:1: (top level): Value error, faults.0.path: gadgets is not a fixture repository (widgets)"),
-    (("fixture:\n", "paths: [rovo]\nunsupported: [{path: composio, reason: n/a}]\nfixture:\n"),
-     "demo.yaml:1: (top level): Value error, unsupported: composio is not among the scenario's paths (rovo)"),
-])
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (("fixture:\n", "paths: [gitlab]\nfixture:\n"), "demo.yaml:3: paths.0: Input should be 'composio' or 'rovo'"),
+        (("fixture:\n", "paths: []\nfixture:\n"), "demo.yaml:3: paths: List should have at least 1 item"),
+        (("fixture:\n", "paths: [rovo, rovo]\nfixture:\n"), "demo.yaml:3: paths: Value error, a path is listed twice"),
+        (
+            ("fixture:\n", "fixture:\n  workspace: elsewhere\n"),
+            "demo.yaml:4: fixture.workspace: Input should be 'default' or 'unlinked'",
+        ),
+        (
+            ("turns:", 'faults:\n  - {path: "/repositories/{workspace}/x", status: 429}\nturns:'),
+            "demo.yaml:9: faults.0.path: Value error, the path must name the cell's repository with {repo}",
+        ),
+        (
+            ("turns:", 'faults:\n  - {path: "/repositories/{workspace}/{repo}/(src", status: 500}\nturns:'),
+            "demo.yaml:9: faults.0.path: Value error, not a regular expression: missing ), unterminated subpattern",
+        ),
+        (
+            ("turns:", 'faults:\n  - {path: "{repo}/src", status: 404}\nturns:'),
+            "demo.yaml:9: faults.0.status: Input should be 429, 500, 502, 503 or 504",
+        ),
+        (
+            ("turns:", 'faults:\n  - {path: "{repo}/src", status: 503, count: 0}\nturns:'),
+            "demo.yaml:9: faults.0.count: Input should be greater than or equal to 1",
+        ),
+        (
+            ("turns:", 'faults:\n  - {path: "{repo:gadgets}/src", status: 503}\nturns:'),
+            "demo.yaml:1: (top level): Value error, faults.0.path: gadgets is not a fixture repository (widgets)",
+        ),
+        (
+            ("fixture:\n", "paths: [rovo]\nunsupported: [{path: composio, reason: n/a}]\nfixture:\n"),
+            "demo.yaml:1: (top level): Value error, unsupported: composio is not among the scenario's paths (rovo)",
+        ),
+    ],
+)
 def test_bad_paths_workspace_and_faults_are_named(tmp_path: Path, edit: tuple[str, str], where: str) -> None:
     path = write(tmp_path, MINIMAL.replace(*edit, 1))
     with pytest.raises(InputError) as error:
@@ -167,5 +194,7 @@ def test_the_library_restricts_and_faults_only_where_it_says_so() -> None:
     assert by_id["denied-unlinked-workspace"].paths == ["rovo"]
     assert by_id["denied-unlinked-workspace"].fixture.workspace == "unlinked"
     assert [f.status for f in by_id["fault-rate-limited-branch"].faults] == [429]
-    assert {s.id for s in by_id.values() if s.faults} == {"fault-rate-limited-branch",
-                                                          "fault-upstream-500-pull-request"}
+    assert {s.id for s in by_id.values() if s.faults} == {
+        "fault-rate-limited-branch",
+        "fault-upstream-500-pull-request",
+    }

@@ -18,8 +18,7 @@ from sandbox.bitbucket.operations import openapi_document
 def api(sb: Sandbox, label: str = "full", user: str = "alice") -> httpx.Client:
     """A Bitbucket client authenticated with a fixture API token (Basic email:token)."""
     email, token = sb.api_token(label, user)
-    return httpx.Client(base_url=sb.urls["bitbucket_api"] + "/", auth=(email, token), timeout=30,
-                        trust_env=False)
+    return httpx.Client(base_url=sb.urls["bitbucket_api"] + "/", auth=(email, token), timeout=30, trust_env=False)
 
 
 def anonymous(sb: Sandbox) -> httpx.Client:
@@ -27,14 +26,20 @@ def anonymous(sb: Sandbox) -> httpx.Client:
 
 
 def bearer(sb: Sandbox, token: str) -> httpx.Client:
-    return httpx.Client(base_url=sb.urls["bitbucket_api"] + "/", headers={"Authorization": f"Bearer {token}"},
-                        timeout=30, trust_env=False)
+    return httpx.Client(
+        base_url=sb.urls["bitbucket_api"] + "/",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+        trust_env=False,
+    )
 
 
-def oauth_token(sb: Sandbox, key: str = "sandbox-oauth-oracle-key",
-                secret: str = "sandbox-oauth-oracle-secret") -> dict[str, Any]:
-    response = httpx.post(sb.urls["bitbucket_oauth_token"], data={"grant_type": "client_credentials"},
-                          auth=(key, secret), trust_env=False)
+def oauth_token(
+    sb: Sandbox, key: str = "sandbox-oauth-oracle-key", secret: str = "sandbox-oauth-oracle-secret"
+) -> dict[str, Any]:
+    response = httpx.post(
+        sb.urls["bitbucket_oauth_token"], data={"grant_type": "client_credentials"}, auth=(key, secret), trust_env=False
+    )
     response.raise_for_status()
     return dict(response.json())
 
@@ -43,10 +48,15 @@ def state_digest(sb: Sandbox) -> str:
     """Everything observable through the API for the default world, as one string (for "nothing changed")."""
     with api(sb) as c:
         parts = []
-        for path in ("repositories/acme", "repositories/acme/widgets/refs/branches",
-                     "repositories/acme/widgets/pullrequests?state=OPEN&state=MERGED&state=DECLINED",
-                     "repositories/acme/widgets/issues", "repositories/acme/widgets/issues/1/comments",
-                     "repositories/acme/widgets/hooks", "snippets/acme"):
+        for path in (
+            "repositories/acme",
+            "repositories/acme/widgets/refs/branches",
+            "repositories/acme/widgets/pullrequests?state=OPEN&state=MERGED&state=DECLINED",
+            "repositories/acme/widgets/issues",
+            "repositories/acme/widgets/issues/1/comments",
+            "repositories/acme/widgets/hooks",
+            "snippets/acme",
+        ):
             r = c.get(path, params={"pagelen": 100})
             parts.append(f"{path} {r.status_code} {json.dumps(r.json(), sort_keys=True)}")
     return "\n".join(parts)
@@ -68,8 +78,9 @@ def response_schema(method: str, template: str, status: int, media: str = "appli
 
 def assert_schema(name: str, body: Any) -> None:
     """``body`` matches the named component schema of the official document."""
-    validator = jsonschema.Draft4Validator({"$ref": f"urn:bitbucket-openapi#/components/schemas/{name}"},
-                                           registry=_registry())
+    validator = jsonschema.Draft4Validator(
+        {"$ref": f"urn:bitbucket-openapi#/components/schemas/{name}"}, registry=_registry()
+    )
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{name}: " + "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
 
@@ -83,5 +94,6 @@ def assert_conforms(method: str, template: str, response: httpx.Response) -> Non
     wrapped = {"$ref": ref} if ref else schema
     validator = jsonschema.Draft4Validator(wrapped, registry=_registry())
     errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.path))
-    assert not errors, (f"{method.upper()} {template} {response.status_code}: "
-                        + "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5]))
+    assert not errors, f"{method.upper()} {template} {response.status_code}: " + "; ".join(
+        f"{list(e.path)}: {e.message}" for e in errors[:5]
+    )

@@ -17,8 +17,13 @@ def error(r: httpx.Response) -> dict[str, object]:
 
 
 CASES = [
-    ("post", BRANCHES, {"content": b'{"name": "x", "target":', "headers": {"content-type": "application/json"}},
-     400, "Malformed JSON"),
+    (
+        "post",
+        BRANCHES,
+        {"content": b'{"name": "x", "target":', "headers": {"content-type": "application/json"}},
+        400,
+        "Malformed JSON",
+    ),
     ("post", BRANCHES, {"json": ["not", "an", "object"]}, 400, "must be a JSON object"),
     ("post", BRANCHES, {"json": {"name": 5, "target": {"hash": "main"}}}, 400, "name"),
     ("post", BRANCHES, {"json": {"name": "ok", "target": "main"}}, 400, "target"),
@@ -39,10 +44,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "status", "text"), CASES,
-                         ids=[f"{c[0]} {c[1][:40]} {c[3]}" for c in CASES])
-def test_bad_input_is_refused_cleanly(sandbox: Sandbox, method: str, path: str, kwargs: dict[str, object],
-                                      status: int, text: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "text"), CASES, ids=[f"{c[0]} {c[1][:40]} {c[3]}" for c in CASES]
+)
+def test_bad_input_is_refused_cleanly(
+    sandbox: Sandbox, method: str, path: str, kwargs: dict[str, object], status: int, text: str
+) -> None:
     before = state_digest(sandbox)
     with api(sandbox) as c:
         r = c.request(method.upper(), path, **kwargs)  # type: ignore[arg-type]
@@ -55,8 +62,11 @@ def test_bad_input_is_refused_cleanly(sandbox: Sandbox, method: str, path: str, 
 def test_oversized_body(sandbox: Sandbox) -> None:
     before = state_digest(sandbox)
     with api(sandbox) as c:
-        r = c.post("repositories/acme/widgets/issues", content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
-                   headers={"content-type": "application/json"})
+        r = c.post(
+            "repositories/acme/widgets/issues",
+            content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+            headers={"content-type": "application/json"},
+        )
     assert r.status_code == 413 and error(r)["message"] == "Request entity too large"
     assert state_digest(sandbox) == before
 
@@ -69,8 +79,9 @@ def test_empty_commit_form_is_refused(sandbox: Sandbox) -> None:
 
 def test_deeply_nested_json_is_a_400(sandbox: Sandbox) -> None:
     with api(sandbox) as c:
-        r = c.post("repositories/acme/widgets/issues", content=b"[" * 100_000,
-                   headers={"content-type": "application/json"})
+        r = c.post(
+            "repositories/acme/widgets/issues", content=b"[" * 100_000, headers={"content-type": "application/json"}
+        )
     assert r.status_code == 400 and "Malformed JSON" in str(error(r))
 
 

@@ -26,9 +26,7 @@ BOB = "{b1b2c3d4-0000-4000-8000-00000000000b}"
 CAROL = "{c1b2c3d4-0000-4000-8000-00000000000c}"
 
 
-def _pr(
-    pr_id: int, title: str, source: str, state: str, reviewers: list[str], **extra: Any
-) -> dict[str, Any]:
+def _pr(pr_id: int, title: str, source: str, state: str, reviewers: list[str], **extra: Any) -> dict[str, Any]:
     pr: dict[str, Any] = {
         "type": "pullrequest",
         "id": pr_id,
@@ -469,9 +467,7 @@ def test_sort_returns_new_list() -> None:
     assert [p["id"] for p in PULL_REQUESTS] == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize(
-    "spec", ["-", "--id", ".id", "id.", "a..b", "id,-state", "id desc", "+id", "source-branch"]
-)
+@pytest.mark.parametrize("spec", ["-", "--id", ".id", "id.", "a..b", "id,-state", "id desc", "+id", "source-branch"])
 def test_sort_errors(spec: str) -> None:
     with pytest.raises(BBQLError) as info:
         sort_objects(PULL_REQUESTS, spec)
@@ -542,9 +538,7 @@ _COMPARISONS = st.one_of(
 _QUERIES = st.recursive(
     _COMPARISONS,
     lambda inner: st.one_of(
-        st.builds(
-            lambda a, kw, b: f"{a} {kw} {b}", inner, st.sampled_from(["AND", "and", "OR", "Or"]), inner
-        ),
+        st.builds(lambda a, kw, b: f"{a} {kw} {b}", inner, st.sampled_from(["AND", "and", "OR", "Or"]), inner),
         inner.map(lambda q: f"({q})"),
     ),
     max_leaves=8,

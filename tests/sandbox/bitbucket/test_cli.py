@@ -25,17 +25,25 @@ def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 30) ->
 
 def test_up_prints_state_and_down_stops_it(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
-    up = subprocess.Popen([*HARNESS, "sandbox", "up", "--state-file", str(state)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+    up = subprocess.Popen(
+        [*HARNESS, "sandbox", "up", "--state-file", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(state, up)
         info = json.loads(state.read_text())
         assert info["urls"]["bitbucket_api"].startswith("http://127.0.0.1:")
-        user = httpx.get(info["urls"]["bitbucket_api"] + "/user",
-                         auth=("alice@example.com", "sandbox-apitoken-alice-full"), trust_env=False)
+        user = httpx.get(
+            info["urls"]["bitbucket_api"] + "/user",
+            auth=("alice@example.com", "sandbox-apitoken-alice-full"),
+            trust_env=False,
+        )
         assert user.json()["nickname"] == "alice"
-        down = subprocess.run([*HARNESS, "sandbox", "down", "--state-file", str(state)], capture_output=True,
-                              text=True, timeout=30)
+        down = subprocess.run(
+            [*HARNESS, "sandbox", "down", "--state-file", str(state)], capture_output=True, text=True, timeout=30
+        )
         assert down.returncode == 0, down.stderr
         out, _ = up.communicate(timeout=15)
         assert up.returncode == 0
@@ -48,12 +56,14 @@ def test_up_prints_state_and_down_stops_it(tmp_path: Path) -> None:
 
 def test_up_env_output(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
-    up = subprocess.Popen([*HARNESS, "sandbox", "up", "--env", "--state-file", str(state)], stdout=subprocess.PIPE,
-                          text=True)
+    up = subprocess.Popen(
+        [*HARNESS, "sandbox", "up", "--env", "--state-file", str(state)], stdout=subprocess.PIPE, text=True
+    )
     try:
         wait_for(state, up)
-        subprocess.run([*HARNESS, "sandbox", "down", "--state-file", str(state)], check=True, timeout=30,
-                       capture_output=True)
+        subprocess.run(
+            [*HARNESS, "sandbox", "down", "--state-file", str(state)], check=True, timeout=30, capture_output=True
+        )
         out, _ = up.communicate(timeout=15)
     finally:
         up.kill()
@@ -68,17 +78,26 @@ def test_up_env_output(tmp_path: Path) -> None:
 
 def test_bad_fixture_names_file_line_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "world.yaml"
-    bad.write_text("users:\n  - username: x\n    display_name: X\n    email: x@example.com\n"
-                   "workspaces:\n  - slug: Acme Corp\n")
-    r = subprocess.run([*HARNESS, "sandbox", "up", "--fixture", str(bad), "--state-file", str(tmp_path / "s.json")],
-                       capture_output=True, text=True, timeout=30)
+    bad.write_text(
+        "users:\n  - username: x\n    display_name: X\n    email: x@example.com\nworkspaces:\n  - slug: Acme Corp\n"
+    )
+    r = subprocess.run(
+        [*HARNESS, "sandbox", "up", "--fixture", str(bad), "--state-file", str(tmp_path / "s.json")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 2
     assert f"{bad}:6: workspaces.0.slug" in r.stderr
 
 
 def test_down_without_sandbox(tmp_path: Path) -> None:
-    r = subprocess.run([*HARNESS, "sandbox", "down", "--state-file", str(tmp_path / "none.json")],
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [*HARNESS, "sandbox", "down", "--state-file", str(tmp_path / "none.json")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 1 and "no sandbox is running" in r.stderr
 
 
@@ -87,17 +106,31 @@ def test_data_dir_survives_a_restart(tmp_path: Path) -> None:
     auth = ("alice@example.com", "sandbox-apitoken-alice-full")
     with Sandbox.start(data_dir=data) as sb:
         base = sb.urls["bitbucket_api"]
-        made = httpx.post(f"{base}/repositories/acme/widgets/refs/branches", auth=auth, trust_env=False,
-                          json={"name": "kept", "target": {"hash": "main"}})
+        made = httpx.post(
+            f"{base}/repositories/acme/widgets/refs/branches",
+            auth=auth,
+            trust_env=False,
+            json={"name": "kept", "target": {"hash": "main"}},
+        )
         assert made.status_code == 201
-        commit = httpx.post(f"{base}/repositories/acme/widgets/src", auth=auth, trust_env=False,
-                            data={"/kept.txt": "still here\n", "branch": "kept"})
+        commit = httpx.post(
+            f"{base}/repositories/acme/widgets/src",
+            auth=auth,
+            trust_env=False,
+            data={"/kept.txt": "still here\n", "branch": "kept"},
+        )
         assert commit.status_code == 201
-        httpx.post(f"{base}/repositories/acme/widgets/issues/1/comments", auth=auth, trust_env=False,
-                   json={"content": {"raw": "persisted"}})
+        httpx.post(
+            f"{base}/repositories/acme/widgets/issues/1/comments",
+            auth=auth,
+            trust_env=False,
+            json={"content": {"raw": "persisted"}},
+        )
     with Sandbox.start(data_dir=data) as sb:
         base = sb.urls["bitbucket_api"]
-        assert httpx.get(f"{base}/repositories/acme/widgets/src/kept/kept.txt", auth=auth,
-                         trust_env=False).text == "still here\n"
+        assert (
+            httpx.get(f"{base}/repositories/acme/widgets/src/kept/kept.txt", auth=auth, trust_env=False).text
+            == "still here\n"
+        )
         comments = httpx.get(f"{base}/repositories/acme/widgets/issues/1/comments", auth=auth, trust_env=False)
         assert [c["content"]["raw"] for c in comments.json()["values"]] == ["persisted"]

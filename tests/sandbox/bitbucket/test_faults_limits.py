@@ -13,8 +13,9 @@ from tests.sandbox.bitbucket.helpers import api, state_digest
 
 
 def test_next_n_matching_requests_fail_then_recover(sandbox: Sandbox) -> None:
-    added = sandbox.admin.post("/faults", json={"method": "GET", "path": "/refs/branches/main$", "count": 2,
-                                                "status": 503})
+    added = sandbox.admin.post(
+        "/faults", json={"method": "GET", "path": "/refs/branches/main$", "count": 2, "status": 503}
+    )
     assert added.status_code == 201
     with api(sandbox) as c:
         statuses = [c.get("repositories/acme/widgets/refs/branches/main").status_code for _ in range(3)]
@@ -50,9 +51,19 @@ def test_fault_rules_are_validated(sandbox: Sandbox) -> None:
 
 
 def test_per_credential_rate_limit(sandbox: Sandbox) -> None:
-    fixture = {"credentials": {"api_tokens": [{"user": "bob", "label": "limited", "token": "sandbox-limited",
-                                               "scopes": ["read:repository:bitbucket"],
-                                               "rate_limit": {"limit": 3, "window_seconds": 60}}]}}
+    fixture = {
+        "credentials": {
+            "api_tokens": [
+                {
+                    "user": "bob",
+                    "label": "limited",
+                    "token": "sandbox-limited",
+                    "scopes": ["read:repository:bitbucket"],
+                    "rate_limit": {"limit": 3, "window_seconds": 60},
+                }
+            ]
+        }
+    }
     assert sandbox.admin.post("/fixtures", content=yaml.safe_dump(fixture)).status_code == 200
     auth = ("bob@example.com", "sandbox-limited")
     url = f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets"
@@ -72,8 +83,12 @@ def test_admin_api_refuses_bitbucket_credentials(sandbox: Sandbox) -> None:
     admin = sandbox.urls["admin"]
     email, token = sandbox.api_token()
     assert httpx.post(f"{admin}/reset", auth=(email, token), trust_env=False).status_code == 401
-    assert httpx.get(f"{admin}/faults", headers={"Authorization": "Bearer sandbox-svckey-acme-bot"},
-                     trust_env=False).status_code == 401
+    assert (
+        httpx.get(
+            f"{admin}/faults", headers={"Authorization": "Bearer sandbox-svckey-acme-bot"}, trust_env=False
+        ).status_code
+        == 401
+    )
     assert httpx.get(f"{admin}/health", trust_env=False).json() == {"status": "ok"}
 
 

@@ -20,11 +20,16 @@ def test_client_credentials_grant(sandbox: Sandbox) -> None:
 
 def test_bad_client_and_grants(sandbox: Sandbox) -> None:
     url = sandbox.urls["bitbucket_oauth_token"]
-    wrong = httpx.post(url, data={"grant_type": "client_credentials"}, auth=("sandbox-oauth-oracle-key", "x"),
-                       trust_env=False)
+    wrong = httpx.post(
+        url, data={"grant_type": "client_credentials"}, auth=("sandbox-oauth-oracle-key", "x"), trust_env=False
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
-    unsupported = httpx.post(url, data={"grant_type": "password"},
-                             auth=("sandbox-oauth-oracle-key", "sandbox-oauth-oracle-secret"), trust_env=False)
+    unsupported = httpx.post(
+        url,
+        data={"grant_type": "password"},
+        auth=("sandbox-oauth-oracle-key", "sandbox-oauth-oracle-secret"),
+        trust_env=False,
+    )
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
 
 
@@ -32,12 +37,14 @@ def test_refresh_token_rotates(sandbox: Sandbox) -> None:
     first = oauth_token(sandbox)
     auth = ("sandbox-oauth-oracle-key", "sandbox-oauth-oracle-secret")
     url = sandbox.urls["bitbucket_oauth_token"]
-    refreshed = httpx.post(url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                           auth=auth, trust_env=False)
+    refreshed = httpx.post(
+        url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=auth, trust_env=False
+    )
     assert refreshed.status_code == 200 and refreshed.json()["state"] == "refresh_token"
     assert refreshed.json()["access_token"] != first["access_token"]
-    reused = httpx.post(url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-                        auth=auth, trust_env=False)
+    reused = httpx.post(
+        url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}, auth=auth, trust_env=False
+    )
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
 
 
@@ -56,5 +63,7 @@ def test_read_only_consumer_is_refused_writes(sandbox: Sandbox) -> None:
     with bearer(sandbox, token["access_token"]) as c:
         r = c.post("repositories/acme/widgets/refs/branches", json={"name": "x", "target": {"hash": "main"}})
     assert r.status_code == 403
-    assert r.json()["error"]["detail"] == {"granted": ["account", "repository", "pullrequest", "issue"],
-                                           "required": ["repository:write"]}
+    assert r.json()["error"]["detail"] == {
+        "granted": ["account", "repository", "pullrequest", "issue"],
+        "required": ["repository:write"],
+    }

@@ -53,7 +53,9 @@ def _document() -> dict[str, Any]:
     # /repositories/{workspace}/{repo_slug} on an existing slug, POST .../pullrequests without a title; the
     # document's ``error`` object forbids any key but message/detail/data.
     schemas["error"]["properties"]["error"]["properties"]["fields"] = {
-        "type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    }
     # A repository's ssh clone link is scp-like (git@bitbucket.org:acme/widgets.git) on Bitbucket Cloud, which is
     # no RFC 3986 URI; affects GET /repositories/{workspace} and GET/POST /repositories/{workspace}/{repo_slug}.
     clone = schemas["repository"]["allOf"][1]["properties"]["links"]["properties"]["clone"]["items"]
@@ -63,12 +65,15 @@ def _document() -> dict[str, Any]:
 
 DOC = _document()
 IMPLEMENTED = {(e.method.upper(), e.path) for e in ENDPOINTS}
-CONFIG = schemathesis.Config.from_dict({
-    "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "with-security-parameters": False},
-    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "with-security-parameters": False},
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+    }
+)
 schema = schemathesis.openapi.from_dict(DOC, config=CONFIG).include(
-    lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in IMPLEMENTED)
+    lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in IMPLEMENTED
+)
 _REGISTRY = Registry().with_resource("urn:doc", Resource.from_contents(DOC, default_specification=DRAFT4))
 
 
@@ -80,24 +85,40 @@ def assert_component(name: str, body: Any) -> None:
 
 # Real values of the default world, the seeded ids (filled in by the ``world`` fixture) and a few edge values.
 REAL: dict[str, list[Any]] = {
-    "workspace": ["acme"], "repo_slug": ["widgets"], "pull_request_id": [1], "issue_id": [1, 2, 3],
-    "name": ["main", "feature/login", "topic"], "commit": ["main"], "revision": ["main", "feature/login"],
+    "workspace": ["acme"],
+    "repo_slug": ["widgets"],
+    "pull_request_id": [1],
+    "issue_id": [1, 2, 3],
+    "name": ["main", "feature/login", "topic"],
+    "commit": ["main"],
+    "revision": ["main", "feature/login"],
     "path": ["README.md", "src", "src/widgets/app.py", "docs/guide.md", "README.md/inside-a-file"],
-    "spec": ["main", "feature/login..main", "topic"], "uid": [], "encoded_id": [],
+    "spec": ["main", "feature/login..main", "topic"],
+    "uid": [],
+    "encoded_id": [],
 }
 QUERY: dict[str, list[Any]] = {
-    "q": ['state = "OPEN"', 'title ~ "widget" AND kind = "bug"', 'name = "main"', 'created_on > 2020-01-01'],
-    "sort": ["-created_on", "name", "-updated_on", "id"], "state": ["OPEN", "MERGED"], "format": ["meta"],
-    "max_depth": [2], "role": ["member", "owner"], "branch": ["main", "topic"], "parents": ["main"],
-    "message": ["Fuzzed commit"], "author": ["Fuzz <fuzz@example.com>"], "path": ["README.md", "../README.md"],
+    "q": ['state = "OPEN"', 'title ~ "widget" AND kind = "bug"', 'name = "main"', "created_on > 2020-01-01"],
+    "sort": ["-created_on", "name", "-updated_on", "id"],
+    "state": ["OPEN", "MERGED"],
+    "format": ["meta"],
+    "max_depth": [2],
+    "role": ["member", "owner"],
+    "branch": ["main", "topic"],
+    "parents": ["main"],
+    "message": ["Fuzzed commit"],
+    "author": ["Fuzz <fuzz@example.com>"],
+    "path": ["README.md", "../README.md"],
 }
 # Bodies that let an operation succeed: laid over the generated body half the time, or, where the document
 # describes no body although the operation takes one (POST .../hooks, .../refs/branches, .../src, /snippets),
 # sent as they are half the time.
 JSON = "application/json"
 BODIES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
-    ("POST", R + "/pullrequests"): (JSON, {"title": "Fuzzed", "source": {"branch": {"name": "topic"}},
-                                           "destination": {"branch": {"name": "main"}}}),
+    ("POST", R + "/pullrequests"): (
+        JSON,
+        {"title": "Fuzzed", "source": {"branch": {"name": "topic"}}, "destination": {"branch": {"name": "main"}}},
+    ),
     ("POST", R + "/pullrequests/{pull_request_id}/comments"): (JSON, {"content": {"raw": "Looks good"}}),
     ("POST", R + "/pullrequests/{pull_request_id}/merge"): (JSON, {"merge_strategy": "merge_commit"}),
     ("POST", R + "/issues"): (JSON, {"title": "Fuzzed issue"}),
@@ -165,17 +186,29 @@ def world(sandbox: Sandbox) -> Sandbox:
     # Failed deliveries are not retried, so that the reset before the next test does not wait for retries.
     sandbox.admin.patch("/settings", json={"webhook_retry_delays": []}).raise_for_status()
     base = sandbox.urls["bitbucket_api"] + "/"
-    with httpx.Client(base_url=base, auth=AUTH, trust_env=False) as c, \
-            httpx.Client(base_url=base, auth=BOB, trust_env=False) as bob:
+    with (
+        httpx.Client(base_url=base, auth=AUTH, trust_env=False) as c,
+        httpx.Client(base_url=base, auth=BOB, trust_env=False) as bob,
+    ):
         w = "repositories/acme/widgets/"
-        members = {m["user"]["nickname"]: {"uuid": m["user"]["uuid"]}
-                   for m in c.get("workspaces/acme/members").json()["values"]}
+        members = {
+            m["user"]["nickname"]: {"uuid": m["user"]["uuid"]}
+            for m in c.get("workspaces/acme/members").json()["values"]
+        }
         steps = [
-            bob.post(w + "pullrequests", json={"title": "Login", "source": {"branch": {"name": "feature/login"}},
-                                               "reviewers": [members["alice"]]}),
+            bob.post(
+                w + "pullrequests",
+                json={
+                    "title": "Login",
+                    "source": {"branch": {"name": "feature/login"}},
+                    "reviewers": [members["alice"]],
+                },
+            ),
             c.post(w + "pullrequests/1/approve"),
-            c.post(w + "pullrequests/1/comments", json={"content": {"raw": "Why?"},
-                                                        "inline": {"path": "src/widgets/login.py", "to": 1}}),
+            c.post(
+                w + "pullrequests/1/comments",
+                json={"content": {"raw": "Why?"}, "inline": {"path": "src/widgets/login.py", "to": 1}},
+            ),
             bob.post(w + "pullrequests/1/comments", json={"content": {"raw": "Because."}, "parent": {"id": 1}}),
             c.put(w + "issues/1", json={"assignee": members["bob"]}),
             c.post(w + "issues/1/comments", json={"content": {"raw": "Reproduced."}}),
@@ -192,8 +225,9 @@ def world(sandbox: Sandbox) -> Sandbox:
     return sandbox
 
 
-def status_documented(ctx: schemathesis.CheckContext, response: schemathesis.Response,
-                      case: schemathesis.Case) -> bool | None:
+def status_documented(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
     """``status_code_conformance``, where an undocumented 4xx must be Bitbucket's error envelope.
 
     The document lists 400/404 for only some operations (GET .../issues/{issue_id}/comments documents 200 alone),
@@ -234,10 +268,14 @@ def _checks_for(case: schemathesis.Case, response: schemathesis.Response) -> lis
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                     # The world is seeded once per operation on purpose: its examples share (and change) it.
-                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture,
-                                            hypothesis.HealthCheck.too_slow])
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    # The world is seeded once per operation on purpose: its examples share (and change) it.
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture, hypothesis.HealthCheck.too_slow],
+)
 def test_operation_conforms(case: schemathesis.Case, world: Sandbox) -> None:
     response = case.call(base_url=world.urls["bitbucket_api"], auth=AUTH, allow_redirects=False, timeout=30)
     case.validate_response(response, checks=_checks_for(case, response))
@@ -255,8 +293,13 @@ REGRESSIONS = [
     ("GET", W + "diff/main", {"params": {"path": "../etc"}}, 400, "Invalid path"),
     ("GET", W + "diff/main", {"params": {"path": "a\x00b"}}, 400, "Invalid path"),
     # pullrequests._reviewers: a non-list reviewers value was iterated.
-    ("POST", W + "pullrequests", {"json": {"title": "x", "source": {"branch": {"name": "feature/login"}},
-                                           "reviewers": 5}}, 400, "reviewers"),
+    (
+        "POST",
+        W + "pullrequests",
+        {"json": {"title": "x", "source": {"branch": {"name": "feature/login"}}, "reviewers": 5}},
+        400,
+        "reviewers",
+    ),
     # gitstore.valid_branch_name: DEL passed the check and dulwich refused the ref.
     ("POST", W + "refs/branches", {"json": {"name": "a\x7fb", "target": {"hash": "main"}}}, 400, "branch name"),
     ("POST", W + "src", {"data": {"/x.txt": "x", "branch": "a\x7fb"}}, 400, "branch name"),
@@ -268,15 +311,18 @@ REGRESSIONS = [
     ("POST", W + "src", {"data": {"/x.txt": "x", "author": "A\nB <a@b.c>"}}, 400, "author"),
     # context.Ctx.fields: a lone surrogate parsed from JSON could not be encoded (500 on render or in git).
     ("POST", W + "issues", {"content": b'{"title": "x\\udc80"}'}, 400, "surrogate"),
-    ("POST", W + "refs/branches", {"content": b'{"name": "x\\udc80", "target": {"hash": "main"}}'}, 400,
-     "surrogate"),
+    ("POST", W + "refs/branches", {"content": b'{"name": "x\\udc80", "target": {"hash": "main"}}'}, 400, "surrogate"),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "status", "message"), REGRESSIONS,
-                         ids=[f"{m} {p.removeprefix(W)} {i}" for i, (m, p, *_) in enumerate(REGRESSIONS)])
-def test_regression(sandbox: Sandbox, method: str, path: str, kwargs: dict[str, Any], status: int,
-                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "message"),
+    REGRESSIONS,
+    ids=[f"{m} {p.removeprefix(W)} {i}" for i, (m, p, *_) in enumerate(REGRESSIONS)],
+)
+def test_regression(
+    sandbox: Sandbox, method: str, path: str, kwargs: dict[str, Any], status: int, message: str
+) -> None:
     if "content" in kwargs:
         kwargs = {**kwargs, "headers": {"Content-Type": "application/json"}}
     with httpx.Client(base_url=sandbox.urls["bitbucket_api"] + "/", auth=AUTH, trust_env=False) as c:
@@ -297,11 +343,14 @@ def test_regression_reviewers_on_update(world: Sandbox) -> None:
 def test_regression_inline_comment_lines(world: Sandbox) -> None:
     """pullrequests._inline: non-integer inline lines were stored and echoed, violating pullrequest_comment."""
     with httpx.Client(base_url=world.urls["bitbucket_api"] + "/", auth=AUTH, trust_env=False) as c:
-        bad = c.post(W + "pullrequests/1/comments", json={"content": {"raw": "x"},
-                                                          "inline": {"path": "a", "from": "abc"}})
+        bad = c.post(
+            W + "pullrequests/1/comments", json={"content": {"raw": "x"}, "inline": {"path": "a", "from": "abc"}}
+        )
         assert bad.status_code == 400 and "inline" in bad.json()["error"]["fields"], bad.text
-        ok = c.post(W + "pullrequests/1/comments", json={"content": {"raw": "x"},
-                                                         "inline": {"path": "a", "from": None, "to": 3}})
+        ok = c.post(
+            W + "pullrequests/1/comments",
+            json={"content": {"raw": "x"}, "inline": {"path": "a", "from": None, "to": 3}},
+        )
     assert ok.status_code == 201, ok.text
     assert ok.json()["inline"] == {"path": "a", "to": 3}
     assert_component("pullrequest_comment", ok.json())

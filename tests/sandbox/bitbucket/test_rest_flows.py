@@ -24,9 +24,12 @@ def test_user_and_workspaces(sandbox: Sandbox) -> None:
         assert_conforms("get", "/user/workspaces", ws)
         assert [v["workspace"]["slug"] for v in ws.json()["values"]] == ["acme", "solo"]
         assert all(v["administrator"] for v in ws.json()["values"])
-        for path, template in (("workspaces", "/workspaces"), ("workspaces/acme", "/workspaces/{workspace}"),
-                               ("workspaces/acme/members", "/workspaces/{workspace}/members"),
-                               ("user/permissions/workspaces", "/user/permissions/workspaces")):
+        for path, template in (
+            ("workspaces", "/workspaces"),
+            ("workspaces/acme", "/workspaces/{workspace}"),
+            ("workspaces/acme/members", "/workspaces/{workspace}/members"),
+            ("user/permissions/workspaces", "/user/permissions/workspaces"),
+        ):
             r = c.get(path)
             assert r.status_code == 200, r.text
             assert_conforms("get", template, r)
@@ -51,18 +54,26 @@ def test_branch_off_main_commit_and_read_back(sandbox: Sandbox) -> None:
         main = c.get("repositories/acme/widgets/refs/branches/main").json()
         head = main["target"]["hash"]
         assert HEX40.match(head)
-        created = c.post("repositories/acme/widgets/refs/branches",
-                         json={"name": "feature/x", "target": {"hash": head[:7]}})
+        created = c.post(
+            "repositories/acme/widgets/refs/branches", json={"name": "feature/x", "target": {"hash": head[:7]}}
+        )
         assert created.status_code == 201, created.text
         assert_conforms("post", R + "/refs/branches", created)
         assert created.json()["target"]["hash"] == head
         assert created.headers["location"].endswith("/refs/branches/feature/x")
-        again = c.post("repositories/acme/widgets/refs/branches",
-                       json={"name": "feature/x", "target": {"hash": "main"}})
+        again = c.post(
+            "repositories/acme/widgets/refs/branches", json={"name": "feature/x", "target": {"hash": "main"}}
+        )
         assert again.status_code == 400 and "already exists" in again.json()["error"]["message"]
-        commit = c.post("repositories/acme/widgets/src", data={
-            "/src/widgets/new.py": "VALUE = 1\n", "message": "Add new.py", "branch": "feature/x",
-            "author": "Alice Archer <alice@example.com>"})
+        commit = c.post(
+            "repositories/acme/widgets/src",
+            data={
+                "/src/widgets/new.py": "VALUE = 1\n",
+                "message": "Add new.py",
+                "branch": "feature/x",
+                "author": "Alice Archer <alice@example.com>",
+            },
+        )
         assert commit.status_code == 201 and commit.content == b""
         new_head = c.get("repositories/acme/widgets/refs/branches/feature/x").json()["target"]
         assert new_head["hash"] != head and new_head["parents"][0]["hash"] == head
@@ -91,7 +102,10 @@ def test_src_reads_files_directories_and_meta(sandbox: Sandbox) -> None:
         listing = c.get("repositories/acme/widgets/src/main/")
         assert_conforms("get", R + "/src/{commit}/{path}", listing)
         assert {(v["type"], v["path"]) for v in listing.json()["values"]} == {
-            ("commit_file", "README.md"), ("commit_directory", "docs"), ("commit_directory", "src")}
+            ("commit_file", "README.md"),
+            ("commit_directory", "docs"),
+            ("commit_directory", "src"),
+        }
         deep = c.get("repositories/acme/widgets/src/main/src/", params={"max_depth": 3}).json()
         assert "src/widgets/app.py" in [v["path"] for v in deep["values"]]
         root = c.get("repositories/acme/widgets/src", follow_redirects=False)
@@ -102,16 +116,24 @@ def test_src_reads_files_directories_and_meta(sandbox: Sandbox) -> None:
 
 def test_pull_request_lifecycle(sandbox: Sandbox) -> None:
     with api(sandbox) as alice, api(sandbox, "full", "bob") as bob:
-        created = alice.post("repositories/acme/widgets/pullrequests", json={
-            "title": "Login form", "source": {"branch": {"name": "feature/login"}},
-            "destination": {"branch": {"name": "main"}}, "description": "Adds login"})
+        created = alice.post(
+            "repositories/acme/widgets/pullrequests",
+            json={
+                "title": "Login form",
+                "source": {"branch": {"name": "feature/login"}},
+                "destination": {"branch": {"name": "main"}},
+                "description": "Adds login",
+            },
+        )
         assert created.status_code == 201, created.text
         assert_conforms("post", R + "/pullrequests", created)
         pr = created.json()
         assert pr["state"] == "OPEN" and pr["id"] == 1 and pr["author"]["nickname"] == "alice"
         assert created.headers["location"] == pr["links"]["self"]["href"]
-        listed = alice.get("repositories/acme/widgets/pullrequests",
-                           params={"q": 'source.branch.name="feature/login" AND state="OPEN"'})
+        listed = alice.get(
+            "repositories/acme/widgets/pullrequests",
+            params={"q": 'source.branch.name="feature/login" AND state="OPEN"'},
+        )
         assert_conforms("get", R + "/pullrequests", listed)
         assert [p["id"] for p in listed.json()["values"]] == [1]
         assert "reviewers" not in listed.json()["values"][0]
@@ -144,14 +166,17 @@ def test_pull_request_lifecycle(sandbox: Sandbox) -> None:
 
 def test_pull_request_errors(sandbox: Sandbox) -> None:
     with api(sandbox) as c:
-        missing = c.post("repositories/acme/widgets/pullrequests",
-                         json={"title": "x", "source": {"branch": {"name": "nope"}}})
+        missing = c.post(
+            "repositories/acme/widgets/pullrequests", json={"title": "x", "source": {"branch": {"name": "nope"}}}
+        )
         assert missing.status_code == 400
         assert missing.json()["error"]["fields"]["source"] == ["branch not found: nope"]
         no_source = c.post("repositories/acme/widgets/pullrequests", json={"title": "x"})
         assert no_source.json()["error"]["detail"].startswith("You must specify a valid source branch")
-        c.post("repositories/acme/widgets/pullrequests",
-               json={"title": "decline me", "source": {"branch": {"name": "feature/login"}}})
+        c.post(
+            "repositories/acme/widgets/pullrequests",
+            json={"title": "decline me", "source": {"branch": {"name": "feature/login"}}},
+        )
         declined = c.post("repositories/acme/widgets/pullrequests/1/decline")
         assert declined.json()["state"] == "DECLINED"
         assert c.get("repositories/acme/widgets/pullrequests/99").status_code == 404
@@ -159,18 +184,21 @@ def test_pull_request_errors(sandbox: Sandbox) -> None:
 
 def test_issues_latest_open_and_comment(sandbox: Sandbox) -> None:
     with api(sandbox) as c:
-        latest = c.get("repositories/acme/widgets/issues",
-                       params={"q": 'state="open" OR state="new"', "sort": "-created_on", "pagelen": 1})
+        latest = c.get(
+            "repositories/acme/widgets/issues",
+            params={"q": 'state="open" OR state="new"', "sort": "-created_on", "pagelen": 1},
+        )
         assert_conforms("get", R + "/issues", latest)
         issue = latest.json()["values"][0]
         assert issue["title"] == "Document the widget API" and latest.json()["size"] == 2
-        posted = c.post(f"repositories/acme/widgets/issues/{issue['id']}/comments",
-                        json={"content": {"raw": "On it."}})
+        posted = c.post(f"repositories/acme/widgets/issues/{issue['id']}/comments", json={"content": {"raw": "On it."}})
         assert posted.status_code == 201
         comments = c.get(f"repositories/acme/widgets/issues/{issue['id']}/comments").json()
         assert [x["content"]["raw"] for x in comments["values"]] == ["On it."]
-        new = c.post("repositories/acme/widgets/issues", json={"title": "New", "content": {"raw": "body"},
-                                                               "kind": "task", "priority": "minor"})
+        new = c.post(
+            "repositories/acme/widgets/issues",
+            json={"title": "New", "content": {"raw": "body"}, "kind": "task", "priority": "minor"},
+        )
         assert new.status_code == 201 and new.json()["reporter"]["nickname"] == "alice"
         assert_conforms("post", R + "/issues", new)
         upd = c.put(f"repositories/acme/widgets/issues/{new.json()['id']}", json={"state": "resolved"})
@@ -183,8 +211,10 @@ def test_issues_latest_open_and_comment(sandbox: Sandbox) -> None:
 
 def test_repositories_create_list_delete(sandbox: Sandbox) -> None:
     with api(sandbox) as c:
-        created = c.post("repositories/acme/fresh", json={"scm": "git", "is_private": True,
-                                                          "project": {"key": "WEB"}, "description": "d"})
+        created = c.post(
+            "repositories/acme/fresh",
+            json={"scm": "git", "is_private": True, "project": {"key": "WEB"}, "description": "d"},
+        )
         assert created.status_code == 200, created.text
         assert_conforms("post", R, created)
         assert created.json()["project"]["key"] == "WEB"
@@ -198,8 +228,11 @@ def test_repositories_create_list_delete(sandbox: Sandbox) -> None:
 
 def test_snippets_and_comments(sandbox: Sandbox) -> None:
     with api(sandbox) as c:
-        created = c.post("snippets/acme", data={"title": "hello", "is_private": "true"},
-                         files={"file": ("hello.py", b"print('hi')\n")})
+        created = c.post(
+            "snippets/acme",
+            data={"title": "hello", "is_private": "true"},
+            files={"file": ("hello.py", b"print('hi')\n")},
+        )
         assert created.status_code == 201, created.text
         assert_conforms("post", "/snippets/{workspace}", created)
         encoded = created.json()["links"]["self"]["href"].rsplit("/", 1)[1]
@@ -218,14 +251,20 @@ def test_anonymous_and_unknown(sandbox: Sandbox) -> None:
         assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "Resource not found"
     bad = httpx.get(sandbox.urls["bitbucket_api"] + "/user", auth=("alice@example.com", "wrong"), trust_env=False)
     assert bad.status_code == 401
-    assert bad.json() == {"type": "error", "error": {
-        "message": "Token is invalid, expired, or not supported for this endpoint."}}
+    assert bad.json() == {
+        "type": "error",
+        "error": {"message": "Token is invalid, expired, or not supported for this endpoint."},
+    }
     _email, token = sandbox.api_token("full")
-    as_bearer = httpx.get(sandbox.urls["bitbucket_api"] + "/user",
-                          headers={"Authorization": f"Bearer {token}"}, trust_env=False)
+    as_bearer = httpx.get(
+        sandbox.urls["bitbucket_api"] + "/user", headers={"Authorization": f"Bearer {token}"}, trust_env=False
+    )
     assert as_bearer.status_code == 401
-    classic = httpx.get(sandbox.urls["bitbucket_api"] + "/user",
-                        auth=("alice@example.com", "sandbox-apitoken-alice-classic"), trust_env=False)
+    classic = httpx.get(
+        sandbox.urls["bitbucket_api"] + "/user",
+        auth=("alice@example.com", "sandbox-apitoken-alice-classic"),
+        trust_env=False,
+    )
     assert classic.status_code == 401
 
 
@@ -264,8 +303,9 @@ def test_a_repository_created_again_numbers_issues_and_pull_requests_from_one(sa
             c.post("repositories/acme/again/src", data={"/README.md": "hi", "message": "init"}).raise_for_status()
             c.post("repositories/acme/again/src", data={"/a.txt": "a", "branch": "topic"}).raise_for_status()
             issue = c.post("repositories/acme/again/issues", json={"title": "t"}).json()
-            pr = c.post("repositories/acme/again/pullrequests",
-                        json={"title": "p", "source": {"branch": {"name": "topic"}}}).json()
+            pr = c.post(
+                "repositories/acme/again/pullrequests", json={"title": "p", "source": {"branch": {"name": "topic"}}}
+            ).json()
             assert (issue["id"], pr["id"]) == (1, 1)
             assert c.delete("repositories/acme/again").status_code == 204
 
@@ -281,12 +321,16 @@ def test_an_encoded_slash_keeps_a_branch_name_in_one_segment(sandbox: Sandbox) -
 
 def test_request_changes_then_withdraw_it(sandbox: Sandbox) -> None:
     with api(sandbox) as alice, api(sandbox, user="bob") as bob:
-        pr = alice.post("repositories/acme/widgets/pullrequests",
-                        json={"title": "Login", "source": {"branch": {"name": "feature/login"}}}).json()
+        pr = alice.post(
+            "repositories/acme/widgets/pullrequests",
+            json={"title": "Login", "source": {"branch": {"name": "feature/login"}}},
+        ).json()
         base = f"repositories/acme/widgets/pullrequests/{pr['id']}/request-changes"
         assert alice.post(base).json()["error"]["message"] == "You can't request changes on your own pull request."
         assert bob.post(base).json()["state"] == "changes_requested"
         assert bob.delete(base).status_code == 204
         again = bob.delete(base)
         assert (again.status_code, again.json()["error"]["message"]) == (
-            400, "You haven't requested changes on this pull request.")
+            400,
+            "You haven't requested changes on this pull request.",
+        )

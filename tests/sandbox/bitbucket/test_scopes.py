@@ -20,12 +20,23 @@ from sandbox.bitbucket.operations import Operation, openapi_document, operation
 from sandbox.bitbucket.routing import ENDPOINTS
 from sandbox.bitbucket.scopes import oauth_closure
 
-SAMPLE = {"workspace": "acme", "repo_slug": "widgets", "name": "main", "commit": "main", "path": "README.md",
-          "revision": "main", "spec": "main", "pull_request_id": "1", "issue_id": "1", "encoded_id": "abcde",
-          "uid": "{00000000-0000-0000-0000-000000000000}"}
+SAMPLE = {
+    "workspace": "acme",
+    "repo_slug": "widgets",
+    "name": "main",
+    "commit": "main",
+    "path": "README.md",
+    "revision": "main",
+    "spec": "main",
+    "pull_request_id": "1",
+    "issue_id": "1",
+    "encoded_id": "abcde",
+    "uid": "{00000000-0000-0000-0000-000000000000}",
+}
 OPERATIONS: list[Operation] = sorted({operation(e.method, e.path) for e in ENDPOINTS}, key=lambda o: o.key)
-OAUTH_SCOPES = sorted(openapi_document()["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]
-                      ["scopes"])
+OAUTH_SCOPES = sorted(
+    openapi_document()["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]["scopes"]
+)
 TOKEN_SCOPES = sorted({s for op in OPERATIONS for s in op.token_scopes} | {"read:pipeline:bitbucket"})
 
 
@@ -36,15 +47,39 @@ def url(op: Operation) -> str:
 def _token_fixture() -> str:
     tokens, passwords = [], []
     for i, op in enumerate(OPERATIONS):
-        tokens.append({"user": "alice", "label": f"allow-{i}", "token": f"sandbox-scope-allow-{i}",
-                       "scopes": list(op.token_scopes) or ["read:user:bitbucket"]})
-        tokens.append({"user": "alice", "label": f"deny-{i}", "token": f"sandbox-scope-deny-{i}",
-                       "scopes": [s for s in TOKEN_SCOPES if s not in op.token_scopes]})
+        tokens.append(
+            {
+                "user": "alice",
+                "label": f"allow-{i}",
+                "token": f"sandbox-scope-allow-{i}",
+                "scopes": list(op.token_scopes) or ["read:user:bitbucket"],
+            }
+        )
+        tokens.append(
+            {
+                "user": "alice",
+                "label": f"deny-{i}",
+                "token": f"sandbox-scope-deny-{i}",
+                "scopes": [s for s in TOKEN_SCOPES if s not in op.token_scopes],
+            }
+        )
         required = op.oauth_scopes
-        passwords.append({"user": "alice", "label": f"allow-{i}", "password": f"sandbox-scope-allow-{i}",
-                          "scopes": list(required) or ["account"]})
-        passwords.append({"user": "alice", "label": f"deny-{i}", "password": f"sandbox-scope-deny-{i}",
-                          "scopes": [s for s in OAUTH_SCOPES if not set(required) & oauth_closure([s])]})
+        passwords.append(
+            {
+                "user": "alice",
+                "label": f"allow-{i}",
+                "password": f"sandbox-scope-allow-{i}",
+                "scopes": list(required) or ["account"],
+            }
+        )
+        passwords.append(
+            {
+                "user": "alice",
+                "label": f"deny-{i}",
+                "password": f"sandbox-scope-deny-{i}",
+                "scopes": [s for s in OAUTH_SCOPES if not set(required) & oauth_closure([s])],
+            }
+        )
     return yaml.safe_dump({"credentials": {"api_tokens": tokens, "app_passwords": passwords}})
 
 
@@ -58,8 +93,15 @@ def scoped(sandbox_session: Sandbox) -> Sandbox:
 
 def call(sb: Sandbox, op: Operation, auth: tuple[str, str]) -> httpx.Response:
     body: dict[str, Any] | None = {} if op.method in ("post", "put") else None
-    return httpx.request(op.method.upper(), f"{sb.urls['bitbucket_api']}/{url(op)}", auth=auth, json=body,
-                         trust_env=False, follow_redirects=False, timeout=30)
+    return httpx.request(
+        op.method.upper(),
+        f"{sb.urls['bitbucket_api']}/{url(op)}",
+        auth=auth,
+        json=body,
+        trust_env=False,
+        follow_redirects=False,
+        timeout=30,
+    )
 
 
 def is_scope_denial(response: httpx.Response) -> bool:
@@ -93,47 +135,81 @@ def test_scopes(scoped: Sandbox, index: int, vocabulary: str) -> None:
 def test_every_implemented_operation_is_covered() -> None:
     """The matrix above is built from the registry, so a new handler is covered automatically."""
     assert len(OPERATIONS) >= 50
-    assert {"GET /user", "POST /repositories/{workspace}/{repo_slug}/refs/branches",
-            "POST /repositories/{workspace}/{repo_slug}/pullrequests"} <= {o.key for o in OPERATIONS}
+    assert {
+        "GET /user",
+        "POST /repositories/{workspace}/{repo_slug}/refs/branches",
+        "POST /repositories/{workspace}/{repo_slug}/pullrequests",
+    } <= {o.key for o in OPERATIONS}
 
 
 def test_write_does_not_imply_read_for_api_tokens(sandbox: Sandbox) -> None:
     """Branch creation needs read and write API-token scopes: write alone is refused, naming both."""
-    fixture = {"credentials": {"api_tokens": [{"user": "alice", "label": "w", "token": "sandbox-w-only",
-                                               "scopes": ["write:repository:bitbucket"]}]}}
+    fixture = {
+        "credentials": {
+            "api_tokens": [
+                {"user": "alice", "label": "w", "token": "sandbox-w-only", "scopes": ["write:repository:bitbucket"]}
+            ]
+        }
+    }
     assert sandbox.admin.post("/fixtures", content=yaml.safe_dump(fixture)).status_code == 200
-    r = httpx.post(f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches",
-                   auth=("alice@example.com", "sandbox-w-only"), json={"name": "x", "target": {"hash": "main"}},
-                   trust_env=False)
+    r = httpx.post(
+        f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches",
+        auth=("alice@example.com", "sandbox-w-only"),
+        json={"name": "x", "target": {"hash": "main"}},
+        trust_env=False,
+    )
     assert r.status_code == 403
-    assert r.json()["error"]["detail"] == {"granted": ["write:repository:bitbucket"],
-                                           "required": ["write:repository:bitbucket", "read:repository:bitbucket"]}
+    assert r.json()["error"]["detail"] == {
+        "granted": ["write:repository:bitbucket"],
+        "required": ["write:repository:bitbucket", "read:repository:bitbucket"],
+    }
 
 
 def test_oauth_implication_pullrequest_write_grants_branch_creation(sandbox: Sandbox) -> None:
-    fixture = {"credentials": {"app_passwords": [{"user": "alice", "label": "prw", "password": "sandbox-prw",
-                                                  "scopes": ["pullrequest:write"]}]}}
+    fixture = {
+        "credentials": {
+            "app_passwords": [
+                {"user": "alice", "label": "prw", "password": "sandbox-prw", "scopes": ["pullrequest:write"]}
+            ]
+        }
+    }
     assert sandbox.admin.post("/fixtures", content=yaml.safe_dump(fixture)).status_code == 200
-    r = httpx.post(f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches",
-                   auth=("alice", "sandbox-prw"), json={"name": "via-implication", "target": {"hash": "main"}},
-                   trust_env=False)
+    r = httpx.post(
+        f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches",
+        auth=("alice", "sandbox-prw"),
+        json={"name": "via-implication", "target": {"hash": "main"}},
+        trust_env=False,
+    )
     assert r.status_code == 201, r.text
-    admin_only = {"credentials": {"app_passwords": [{"user": "alice", "label": "adm", "password": "sandbox-adm",
-                                                     "scopes": ["repository:admin"]}]}}
+    admin_only = {
+        "credentials": {
+            "app_passwords": [
+                {"user": "alice", "label": "adm", "password": "sandbox-adm", "scopes": ["repository:admin"]}
+            ]
+        }
+    }
     assert sandbox.admin.post("/fixtures", content=yaml.safe_dump(admin_only)).status_code == 200
-    denied = httpx.get(f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets", auth=("alice", "sandbox-adm"),
-                       trust_env=False)
+    denied = httpx.get(
+        f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets", auth=("alice", "sandbox-adm"), trust_env=False
+    )
     assert denied.status_code == 403, "repository:admin must not imply repository (read)"
 
 
 def test_read_only_token_cannot_create_a_branch(sandbox: Sandbox) -> None:
     email, token = sandbox.api_token("read-only")
-    r = httpx.post(f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches", auth=(email, token),
-                   json={"name": "nope", "target": {"hash": "main"}}, trust_env=False)
+    r = httpx.post(
+        f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches",
+        auth=(email, token),
+        json={"name": "nope", "target": {"hash": "main"}},
+        trust_env=False,
+    )
     assert r.status_code == 403
     assert r.json()["error"]["detail"]["required"] == ["write:repository:bitbucket", "read:repository:bitbucket"]
-    ok = httpx.get(f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches/nope",
-                   auth=(email, token), trust_env=False)
+    ok = httpx.get(
+        f"{sandbox.urls['bitbucket_api']}/repositories/acme/widgets/refs/branches/nope",
+        auth=(email, token),
+        trust_env=False,
+    )
     assert ok.status_code == 404  # and nothing was created
 
 
@@ -141,18 +217,27 @@ def test_pr_comment_scope_rule_is_configurable(sandbox: Sandbox) -> None:
     """The document lets the read scope comment; the Rovo-documented rule (write) is a setting."""
     email, token = sandbox.api_token("read-only")
     with httpx.Client(base_url=sandbox.urls["bitbucket_api"] + "/", auth=(email, token), trust_env=False) as c:
-        full = httpx.Client(base_url=sandbox.urls["bitbucket_api"] + "/", auth=sandbox.api_token("full"),
-                            trust_env=False)
-        full.post("repositories/acme/widgets/pullrequests",
-                  json={"title": "t", "source": {"branch": {"name": "feature/login"}}})
-        assert c.post("repositories/acme/widgets/pullrequests/1/comments",
-                      json={"content": {"raw": "read scope comment"}}).status_code == 201
+        full = httpx.Client(
+            base_url=sandbox.urls["bitbucket_api"] + "/", auth=sandbox.api_token("full"), trust_env=False
+        )
+        full.post(
+            "repositories/acme/widgets/pullrequests",
+            json={"title": "t", "source": {"branch": {"name": "feature/login"}}},
+        )
+        assert (
+            c.post(
+                "repositories/acme/widgets/pullrequests/1/comments", json={"content": {"raw": "read scope comment"}}
+            ).status_code
+            == 201
+        )
         sandbox.admin.patch("/settings", json={"pr_comment_requires_write": True})
         try:
             refused = c.post("repositories/acme/widgets/pullrequests/1/comments", json={"content": {"raw": "no"}})
             assert is_scope_denial(refused)
-            assert refused.json()["error"]["detail"]["required"] == ["read:pullrequest:bitbucket",
-                                                                     "write:pullrequest:bitbucket"]
+            assert refused.json()["error"]["detail"]["required"] == [
+                "read:pullrequest:bitbucket",
+                "write:pullrequest:bitbucket",
+            ]
         finally:
             sandbox.admin.patch("/settings", json={"pr_comment_requires_write": False})
             full.close()
@@ -164,7 +249,11 @@ def test_access_tokens_and_service_accounts(sandbox: Sandbox) -> None:
     assert httpx.get(f"{base}/repositories/acme/widgets", headers=repo_token, trust_env=False).status_code == 200
     assert httpx.get(f"{base}/repositories/acme/gadgets", headers=repo_token, trust_env=False).status_code == 404
     svc = {"Authorization": "Bearer sandbox-svckey-acme-bot"}
-    created = httpx.post(f"{base}/repositories/acme/widgets/refs/branches", headers=svc, trust_env=False,
-                         json={"name": "bot/branch", "target": {"hash": "main"}})
+    created = httpx.post(
+        f"{base}/repositories/acme/widgets/refs/branches",
+        headers=svc,
+        trust_env=False,
+        json={"name": "bot/branch", "target": {"hash": "main"}},
+    )
     assert created.status_code == 201, created.text
     assert httpx.get(f"{base}/repositories/solo/notes", headers=svc, trust_env=False).status_code == 404

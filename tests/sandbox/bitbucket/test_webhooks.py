@@ -27,8 +27,16 @@ def receiver() -> Iterator[Receiver]:
 def subscribe(sb: Sandbox, url: str, events: list[str], secret: str | None = SECRET) -> dict[str, Any]:
     sb.admin.patch("/settings", json={"webhook_retry_delays": [0.05, 0.05]})
     with api(sb) as c:
-        r = c.post("repositories/acme/widgets/hooks", json={"description": "test", "url": url, "active": True,
-                                                            "events": events, **({"secret": secret} if secret else {})})
+        r = c.post(
+            "repositories/acme/widgets/hooks",
+            json={
+                "description": "test",
+                "url": url,
+                "active": True,
+                "events": events,
+                **({"secret": secret} if secret else {}),
+            },
+        )
     assert r.status_code == 201, r.text
     assert "secret" not in r.json() and r.json()["secret_set"] is (secret is not None)
     return dict(r.json())
@@ -62,11 +70,14 @@ def test_unsigned_when_no_secret_and_events_filtered(sandbox: Sandbox, receiver:
     subscribe(sandbox, receiver.url, ["pullrequest:created", "issue:comment_created"], secret=None)
     with api(sandbox) as c:
         c.post("repositories/acme/widgets/refs/branches", json={"name": "ignored", "target": {"hash": "main"}})
-        c.post("repositories/acme/widgets/pullrequests",
-               json={"title": "PR", "source": {"branch": {"name": "feature/login"}}})
+        c.post(
+            "repositories/acme/widgets/pullrequests",
+            json={"title": "PR", "source": {"branch": {"name": "feature/login"}}},
+        )
         c.post("repositories/acme/widgets/issues/1/comments", json={"content": {"raw": "hi"}})
     assert [d["event"] for d in deliveries(sandbox)] == ["pullrequest:created", "issue:comment_created"]
     assert all("X-Hub-Signature" not in r["headers"] for r in receiver.received)
+
     def event_key(r: dict[str, Any]) -> str:
         return str({k.lower(): v for k, v in r["headers"].items()}["x-event-key"])
 
@@ -102,8 +113,12 @@ def test_gives_up_after_two_retries(sandbox: Sandbox) -> None:
 def test_failed_request_sends_nothing(sandbox: Sandbox, receiver: Receiver) -> None:
     subscribe(sandbox, receiver.url, ["repo:push"])
     with api(sandbox) as c:
-        assert c.post("repositories/acme/widgets/refs/branches",
-                      json={"name": "main", "target": {"hash": "main"}}).status_code == 400
+        assert (
+            c.post(
+                "repositories/acme/widgets/refs/branches", json={"name": "main", "target": {"hash": "main"}}
+            ).status_code
+            == 400
+        )
     assert deliveries(sandbox) == [] and receiver.received == []
 
 

@@ -24,17 +24,26 @@ USER = "user-admin"  # alice, with the managed scopes plus repository:admin (whi
 def prepare(sb: Sandbox) -> J:
     """A connected account for every tool, a pull request, a second branch and a snippet (made as alice)."""
     managed = sb.credentials["composio"]["connected_accounts"][0]["scopes"]
-    account = sb.admin.post("/composio/connections", json={"user_id": USER, "bitbucket_user": "alice",
-                                                           "scopes": [*managed, "repository:admin"]})
+    account = sb.admin.post(
+        "/composio/connections",
+        json={"user_id": USER, "bitbucket_user": "alice", "scopes": [*managed, "repository:admin"]},
+    )
     assert account.status_code == 201, account.text
     with api(sb) as c:
-        pr = c.post("repositories/acme/widgets/pullrequests",
-                    json={"title": "Login form", "source": {"branch": {"name": "feature/login"}}})
+        pr = c.post(
+            "repositories/acme/widgets/pullrequests",
+            json={"title": "Login form", "source": {"branch": {"name": "feature/login"}}},
+        )
         snippet = c.post("snippets/acme", json={"title": "notes", "files": {"notes.txt": {"content": "hello"}}})
-        tidy = c.post("repositories/acme/widgets/refs/branches",
-                      json={"name": "feature/tidy", "target": {"hash": "feature/login"}})
-        bob = next(m["user"]["uuid"] for m in c.get("workspaces/acme/members").json()["values"]
-                   if m["user"]["nickname"] == "bob")
+        tidy = c.post(
+            "repositories/acme/widgets/refs/branches",
+            json={"name": "feature/tidy", "target": {"hash": "feature/login"}},
+        )
+        bob = next(
+            m["user"]["uuid"]
+            for m in c.get("workspaces/acme/members").json()["values"]
+            if m["user"]["nickname"] == "bob"
+        )
     assert [r.status_code for r in (pr, snippet, tidy)] == [201, 201, 201], (pr.text, snippet.text, tidy.text)
     encoded_id = snippet.json()["links"]["self"]["href"].rsplit("/", 1)[-1]
     return {"head": main_head(sb), "pr": pr.json()["id"], "snippet": encoded_id, "bob": bob}
@@ -151,29 +160,60 @@ CASES: tuple[Case, ...] = (
     Case("BITBUCKET_GET_CURRENT_USER", lambda ctx: {}, _user),
     Case("BITBUCKET_LIST_WORKSPACES", lambda ctx: {}, _workspaces),
     Case("BITBUCKET_LIST_WORKSPACE_MEMBERS", lambda ctx: {"workspace": "acme"}, _members),
-    Case("BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE", lambda ctx: {"workspace": "acme", "sort": "name"},
-         _repositories),
+    Case("BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE", lambda ctx: {"workspace": "acme", "sort": "name"}, _repositories),
     Case("BITBUCKET_GET_FILE_FROM_REPOSITORY", lambda ctx: {**WIDGETS, "commit": "main", "path": "README.md"}, _file),
     Case("BITBUCKET_LIST_PULL_REQUESTS", lambda ctx: {**WIDGETS, "state": "OPEN"}, _list_prs),
-    Case("BITBUCKET_LIST_ISSUES", lambda ctx: {**WIDGETS, "q": 'state="open"', "sort": "-created_on"},
-         _latest_open_issue),
+    Case(
+        "BITBUCKET_LIST_ISSUES", lambda ctx: {**WIDGETS, "q": 'state="open"', "sort": "-created_on"}, _latest_open_issue
+    ),
     Case("BITBUCKET_GET_PULL_REQUEST", lambda ctx: {**WIDGETS, "pull_request_id": ctx["pr"]}, _get_pr),
     Case("BITBUCKET_GET_SNIPPET", lambda ctx: {"workspace": "acme", "encoded_id": ctx["snippet"]}, _snippet),
-    Case("BITBUCKET_CREATE_BRANCH", lambda ctx: {**WIDGETS, "name": "feature/new-login", "target_hash": ctx["head"]},
-         _branch),
-    Case("BITBUCKET_CREATE_PULL_REQUEST", lambda ctx: {**WIDGETS, "title": "Tidy up", "source_branch": "feature/tidy",
-                                                       "reviewers": [{"uuid": ctx["bob"]}]}, _pull_request),
-    Case("BITBUCKET_CREATE_ISSUE", lambda ctx: {**WIDGETS, "title": "Flaky test", "content": "It fails sometimes.",
-                                                "kind": "task"}, _issue),
-    Case("BITBUCKET_CREATE_ISSUE_COMMENT", lambda ctx: {**WIDGETS, "issue_id": "1", "content": "Looking into it"},
-         _issue_comment),
-    Case("BITBUCKET_UPDATE_ISSUE", lambda ctx: {**WIDGETS, "issue_id": "2", "state": "resolved",
-                                                "priority": "critical", "title": "Document the API"}, _updated),
-    Case("BITBUCKET_CREATE_SNIPPET_COMMENT", lambda ctx: {"workspace": "acme", "encoded_id": ctx["snippet"],
-                                                          "content": "Nice snippet"}, _snippet_comment),
-    Case("BITBUCKET_CREATE_REPOSITORY", lambda ctx: {"workspace": "acme", "repo_slug": "fresh",
-                                                     "description": "A fresh start"}, _repository),
+    Case(
+        "BITBUCKET_CREATE_BRANCH",
+        lambda ctx: {**WIDGETS, "name": "feature/new-login", "target_hash": ctx["head"]},
+        _branch,
+    ),
+    Case(
+        "BITBUCKET_CREATE_PULL_REQUEST",
+        lambda ctx: {
+            **WIDGETS,
+            "title": "Tidy up",
+            "source_branch": "feature/tidy",
+            "reviewers": [{"uuid": ctx["bob"]}],
+        },
+        _pull_request,
+    ),
+    Case(
+        "BITBUCKET_CREATE_ISSUE",
+        lambda ctx: {**WIDGETS, "title": "Flaky test", "content": "It fails sometimes.", "kind": "task"},
+        _issue,
+    ),
+    Case(
+        "BITBUCKET_CREATE_ISSUE_COMMENT",
+        lambda ctx: {**WIDGETS, "issue_id": "1", "content": "Looking into it"},
+        _issue_comment,
+    ),
+    Case(
+        "BITBUCKET_UPDATE_ISSUE",
+        lambda ctx: {
+            **WIDGETS,
+            "issue_id": "2",
+            "state": "resolved",
+            "priority": "critical",
+            "title": "Document the API",
+        },
+        _updated,
+    ),
+    Case(
+        "BITBUCKET_CREATE_SNIPPET_COMMENT",
+        lambda ctx: {"workspace": "acme", "encoded_id": ctx["snippet"], "content": "Nice snippet"},
+        _snippet_comment,
+    ),
+    Case(
+        "BITBUCKET_CREATE_REPOSITORY",
+        lambda ctx: {"workspace": "acme", "repo_slug": "fresh", "description": "A fresh start"},
+        _repository,
+    ),
     Case("BITBUCKET_DELETE_ISSUE", lambda ctx: {**WIDGETS, "issue_id": "3"}, _deleted_issue),
-    Case("BITBUCKET_DELETE_REPOSITORY", lambda ctx: {"workspace": "acme", "repo_slug": "gadgets"},
-         _deleted_repository),
+    Case("BITBUCKET_DELETE_REPOSITORY", lambda ctx: {"workspace": "acme", "repo_slug": "gadgets"}, _deleted_repository),
 )

@@ -33,8 +33,15 @@ def rest(sb: Sandbox, key: str | None = KEY) -> httpx.Client:
 
 def create_session(sb: Sandbox, user_id: str = "user-1", **options: Any) -> dict[str, Any]:
     with rest(sb) as c:
-        r = c.post(BASE, json={"user_id": user_id, "toolkits": {"enable": ["bitbucket"]},
-                               "manage_connections": {"enable": True}, **options})
+        r = c.post(
+            BASE,
+            json={
+                "user_id": user_id,
+                "toolkits": {"enable": ["bitbucket"]},
+                "manage_connections": {"enable": True},
+                **options,
+            },
+        )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -55,8 +62,9 @@ def set_transport(sb: Sandbox, mode: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def mcp_client(url: str, headers: dict[str, str | None] | dict[str, str] | None
-                     ) -> AsyncIterator[tuple[ClientSession, Any]]:
+async def mcp_client(
+    url: str, headers: dict[str, str | None] | dict[str, str] | None
+) -> AsyncIterator[tuple[ClientSession, Any]]:
     """An initialised MCP session and the transport's ``get_session_id`` callback (headers as the SDK gives them)."""
     sent = {k: v for k, v in (headers or {}).items() if v is not None}
     with warnings.catch_warnings():

@@ -49,9 +49,17 @@ def test_no_connection_is_a_4302_on_rest_execute(sandbox: Sandbox) -> None:
 
 def test_no_connection_inside_multi_execute_is_a_per_result_error(sandbox: Sandbox) -> None:
     session = create_session(sandbox, "user-nobody")
-    out = meta(sandbox, session["session_id"], "COMPOSIO_MULTI_EXECUTE_TOOL",
-               {"tools": [{"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}},
-                          {"tool_slug": "BITBUCKET_NOT_A_TOOL", "arguments": {}}]})
+    out = meta(
+        sandbox,
+        session["session_id"],
+        "COMPOSIO_MULTI_EXECUTE_TOOL",
+        {
+            "tools": [
+                {"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}},
+                {"tool_slug": "BITBUCKET_NOT_A_TOOL", "arguments": {}},
+            ]
+        },
+    )
     assert (out["result_type"], out["error"]) == ("failed", "2 out of 2 tools failed")
     first, second = out["data"]["results"]
     assert first["error"].startswith(NO_CONNECTION) and "COMPOSIO_MANAGE_CONNECTIONS" in first["error"]
@@ -81,11 +89,15 @@ def test_manage_connections_then_completion_through_the_admin_api(sandbox: Sandb
             assert pending["redirect_url"].startswith(sandbox.urls["composio_api"] + "/link/lk_")
             repeated = await call(mcp, "COMPOSIO_MANAGE_CONNECTIONS", {"toolkits": ["bitbucket"]})
             assert repeated["data"]["results"]["bitbucket"]["connection_id"] == pending["connection_id"]
-            done = sandbox.admin.post(f"/composio/connections/{pending['connection_id']}/complete",
-                                      json={"bitbucket_user": "bob"})
+            done = sandbox.admin.post(
+                f"/composio/connections/{pending['connection_id']}/complete", json={"bitbucket_user": "bob"}
+            )
             assert done.status_code == 200 and done.json()["status"] == "ACTIVE"
-            me = await call(mcp, "COMPOSIO_MULTI_EXECUTE_TOOL",
-                            {"tools": [{"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}}]})
+            me = await call(
+                mcp,
+                "COMPOSIO_MULTI_EXECUTE_TOOL",
+                {"tools": [{"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}}]},
+            )
             assert me["successful"] and me["data"]["results"][0]["response"]["data"]["display_name"] == "Bob Baker"
             again = await call(mcp, "COMPOSIO_MANAGE_CONNECTIONS", {"toolkits": ["bitbucket"]})
             assert again["data"]["results"]["bitbucket"]["status"] == "active"
@@ -108,24 +120,34 @@ def test_opening_the_redirect_url_completes_the_connection(sandbox: Sandbox) -> 
 
 def test_reconnection_uses_the_newest_account(sandbox: Sandbox) -> None:
     session = create_session(sandbox, "user-1")
-    out = meta(sandbox, session["session_id"], "COMPOSIO_MANAGE_CONNECTIONS",
-               {"toolkits": ["bitbucket"], "reinitiate_all": True})
+    out = meta(
+        sandbox,
+        session["session_id"],
+        "COMPOSIO_MANAGE_CONNECTIONS",
+        {"toolkits": ["bitbucket"], "reinitiate_all": True},
+    )
     pending = out["data"]["results"]["bitbucket"]
     assert pending["status"] == "initiated" and pending["was_reinitiated"] is True
     # The user approves the new connection with read scopes only: writes now fail with Bitbucket's 403.
-    done = sandbox.admin.post(f"/composio/connections/{pending['connection_id']}/complete",
-                              json={"scopes": ["account", "repository"]})
+    done = sandbox.admin.post(
+        f"/composio/connections/{pending['connection_id']}/complete", json={"scopes": ["account", "repository"]}
+    )
     assert done.json()["bitbucket_user"] == "alice"  # re-connection defaults to the earlier Bitbucket user
     r = execute(sandbox, session["session_id"], "BITBUCKET_CREATE_BRANCH", BRANCH).json()
     assert r["result_type"] == "failed" and "privilege scopes" in r["error"]
 
 
 def test_wait_for_connections(sandbox: Sandbox) -> None:
-    session = create_session(sandbox, "user-new", manage_connections={"enable": True,
-                                                                       "enable_wait_for_connections": True})
+    session = create_session(
+        sandbox, "user-new", manage_connections={"enable": True, "enable_wait_for_connections": True}
+    )
     assert "COMPOSIO_WAIT_FOR_CONNECTIONS" in session["tool_router_tools"]
-    waited = meta(sandbox, session["session_id"], "COMPOSIO_WAIT_FOR_CONNECTIONS",
-                  {"toolkits": ["bitbucket"], "timeout_seconds": 1})
+    waited = meta(
+        sandbox,
+        session["session_id"],
+        "COMPOSIO_WAIT_FOR_CONNECTIONS",
+        {"toolkits": ["bitbucket"], "timeout_seconds": 1},
+    )
     assert waited["result_type"] == "failed" and waited["error"].startswith("Timed out after 1s")
     created = sandbox.admin.post("/composio/connections", json={"user_id": "user-new", "bitbucket_user": "bob"})
     assert created.status_code == 201
@@ -135,8 +157,11 @@ def test_wait_for_connections(sandbox: Sandbox) -> None:
 
 def test_admin_connection_routes(sandbox: Sandbox) -> None:
     admin = sandbox.admin
-    for bad in ({"user_id": "u", "bitbucket_user": "nobody"}, {"user_id": "u", "bitbucket_user": "bob",
-                                                               "status": "WEIRD"}, {"bitbucket_user": "bob"}):
+    for bad in (
+        {"user_id": "u", "bitbucket_user": "nobody"},
+        {"user_id": "u", "bitbucket_user": "bob", "status": "WEIRD"},
+        {"bitbucket_user": "bob"},
+    ):
         assert admin.post("/composio/connections", json=bad).status_code == 400, bad
     created = admin.post("/composio/connections", json={"user_id": "user-x", "bitbucket_user": "bob"}).json()
     assert created["id"].startswith("ca_") and created["status"] == "ACTIVE"
@@ -163,8 +188,10 @@ def test_pinned_connected_accounts(sandbox: Sandbox) -> None:
     assert pinned["config"]["connected_accounts"] == {"bitbucket": ["ca_sandbox_alice"]}
     with rest(sandbox) as c:
         r = c.post(BASE, json={"user_id": "user-1", "connected_accounts": {"bitbucket": ["ca_sandbox_bob"]}})
-        chosen = c.post(f"{BASE}/{pinned['session_id']}/execute", json={
-            "tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}, "account": "ca_sandbox_bob"})
+        chosen = c.post(
+            f"{BASE}/{pinned['session_id']}/execute",
+            json={"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}, "account": "ca_sandbox_bob"},
+        )
     assert r.status_code == 400 and r.json()["error"]["slug"] == "ToolRouterV2_InvalidConnectedAccountIds"
     assert chosen.status_code == 400 and chosen.json()["error"]["code"] == 4302  # not one of user-1's accounts
     mine = execute(sandbox, pinned["session_id"], "BITBUCKET_GET_CURRENT_USER", {}).json()
@@ -173,11 +200,17 @@ def test_pinned_connected_accounts(sandbox: Sandbox) -> None:
 
 def test_fixture_section_loads_additively_and_validates(sandbox: Sandbox) -> None:
     managed = {"consumer": "sandbox-oauth-composio-key", "scopes": ["account", "repository"]}
-    bad = {"composio": {"managed_auth": managed,
-                        "connected_accounts": [{"user_id": "user-z", "bitbucket_user": "nobody"}]}}
+    bad = {
+        "composio": {"managed_auth": managed, "connected_accounts": [{"user_id": "user-z", "bitbucket_user": "nobody"}]}
+    }
     assert sandbox.admin.post("/fixtures", json=bad).status_code == 400
-    good = {"composio": {"api_keys": ["sandbox-composio-apikey-second"], "managed_auth": managed,
-                         "connected_accounts": [{"user_id": "user-z", "bitbucket_user": "carol"}]}}
+    good = {
+        "composio": {
+            "api_keys": ["sandbox-composio-apikey-second"],
+            "managed_auth": managed,
+            "connected_accounts": [{"user_id": "user-z", "bitbucket_user": "carol"}],
+        }
+    }
     loaded = sandbox.admin.post("/fixtures", json=good)
     assert loaded.status_code == 200, loaded.text
     composio_creds = loaded.json()["credentials"]["composio"]

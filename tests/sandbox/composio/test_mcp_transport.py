@@ -12,9 +12,12 @@ from tests.sandbox.bitbucket.helpers import state_digest
 from tests.sandbox.composio.helpers import BASE, KEY, create_session, mcp_client, rest, set_transport, wrapper
 
 ACCEPT = "application/json, text/event-stream"
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                   "clientInfo": {"name": "raw", "version": "0"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+}
 
 
 def post(url: str, body: Any, session_id: str | None = None, accept: str = ACCEPT) -> httpx.Response:
@@ -22,8 +25,9 @@ def post(url: str, body: Any, session_id: str | None = None, accept: str = ACCEP
     if session_id:
         headers["mcp-session-id"] = session_id
     kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
-    return httpx.post(url, headers={**headers, "content-type": "application/json"}, timeout=10, trust_env=False,
-                      **kwargs)
+    return httpx.post(
+        url, headers={**headers, "content-type": "application/json"}, timeout=10, trust_env=False, **kwargs
+    )
 
 
 def test_stateful_sse_legacy_handshake(sandbox: Sandbox) -> None:
@@ -80,14 +84,16 @@ def test_tools_the_session_does_not_serve_are_is_error(sandbox: Sandbox) -> None
 
     async def run() -> list[tuple[bool | None, dict[str, Any]]]:
         async with mcp_client(session["mcp"]["url"], {"x-api-key": KEY}) as (mcp, _):
-            calls = [("BITBUCKET_DELETE_REPOSITORY", {"workspace": "acme", "repo_slug": "widgets"}),
-                     ("NOT_A_TOOL", {}), ("COMPOSIO_MULTI_EXECUTE_TOOL", {"tools": "all of them"})]
+            calls = [
+                ("BITBUCKET_DELETE_REPOSITORY", {"workspace": "acme", "repo_slug": "widgets"}),
+                ("NOT_A_TOOL", {}),
+                ("COMPOSIO_MULTI_EXECUTE_TOOL", {"tools": "all of them"}),
+            ]
             return [(r.isError, wrapper(r)) for r in [await mcp.call_tool(n, a) for n, a in calls]]
 
     direct, unknown, invalid = asyncio.run(run())
     assert direct[0] is True and "run it through COMPOSIO_MULTI_EXECUTE_TOOL" in direct[1]["error"]
-    assert unknown == (True, {"data": {}, "error": "Tool NOT_A_TOOL not found in this session.",
-                              "successful": False})
+    assert unknown == (True, {"data": {}, "error": "Tool NOT_A_TOOL not found in this session.", "successful": False})
     assert invalid[0] is False and invalid[1]["error"].endswith("tools: Input should be a valid list")
     assert state_digest(sandbox) == before
 
@@ -100,8 +106,9 @@ def test_settings_switch_is_validated_and_is_error_is_configurable(sandbox: Sand
 
     async def run() -> tuple[bool | None, dict[str, Any]]:
         async with mcp_client(session["mcp"]["url"], {"x-api-key": KEY}) as (mcp, _):
-            result = await mcp.call_tool("COMPOSIO_MULTI_EXECUTE_TOOL", {
-                "tools": [{"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}}]})
+            result = await mcp.call_tool(
+                "COMPOSIO_MULTI_EXECUTE_TOOL", {"tools": [{"tool_slug": "BITBUCKET_GET_CURRENT_USER", "arguments": {}}]}
+            )
             return result.isError, wrapper(result)
 
     is_error, out = asyncio.run(run())

@@ -12,8 +12,14 @@ import pytest
 from sandbox import Sandbox
 from tests.sandbox.composio.helpers import BASE, KEY, composio, create_session, main_head, mcp_client, rest, wrapper
 
-META6 = ["COMPOSIO_SEARCH_TOOLS", "COMPOSIO_MULTI_EXECUTE_TOOL", "COMPOSIO_MANAGE_CONNECTIONS",
-         "COMPOSIO_GET_TOOL_SCHEMAS", "COMPOSIO_REMOTE_WORKBENCH", "COMPOSIO_REMOTE_BASH_TOOL"]
+META6 = [
+    "COMPOSIO_SEARCH_TOOLS",
+    "COMPOSIO_MULTI_EXECUTE_TOOL",
+    "COMPOSIO_MANAGE_CONNECTIONS",
+    "COMPOSIO_GET_TOOL_SCHEMAS",
+    "COMPOSIO_REMOTE_WORKBENCH",
+    "COMPOSIO_REMOTE_BASH_TOOL",
+]
 
 
 def test_create_gives_working_mcp_coordinates(sandbox: Sandbox) -> None:
@@ -47,18 +53,26 @@ def test_mcp_url_echoes_the_host_the_client_used(sandbox: Sandbox) -> None:
 
 
 def test_create_response_echoes_the_config(sandbox: Sandbox) -> None:
-    body = create_session(sandbox, toolkits={"disable": ["github"]},
-                          manage_connections={"enable": True, "enable_wait_for_connections": True},
-                          workbench={"enable": False}, tools={"bitbucket": {"enable": ["BITBUCKET_CREATE_BRANCH"]}})
+    body = create_session(
+        sandbox,
+        toolkits={"disable": ["github"]},
+        manage_connections={"enable": True, "enable_wait_for_connections": True},
+        workbench={"enable": False},
+        tools={"bitbucket": {"enable": ["BITBUCKET_CREATE_BRANCH"]}},
+    )
     config = body["config"]
     assert config["toolkits"] == {"disabled": ["github"]}
     assert config["tools"] == {"bitbucket": {"enabled": ["BITBUCKET_CREATE_BRANCH"]}}
     assert config["manage_connections"]["enabled"] is True
     assert config["manage_connections"]["enable_wait_for_connections"] is True
     assert config["workbench"]["enable"] is False and config["preload"] == {"tools": []}
-    assert body["tool_router_tools"] == ["COMPOSIO_SEARCH_TOOLS", "COMPOSIO_MULTI_EXECUTE_TOOL",
-                                         "COMPOSIO_MANAGE_CONNECTIONS", "COMPOSIO_WAIT_FOR_CONNECTIONS",
-                                         "COMPOSIO_GET_TOOL_SCHEMAS"]
+    assert body["tool_router_tools"] == [
+        "COMPOSIO_SEARCH_TOOLS",
+        "COMPOSIO_MULTI_EXECUTE_TOOL",
+        "COMPOSIO_MANAGE_CONNECTIONS",
+        "COMPOSIO_WAIT_FOR_CONNECTIONS",
+        "COMPOSIO_GET_TOOL_SCHEMAS",
+    ]
     assert body["mcp"]["type"] == "http" and body["config_version"] == 1
 
 
@@ -79,13 +93,16 @@ def test_session_tools_are_paged(sandbox: Sandbox) -> None:
 
 def test_execute_and_execute_meta(sandbox: Sandbox) -> None:
     session = composio(sandbox).create(user_id="user-1", toolkits=["bitbucket"])
-    result = session.execute("BITBUCKET_CREATE_BRANCH", arguments={
-        "workspace": "acme", "repo_slug": "widgets", "name": "sdk-branch", "target_hash": "main"})
+    result = session.execute(
+        "BITBUCKET_CREATE_BRANCH",
+        arguments={"workspace": "acme", "repo_slug": "widgets", "name": "sdk-branch", "target_hash": "main"},
+    )
     data: Any = result.data
     assert (result.result_type, result.error, data["name"]) == ("completed", None, "sdk-branch")
     assert data["target"]["hash"] == main_head(sandbox)
-    found: Any = session.execute_meta("COMPOSIO_SEARCH_TOOLS",
-                                      arguments={"queries": [{"use_case": "open a pull request"}]}).data
+    found: Any = session.execute_meta(
+        "COMPOSIO_SEARCH_TOOLS", arguments={"queries": [{"use_case": "open a pull request"}]}
+    ).data
     assert found["results"][0]["primary_tool_slugs"] == ["BITBUCKET_CREATE_PULL_REQUEST"]
     searched = session.search(query="fetch the readme file")
     assert searched.results[0].primary_tool_slugs == ["BITBUCKET_GET_FILE_FROM_REPOSITORY"]
@@ -99,8 +116,10 @@ def test_direct_tools_preset(sandbox: Sandbox) -> None:
     assert len(names) == 18 and all(n.startswith("BITBUCKET_") for n in names)
     assert session.config.preload.tools == "all"
     with rest(sandbox) as c:
-        r = c.post(f"{BASE}/{session.session_id}/execute", json={"tool_slug": "COMPOSIO_MULTI_EXECUTE_TOOL",
-                                                                   "arguments": {"tools": []}})
+        r = c.post(
+            f"{BASE}/{session.session_id}/execute",
+            json={"tool_slug": "COMPOSIO_MULTI_EXECUTE_TOOL", "arguments": {"tools": []}},
+        )
     assert r.status_code == 400 and r.json()["error"]["code"] == 4301  # multi-execute is off in this preset
 
 

@@ -13,8 +13,11 @@ QUERIES = [
     ("create a new branch off main", "BITBUCKET_CREATE_BRANCH", "BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE"),
     ("open a pull request for my feature", "BITBUCKET_CREATE_PULL_REQUEST", "BITBUCKET_LIST_PULL_REQUESTS"),
     ("comment on the latest open issue", "BITBUCKET_CREATE_ISSUE_COMMENT", "BITBUCKET_UPDATE_ISSUE"),
-    ("fetch readme file from repository", "BITBUCKET_GET_FILE_FROM_REPOSITORY",
-     "BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE"),
+    (
+        "fetch readme file from repository",
+        "BITBUCKET_GET_FILE_FROM_REPOSITORY",
+        "BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE",
+    ),
     ("list open pull requests", "BITBUCKET_LIST_PULL_REQUESTS", "BITBUCKET_GET_PULL_REQUEST"),
     ("who am I on Bitbucket?", "BITBUCKET_GET_CURRENT_USER", "BITBUCKET_LIST_WORKSPACES"),
     ("close issue 3 as resolved", "BITBUCKET_UPDATE_ISSUE", "BITBUCKET_CREATE_ISSUE_COMMENT"),
@@ -40,8 +43,10 @@ def test_unmatched_queries_still_get_tools_and_restrictions_apply() -> None:
 def test_search_response_shape(sandbox: Sandbox) -> None:
     session = create_session(sandbox, "user-1")
     with rest(sandbox) as c:
-        r = c.post(f"{BASE}/{session['session_id']}/search",
-                   json={"queries": [{"use_case": "open a pull request", "known_fields": "workspace:acme"}]})
+        r = c.post(
+            f"{BASE}/{session['session_id']}/search",
+            json={"queries": [{"use_case": "open a pull request", "known_fields": "workspace:acme"}]},
+        )
     assert r.status_code == 200, r.text
     body = r.json()
     result = body["results"][0]

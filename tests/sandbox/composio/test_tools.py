@@ -26,8 +26,7 @@ def test_tool_via_rest_execute(sandbox: Sandbox, case: Case) -> None:
 def test_every_tool_directly_over_mcp(sandbox: Sandbox) -> None:
     """The direct_tools preset lists the 18 Bitbucket tools themselves (and no meta tool); stateless-json transport."""
     ctx = prepare(sandbox)
-    session = composio(sandbox).create(user_id=USER, toolkits=["bitbucket"], session_preset="direct_tools",
-                                         mcp=True)
+    session = composio(sandbox).create(user_id=USER, toolkits=["bitbucket"], session_preset="direct_tools", mcp=True)
 
     async def run() -> None:
         async with mcp_client(session.mcp.url, session.mcp.headers) as (client, session_id):

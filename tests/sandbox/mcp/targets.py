@@ -23,11 +23,15 @@ class McpTarget:
 
 
 README_ARGS = {"workspace": "acme", "repo_slug": "widgets", "commit": "main", "path": "README.md"}
-COMPOSIO_READ = ("COMPOSIO_MULTI_EXECUTE_TOOL",
-                 {"tools": [{"tool_slug": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": README_ARGS}]})
+COMPOSIO_READ = (
+    "COMPOSIO_MULTI_EXECUTE_TOOL",
+    {"tools": [{"tool_slug": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "arguments": README_ARGS}]},
+)
 COMPOSIO_DIRECT_READ = ("BITBUCKET_GET_FILE_FROM_REPOSITORY", README_ARGS)
-ROVO_READ = ("bitbucketRepoContent", {"action": "files.get", "workspaceId": "acme", "repoId": "widgets",
-                                      "referenceOrSha": "main", "path": "README.md"})
+ROVO_READ = (
+    "bitbucketRepoContent",
+    {"action": "files.get", "workspaceId": "acme", "repoId": "widgets", "referenceOrSha": "main", "path": "README.md"},
+)
 
 
 def composio_target(sb: Sandbox, variant: str, **create: Any) -> McpTarget:

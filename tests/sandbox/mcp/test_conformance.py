@@ -67,9 +67,18 @@ def test_jsonrpc_session_script(sandbox: Sandbox, variant: str, mode: str) -> No
     set_mode(sandbox, SERVERS[variant], mode)
     rpc = Rpc(VARIANTS[variant](sandbox))
     rpc.next_id += 1
-    init = rpc.post({"jsonrpc": "2.0", "id": rpc.next_id, "method": "initialize",
-                     "params": {"protocolVersion": PROTOCOL, "capabilities": {},
-                                "clientInfo": {"name": "conformance", "version": "1"}}})
+    init = rpc.post(
+        {
+            "jsonrpc": "2.0",
+            "id": rpc.next_id,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": PROTOCOL,
+                "capabilities": {},
+                "clientInfo": {"name": "conformance", "version": "1"},
+            },
+        }
+    )
     assert init.status_code == 200, init.text
     assert message(init)["result"]["protocolVersion"] == PROTOCOL
     wants_sse = mode == "stateful-sse"

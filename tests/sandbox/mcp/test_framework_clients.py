@@ -31,8 +31,9 @@ def output_text(raw: str) -> str:
 async def via_openai_agents(target: McpTarget) -> tuple[set[str], str]:
     from agents.mcp import MCPServerStreamableHttp
 
-    async with MCPServerStreamableHttp(params={"url": target.url, "headers": target.headers},
-                                       cache_tools_list=True, name=target.variant) as server:
+    async with MCPServerStreamableHttp(
+        params={"url": target.url, "headers": target.headers}, cache_tools_list=True, name=target.variant
+    ) as server:
         names = {t.name for t in await server.list_tools()}
         result = await server.call_tool(*target.read_call)
         assert not result.isError, result.content
@@ -75,8 +76,9 @@ def test_framework_client_lists_and_calls(sandbox: Sandbox, client: str, variant
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_framework_client_sees_a_wrong_key_refused(sandbox: Sandbox, client: str) -> None:
     target = VARIANTS["rovo-full"](sandbox)
-    wrong = McpTarget(target.variant, target.url, {"Authorization": "Basic bm9ib2R5QGV4YW1wbGUuY29tOm5vcGU="},
-                      target.read_call)
+    wrong = McpTarget(
+        target.variant, target.url, {"Authorization": "Basic bm9ib2R5QGV4YW1wbGUuY29tOm5vcGU="}, target.read_call
+    )
     with pytest.raises(BaseException) as failure:  # each client wraps the 401 its own way (ExceptionGroup, ...)
         asyncio.run(CLIENTS[client](wrong))
     assert failure.type is not AssertionError

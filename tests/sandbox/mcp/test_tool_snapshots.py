@@ -41,8 +41,9 @@ def test_drift_names_added_removed_and_changed_tools() -> None:
     assert tool_lists.drift(current, current).none
 
 
-def test_cli_compares_a_server_with_a_snapshot(sandbox: Sandbox, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_compares_a_server_with_a_snapshot(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from harness.cli import app

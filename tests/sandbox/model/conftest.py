@@ -21,6 +21,7 @@ def sandbox_session() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def client(sandbox: Sandbox) -> Iterator[OpenAI]:
-    with OpenAI(base_url=sandbox.urls["model_api"], api_key=sandbox.credentials["model"]["api_key"],
-                max_retries=0) as c:
+    with OpenAI(
+        base_url=sandbox.urls["model_api"], api_key=sandbox.credentials["model"]["api_key"], max_retries=0
+    ) as c:
         yield c

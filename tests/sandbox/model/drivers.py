@@ -32,7 +32,8 @@ def composio_path(sb: Sandbox, user_id: str = "user-1", **create: Any) -> Path:
 
     key = sb.credentials["composio"]["api_keys"][0]
     session = Composio(api_key=key, base_url=sb.urls["composio_api"], allow_tracking=False).create(
-        user_id=user_id, toolkits=["bitbucket"], **create)
+        user_id=user_id, toolkits=["bitbucket"], **create
+    )
     return Path("composio", session.mcp.url, dict(session.mcp.headers))
 
 
@@ -52,16 +53,29 @@ async def autogen(model_api: str, model: str, path: Path, turns: list[str]) -> l
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.tools.mcp import McpWorkbench, StreamableHttpServerParams
 
-    info = ModelInfo(vision=False, function_calling=True, json_output=False, family="unknown",
-                     structured_output=False, multiple_system_messages=True)
-    client = OpenAIChatCompletionClient(model=model, base_url=model_api, api_key=MODEL_KEY, max_retries=0,
-                                        model_info=info)
-    params = StreamableHttpServerParams(url=path.url, headers=path.headers, timeout=30, sse_read_timeout=60,
-                                        terminate_on_close=True)
+    info = ModelInfo(
+        vision=False,
+        function_calling=True,
+        json_output=False,
+        family="unknown",
+        structured_output=False,
+        multiple_system_messages=True,
+    )
+    client = OpenAIChatCompletionClient(
+        model=model, base_url=model_api, api_key=MODEL_KEY, max_retries=0, model_info=info
+    )
+    params = StreamableHttpServerParams(
+        url=path.url, headers=path.headers, timeout=30, sse_read_timeout=60, terminate_on_close=True
+    )
     texts = []
     async with McpWorkbench(params) as workbench:
-        agent = AssistantAgent("bitbucket_assistant", model_client=client, workbench=workbench,
-                               model_client_stream=True, max_tool_iterations=10)
+        agent = AssistantAgent(
+            "bitbucket_assistant",
+            model_client=client,
+            workbench=workbench,
+            model_client_stream=True,
+            max_tool_iterations=10,
+        )
         for turn in turns:
             text = ""
             async for message in agent.run_stream(task=turn):
@@ -102,30 +116,45 @@ async def _agents_turns(agent: Any, turns: list[str], streamed: bool, max_turns:
     return texts
 
 
-async def agents_hosted(model_api: str, model: str, path: Path, turns: list[str], streamed: bool = True,
-                        approval: str = "never") -> list[str]:
+async def agents_hosted(
+    model_api: str, model: str, path: Path, turns: list[str], streamed: bool = True, approval: str = "never"
+) -> list[str]:
     """OpenAI Agents SDK with a HostedMCPTool: the model server calls the MCP server itself."""
     from agents import Agent, HostedMCPTool
 
-    config: Any = {"type": "mcp", "server_label": "tool_router" if path.name == "composio" else "rovo",
-                   "server_url": path.url, "headers": path.headers, "require_approval": approval}
+    config: Any = {
+        "type": "mcp",
+        "server_label": "tool_router" if path.name == "composio" else "rovo",
+        "server_url": path.url,
+        "headers": path.headers,
+        "require_approval": approval,
+    }
     approve: Any = (lambda request: {"approve": True}) if approval != "never" else None
-    agent = Agent(name="Assistant", instructions=INSTRUCTIONS, model=_agents_model(model_api, model),
-                  tools=[HostedMCPTool(tool_config=config, on_approval_request=approve)])
+    agent = Agent(
+        name="Assistant",
+        instructions=INSTRUCTIONS,
+        model=_agents_model(model_api, model),
+        tools=[HostedMCPTool(tool_config=config, on_approval_request=approve)],
+    )
     return await _agents_turns(agent, turns, streamed)
 
 
-async def agents_client(model_api: str, model: str, path: Path, turns: list[str], streamed: bool = False,
-                        max_turns: int = 10) -> list[str]:
+async def agents_client(
+    model_api: str, model: str, path: Path, turns: list[str], streamed: bool = False, max_turns: int = 10
+) -> list[str]:
     """OpenAI Agents SDK with a client-side MCPServerStreamableHttp, on the Responses API."""
     from agents import Agent
     from agents.mcp import MCPServerStreamableHttp
 
-    async with MCPServerStreamableHttp(params={"url": path.url, "headers": path.headers, "timeout": 30},
-                                       cache_tools_list=True, name=path.name,
-                                       client_session_timeout_seconds=30) as server:
-        agent = Agent(name="Assistant", instructions=INSTRUCTIONS, model=_agents_model(model_api, model),
-                      mcp_servers=[server])
+    async with MCPServerStreamableHttp(
+        params={"url": path.url, "headers": path.headers, "timeout": 30},
+        cache_tools_list=True,
+        name=path.name,
+        client_session_timeout_seconds=30,
+    ) as server:
+        agent = Agent(
+            name="Assistant", instructions=INSTRUCTIONS, model=_agents_model(model_api, model), mcp_servers=[server]
+        )
         return await _agents_turns(agent, turns, streamed, max_turns)
 
 
@@ -149,5 +178,8 @@ async def pydantic_ai(model_api: str, model: str, path: Path, turns: list[str]) 
 
 
 DRIVERS: dict[str, Driver] = {
-    "autogen": autogen, "agents-hosted": agents_hosted, "agents-client": agents_client, "pydantic-ai": pydantic_ai,
+    "autogen": autogen,
+    "agents-hosted": agents_hosted,
+    "agents-client": agents_client,
+    "pydantic-ai": pydantic_ai,
 }

@@ -15,15 +15,37 @@ from pydantic import TypeAdapter
 from sandbox import Sandbox
 from sandbox.model import POLICY_NAMES
 
-READ_FILE = {"type": "object", "required": ["workspace", "repo_slug", "commit", "path"], "properties": {
-    "workspace": {"type": "string"}, "repo_slug": {"type": "string"}, "commit": {"type": "string"},
-    "path": {"type": "string"}}}
-CHAT_TOOLS: Any = [{"type": "function", "function": {"name": "BITBUCKET_GET_FILE_FROM_REPOSITORY",
-                                                     "description": "Get a file", "parameters": READ_FILE}}]
-RESPONSES_TOOLS: Any = [{"type": "function", "name": "BITBUCKET_GET_FILE_FROM_REPOSITORY", "description": "Get a file",
-                         "parameters": READ_FILE}]
-README_RESULT = json.dumps({"data": {"commit": "main", "path": "README.md", "data": "# Widgets\n"}, "error": None,
-                            "successful": True})
+READ_FILE = {
+    "type": "object",
+    "required": ["workspace", "repo_slug", "commit", "path"],
+    "properties": {
+        "workspace": {"type": "string"},
+        "repo_slug": {"type": "string"},
+        "commit": {"type": "string"},
+        "path": {"type": "string"},
+    },
+}
+CHAT_TOOLS: Any = [
+    {
+        "type": "function",
+        "function": {
+            "name": "BITBUCKET_GET_FILE_FROM_REPOSITORY",
+            "description": "Get a file",
+            "parameters": READ_FILE,
+        },
+    }
+]
+RESPONSES_TOOLS: Any = [
+    {
+        "type": "function",
+        "name": "BITBUCKET_GET_FILE_FROM_REPOSITORY",
+        "description": "Get a file",
+        "parameters": READ_FILE,
+    }
+]
+README_RESULT = json.dumps(
+    {"data": {"commit": "main", "path": "README.md", "data": "# Widgets\n"}, "error": None, "successful": True}
+)
 ASK = "show me the README of acme/widgets"
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
@@ -40,9 +62,15 @@ def test_chat_calls_a_tool_then_answers_from_its_result(client: OpenAI) -> None:
     assert choice.finish_reason == "tool_calls" and choice.message.content is None
     (call,) = choice.message.tool_calls or []
     assert call.type == "function" and json.loads(call.function.arguments) == {
-        "workspace": "acme", "repo_slug": "widgets", "commit": "main", "path": "README.md"}
-    messages += [choice.message.model_dump(exclude_none=True),
-                 {"role": "tool", "tool_call_id": call.id, "content": README_RESULT}]
+        "workspace": "acme",
+        "repo_slug": "widgets",
+        "commit": "main",
+        "path": "README.md",
+    }
+    messages += [
+        choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": README_RESULT},
+    ]
     second = client.chat.completions.create(model="gpt-5", messages=messages, tools=CHAT_TOOLS)
     assert second.choices[0].finish_reason == "stop"
     assert second.choices[0].message.content == "Here is `README.md` from acme/widgets at `main`:\n\n# Widgets"
@@ -54,8 +82,11 @@ def test_chat_calls_a_tool_then_answers_from_its_result(client: OpenAI) -> None:
 def test_chat_stream_matches_the_plain_answer(client: OpenAI) -> None:
     messages: list[Any] = [{"role": "user", "content": ASK}]
     plain = client.chat.completions.create(model="gpt-5", messages=messages, tools=CHAT_TOOLS)
-    chunks = list(client.chat.completions.create(model="gpt-5", messages=messages, tools=CHAT_TOOLS, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-5", messages=messages, tools=CHAT_TOOLS, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert {c.id for c in chunks} == {plain.id}
     assert chunks[0].choices[0].delta.role == "assistant"
     deltas = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
@@ -70,8 +101,12 @@ def test_chat_stream_matches_the_plain_answer(client: OpenAI) -> None:
 
 def test_chat_stream_text_arrives_in_pieces(sandbox: Sandbox) -> None:
     body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "what can you do?"}]}
-    raw = httpx.post(f"{sandbox.urls['model_api']}/chat/completions", json=body,
-                     headers={"Authorization": "Bearer k"}, trust_env=False)
+    raw = httpx.post(
+        f"{sandbox.urls['model_api']}/chat/completions",
+        json=body,
+        headers={"Authorization": "Bearer k"},
+        trust_env=False,
+    )
     assert raw.headers["content-type"].startswith("text/event-stream")
     lines = [line for line in raw.text.split("\n\n") if line]
     assert lines[-1] == "data: [DONE]"
@@ -82,24 +117,28 @@ def test_chat_stream_text_arrives_in_pieces(sandbox: Sandbox) -> None:
 
 def test_parallel_tool_calls_and_their_switch(client: OpenAI) -> None:
     ask = "show me the README of acme/widgets; show me the README of acme/gadgets"
-    together = client.chat.completions.create(model="m", messages=[{"role": "user", "content": ask}],
-                                              tools=CHAT_TOOLS)
+    together = client.chat.completions.create(model="m", messages=[{"role": "user", "content": ask}], tools=CHAT_TOOLS)
     calls = together.choices[0].message.tool_calls or []
     assert [json.loads(c.function.arguments)["repo_slug"] for c in calls] == ["widgets", "gadgets"]  # type: ignore[union-attr]
     assert len({c.id for c in calls}) == 2
-    one = client.chat.completions.create(model="m", messages=[{"role": "user", "content": ask}], tools=CHAT_TOOLS,
-                                         parallel_tool_calls=False)
+    one = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": ask}], tools=CHAT_TOOLS, parallel_tool_calls=False
+    )
     assert len(one.choices[0].message.tool_calls or []) == 1
 
 
 def test_tool_choice_none_and_a_named_function(client: OpenAI) -> None:
-    none = client.chat.completions.create(model="m", messages=[{"role": "user", "content": ASK}], tools=CHAT_TOOLS,
-                                          tool_choice="none")
+    none = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": ASK}], tools=CHAT_TOOLS, tool_choice="none"
+    )
     assert none.choices[0].message.tool_calls is None
     assert "None of the tools available to me" in (none.choices[0].message.content or "")
     named = client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": ASK}], tools=CHAT_TOOLS,
-        tool_choice={"type": "function", "function": {"name": "BITBUCKET_GET_FILE_FROM_REPOSITORY"}})
+        model="m",
+        messages=[{"role": "user", "content": ASK}],
+        tools=CHAT_TOOLS,
+        tool_choice={"type": "function", "function": {"name": "BITBUCKET_GET_FILE_FROM_REPOSITORY"}},
+    )
     assert named.choices[0].message.tool_calls
 
 
@@ -114,8 +153,10 @@ def test_the_same_request_gets_the_same_bytes(sandbox: Sandbox) -> None:
     assert post(body) == first
     other = json.loads(post({**body, "messages": [{"role": "user", "content": ASK + " please"}]}))
     assert other["id"] != json.loads(first)["id"]
-    assert other["choices"][0]["message"]["tool_calls"][0]["id"] != \
-        json.loads(first)["choices"][0]["message"]["tool_calls"][0]["id"]
+    assert (
+        other["choices"][0]["message"]["tool_calls"][0]["id"]
+        != json.loads(first)["choices"][0]["message"]["tool_calls"][0]["id"]
+    )
 
 
 def test_responses_function_call_round_trip(client: OpenAI) -> None:
@@ -123,8 +164,11 @@ def test_responses_function_call_round_trip(client: OpenAI) -> None:
     Response.model_validate(first.model_dump())
     (call,) = first.output
     assert call.type == "function_call" and call.status == "completed"
-    follow: Any = [{"role": "user", "content": ASK}, call.model_dump(exclude_none=True),
-                   {"type": "function_call_output", "call_id": call.call_id, "output": README_RESULT}]
+    follow: Any = [
+        {"role": "user", "content": ASK},
+        call.model_dump(exclude_none=True),
+        {"type": "function_call_output", "call_id": call.call_id, "output": README_RESULT},
+    ]
     second = client.responses.create(model="m", input=follow, tools=RESPONSES_TOOLS)
     assert second.output_text.endswith("# Widgets") and second.status == "completed"
     assert second.usage and second.usage.input_tokens > 0 and second.usage.output_tokens > 0
@@ -136,10 +180,18 @@ def test_responses_stream_is_the_full_event_sequence(client: OpenAI) -> None:
     with client.responses.create(model="m", input="what can you do?", stream=True) as stream:
         events = [EVENTS.validate_python(e.model_dump()) for e in stream]
     kinds = [e.type for e in events]
-    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",
-                         "response.content_part.added"]
-    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                          "response.completed"]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert [e.sequence_number for e in events] == list(range(len(events)))
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert text == plain.output_text and kinds.count("response.output_text.delta") > 1
@@ -149,8 +201,12 @@ def test_responses_stream_is_the_full_event_sequence(client: OpenAI) -> None:
 def test_responses_stream_of_a_function_call(client: OpenAI) -> None:
     with client.responses.create(model="m", input=ASK, tools=RESPONSES_TOOLS, stream=True) as stream:
         kinds = [EVENTS.validate_python(e.model_dump()).type for e in stream]
-    assert kinds[2:-1] == ["response.output_item.added", "response.function_call_arguments.delta",
-                           "response.function_call_arguments.done", "response.output_item.done"]
+    assert kinds[2:-1] == [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ]
 
 
 def test_an_api_key_is_required(sandbox: Sandbox) -> None:
@@ -160,9 +216,17 @@ def test_an_api_key_is_required(sandbox: Sandbox) -> None:
 
 
 def test_plans_are_registered_listed_used_and_forgotten(sandbox: Sandbox, client: OpenAI) -> None:
-    sandbox.register_plans([{"message": "Run the release checklist", "steps": [
-        {"intent": "read_file", "workspace": "acme", "repo": "widgets", "path": "docs/guide.md"},
-        {"intent": "say", "text": "Checklist done."}]}])
+    sandbox.register_plans(
+        [
+            {
+                "message": "Run the release checklist",
+                "steps": [
+                    {"intent": "read_file", "workspace": "acme", "repo": "widgets", "path": "docs/guide.md"},
+                    {"intent": "say", "text": "Checklist done."},
+                ],
+            }
+        ]
+    )
     assert [p["message"] for p in sandbox.admin.get("/model/plans").json()["plans"]] == ["Run the release checklist"]
     first = client.responses.create(model="m", input="run the release checklist", tools=RESPONSES_TOOLS)
     call: Any = first.output[0]

@@ -14,8 +14,11 @@ import vcr
 from sandbox import Sandbox
 from tests.sandbox.model.drivers import agents_hosted, composio_path, pydantic_ai, rovo_path
 
-TURNS = ["create a branch feature/twice off main in acme/widgets", "open a pull request for my feature",
-         "show me the README"]
+TURNS = [
+    "create a branch feature/twice off main in acme/widgets",
+    "open a pull request for my feature",
+    "show me the README",
+]
 Exchange = tuple[str, str, Any, int, Any]
 
 
@@ -25,8 +28,11 @@ def capture(sb: Sandbox, cassette: Path, run: Callable[[], None]) -> list[Exchan
     with vcr.VCR(record_mode="all").use_cassette(str(cassette)) as recorded:
         run()
     pairs = zip(recorded.requests, recorded.responses, strict=True)
-    return [(r.method, r.uri, r.body, resp["status"]["code"], resp["body"]["string"]) for r, resp in pairs
-            if r.method == "POST"]
+    return [
+        (r.method, r.uri, r.body, resp["status"]["code"], resp["body"]["string"])
+        for r, resp in pairs
+        if r.method == "POST"
+    ]
 
 
 @pytest.mark.parametrize("setup", ["pydantic-ai-rovo", "agents-hosted-composio"])

@@ -14,8 +14,12 @@ from tests.sandbox.model.drivers import DRIVERS, Path, composio_path, rovo_path
 
 
 def turns(branch: str, note: str) -> list[str]:
-    return [f"create a branch {branch} off main in acme/widgets", "open a pull request for my feature",
-            f"comment '{note}' on the latest open issue", "show me the README"]
+    return [
+        f"create a branch {branch} off main in acme/widgets",
+        "open a pull request for my feature",
+        f"comment '{note}' on the latest open issue",
+        "show me the README",
+    ]
 
 
 def path_for(sb: Sandbox, name: str) -> Path:
@@ -32,11 +36,14 @@ def issue_comments(sb: Sandbox, issue: int = 1) -> list[str]:
 @pytest.mark.parametrize("framework", sorted(DRIVERS))
 def test_core_requests(sandbox: Sandbox, framework: str, path: str) -> None:
     branch, note = f"feature/{framework}-{path}", f"Seen by {framework}"
-    texts = asyncio.run(DRIVERS[framework](sandbox.urls["model_api"], "sandbox-reference",
-                                           path_for(sandbox, path), turns(branch, note)))
+    texts = asyncio.run(
+        DRIVERS[framework](sandbox.urls["model_api"], "sandbox-reference", path_for(sandbox, path), turns(branch, note))
+    )
     with api(sandbox) as c:
-        heads = {b["name"]: b["target"]["hash"] for b in
-                 c.get("repositories/acme/widgets/refs/branches", params={"pagelen": 100}).json()["values"]}
+        heads = {
+            b["name"]: b["target"]["hash"]
+            for b in c.get("repositories/acme/widgets/refs/branches", params={"pagelen": 100}).json()["values"]
+        }
         (pr,) = c.get("repositories/acme/widgets/pullrequests").json()["values"]
     assert heads[branch] == heads["main"], texts[0]
     assert texts[0].startswith(f"Created branch `{branch}` in acme/widgets from `main`")
@@ -52,8 +59,14 @@ def test_core_requests(sandbox: Sandbox, framework: str, path: str) -> None:
 
 @pytest.mark.parametrize("framework", ["agents-client", "agents-hosted"])
 def test_composio_comment_on_a_numbered_issue(sandbox: Sandbox, framework: str) -> None:
-    (text,) = asyncio.run(DRIVERS[framework](sandbox.urls["model_api"], "sandbox-reference",
-                                             composio_path(sandbox), ["comment 'Looking' on issue #1 in acme/widgets"]))
+    (text,) = asyncio.run(
+        DRIVERS[framework](
+            sandbox.urls["model_api"],
+            "sandbox-reference",
+            composio_path(sandbox),
+            ["comment 'Looking' on issue #1 in acme/widgets"],
+        )
+    )
     assert issue_comments(sandbox) == ["Looking"]
     assert text == "Commented on issue #1 in acme/widgets: “Looking”."
 
@@ -75,8 +88,10 @@ async def _agents_chat_completions(model_api: str, path: Path) -> str:
     from agents.mcp import MCPServerStreamableHttp
     from openai import AsyncOpenAI
 
-    async with AsyncOpenAI(base_url=model_api, api_key="k", max_retries=0) as client, \
-            MCPServerStreamableHttp(params={"url": path.url, "headers": path.headers}) as server:
+    async with (
+        AsyncOpenAI(base_url=model_api, api_key="k", max_retries=0) as client,
+        MCPServerStreamableHttp(params={"url": path.url, "headers": path.headers}) as server,
+    ):
         model = OpenAIChatCompletionsModel(model="sandbox-reference", openai_client=client)
         agent = Agent(name="a", model=model, mcp_servers=[server])
         result = Runner.run_streamed(agent, "create a branch feature/other off main in acme/widgets")
@@ -91,8 +106,14 @@ async def _autogen_reflecting(model_api: str, path: Path) -> str:
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.tools.mcp import McpWorkbench, StreamableHttpServerParams
 
-    info = ModelInfo(vision=False, function_calling=True, json_output=False, family="unknown",
-                     structured_output=False, multiple_system_messages=True)
+    info = ModelInfo(
+        vision=False,
+        function_calling=True,
+        json_output=False,
+        family="unknown",
+        structured_output=False,
+        multiple_system_messages=True,
+    )
     client = OpenAIChatCompletionClient(model="sandbox-reference", base_url=model_api, api_key="k", model_info=info)
     async with McpWorkbench(StreamableHttpServerParams(url=path.url, headers=path.headers)) as workbench:
         agent = AssistantAgent("a", model_client=client, workbench=workbench, reflect_on_tool_use=True)
@@ -101,8 +122,11 @@ async def _autogen_reflecting(model_api: str, path: Path) -> str:
     return str(getattr(result.messages[-1], "content", ""))
 
 
-OTHER_PAIRINGS = {"pydantic-ai-responses": _pydantic_ai_responses, "agents-chat-stream": _agents_chat_completions,
-                  "autogen-plain-reflecting": _autogen_reflecting}
+OTHER_PAIRINGS = {
+    "pydantic-ai-responses": _pydantic_ai_responses,
+    "agents-chat-stream": _agents_chat_completions,
+    "autogen-plain-reflecting": _autogen_reflecting,
+}
 
 
 @pytest.mark.parametrize("pairing", sorted(OTHER_PAIRINGS))

@@ -20,8 +20,14 @@ CREATE = "create a branch feature/hosted off main in acme/widgets"
 
 def rovo_tool(sb: Sandbox, approval: Any = "never", **extra: Any) -> Any:
     path = rovo_path(sb)
-    return {"type": "mcp", "server_label": "rovo", "server_url": path.url, "headers": path.headers,
-            "require_approval": approval, **extra}
+    return {
+        "type": "mcp",
+        "server_label": "rovo",
+        "server_url": path.url,
+        "headers": path.headers,
+        "require_approval": approval,
+        **extra,
+    }
 
 
 def branches(sb: Sandbox) -> dict[str, str]:
@@ -50,8 +56,9 @@ def test_a_follow_up_turn_reuses_the_listing_and_reruns_nothing(sandbox: Sandbox
     tools: Any = [rovo_tool(sandbox)]
     first = client.responses.create(model="m", input=CREATE, tools=tools)
     history: Any = [{"role": "user", "content": CREATE}, *(o.model_dump(exclude_none=True) for o in first.output)]
-    second = client.responses.create(model="m", tools=tools, input=[
-        *history, {"role": "user", "content": "show me the README"}])
+    second = client.responses.create(
+        model="m", tools=tools, input=[*history, {"role": "user", "content": "show me the README"}]
+    )
     assert [o.type for o in second.output] == ["mcp_call", "message"]
     call: Any = second.output[0]
     assert '"action":"files.get"' in call.arguments
@@ -82,8 +89,9 @@ def test_approval_flow(sandbox: Sandbox, client: OpenAI) -> None:
 
 
 def test_a_failed_call_carries_its_error_and_is_reported(sandbox: Sandbox, client: OpenAI) -> None:
-    response = client.responses.create(model="m", tools=[rovo_tool(sandbox)],
-                                       input="create a branch feature/login off main in acme/widgets")
+    response = client.responses.create(
+        model="m", tools=[rovo_tool(sandbox)], input="create a branch feature/login off main in acme/widgets"
+    )
     call = response.output[1]
     assert call.type == "mcp_call" and call.status == "failed" and call.output is None and call.error
     assert response.output_text.startswith("I couldn't create branch `feature/login`")
@@ -91,21 +99,30 @@ def test_a_failed_call_carries_its_error_and_is_reported(sandbox: Sandbox, clien
 
 def test_streamed_hosted_events(sandbox: Sandbox, client: OpenAI) -> None:
     adapter: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
-    with client.responses.create(model="m", input="show me the README of acme/widgets", stream=True,
-                                 tools=[rovo_tool(sandbox)]) as stream:
+    with client.responses.create(
+        model="m", input="show me the README of acme/widgets", stream=True, tools=[rovo_tool(sandbox)]
+    ) as stream:
         events = [adapter.validate_python(e.model_dump()) for e in stream]
     kinds = [e.type for e in events]
-    for kind in ("response.mcp_list_tools.in_progress", "response.mcp_list_tools.completed",
-                 "response.mcp_call_arguments.delta", "response.mcp_call_arguments.done",
-                 "response.mcp_call.in_progress", "response.mcp_call.completed", "response.output_text.delta"):
+    for kind in (
+        "response.mcp_list_tools.in_progress",
+        "response.mcp_list_tools.completed",
+        "response.mcp_call_arguments.delta",
+        "response.mcp_call_arguments.done",
+        "response.mcp_call.in_progress",
+        "response.mcp_call.completed",
+        "response.output_text.delta",
+    ):
         assert kind in kinds
     assert [o.type for o in events[-1].response.output] == ["mcp_list_tools", "mcp_call", "message"]
 
 
 def test_allowed_tools_narrow_the_listing(sandbox: Sandbox, client: OpenAI) -> None:
-    response = client.responses.create(model="m", input="open a pull request from feature/login to main in "
-                                                        "acme/widgets",
-                                       tools=[rovo_tool(sandbox, allowed_tools=["bitbucketRepoContent"])])
+    response = client.responses.create(
+        model="m",
+        input="open a pull request from feature/login to main in acme/widgets",
+        tools=[rovo_tool(sandbox, allowed_tools=["bitbucketRepoContent"])],
+    )
     assert [t.name for t in response.output[0].tools] == ["bitbucketRepoContent"]  # type: ignore[union-attr]
     assert [o.type for o in response.output] == ["mcp_list_tools", "message"]
     assert "None of the tools available to me here can do that" in response.output_text
@@ -114,9 +131,13 @@ def test_allowed_tools_narrow_the_listing(sandbox: Sandbox, client: OpenAI) -> N
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic bm9ib2R5QGV4YW1wbGUuY29tOm5vcGU="}])
 def test_a_server_that_refuses_the_listing_fails_the_response(sandbox: Sandbox, headers: dict[str, str]) -> None:
     tool = {**rovo_tool(sandbox), "headers": headers}
-    response = httpx.post(f"{sandbox.urls['model_api']}/responses", trust_env=False, timeout=60,
-                          headers={"Authorization": "Bearer k"}, json={"model": "m", "input": CREATE,
-                                                                       "tools": [tool]})
+    response = httpx.post(
+        f"{sandbox.urls['model_api']}/responses",
+        trust_env=False,
+        timeout=60,
+        headers={"Authorization": "Bearer k"},
+        json={"model": "m", "input": CREATE, "tools": [tool]},
+    )
     assert response.status_code == 424
     error = response.json()["error"]
     assert error["type"] == "external_connector_error" and "Http status code: 401" in error["message"]
@@ -124,13 +145,22 @@ def test_a_server_that_refuses_the_listing_fails_the_response(sandbox: Sandbox, 
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_the_agents_sdk_approves_through_its_hook(sandbox: Sandbox, streamed: bool) -> None:
-    (text,) = asyncio.run(agents_hosted(sandbox.urls["model_api"], "sandbox-reference", rovo_path(sandbox), [CREATE],
-                                        streamed=streamed, approval="always"))
+    (text,) = asyncio.run(
+        agents_hosted(
+            sandbox.urls["model_api"],
+            "sandbox-reference",
+            rovo_path(sandbox),
+            [CREATE],
+            streamed=streamed,
+            approval="always",
+        )
+    )
     assert text.startswith("Created branch `feature/hosted`") and "feature/hosted" in branches(sandbox)
 
 
 def test_a_hosted_loop_stops_at_max_tool_calls(sandbox: Sandbox, client: OpenAI) -> None:
-    response = client.responses.create(model="sandbox-loop", input="show me the README of acme/widgets",
-                                       tools=[rovo_tool(sandbox)], max_tool_calls=3)
+    response = client.responses.create(
+        model="sandbox-loop", input="show me the README of acme/widgets", tools=[rovo_tool(sandbox)], max_tool_calls=3
+    )
     assert [o.type for o in response.output] == ["mcp_list_tools", "mcp_call", "mcp_call", "mcp_call", "message"]
     assert "not available to me right now" in response.output_text

@@ -15,8 +15,10 @@ def test_seed_program_does_the_core_requests(sandbox: Sandbox, seed: str) -> Non
     output = run_seed(sandbox, seed)
     assert "Traceback" not in output and "error" not in output.lower(), output
     with api(sandbox) as c:
-        heads = {b["name"]: b["target"]["hash"] for b in
-                 c.get("repositories/acme/widgets/refs/branches", params={"pagelen": 100}).json()["values"]}
+        heads = {
+            b["name"]: b["target"]["hash"]
+            for b in c.get("repositories/acme/widgets/refs/branches", params={"pagelen": 100}).json()["values"]
+        }
         (pr,) = c.get("repositories/acme/widgets/pullrequests").json()["values"]
         comments = c.get("repositories/acme/widgets/issues/1/comments").json()["values"]
     assert heads["feature/new-branch"] == heads["main"]

@@ -66,9 +66,18 @@ class Rovo:
         return self.http.post(self.url, content=json.dumps(body), headers=self.headers(**extra))
 
     def open(self, protocol: str = PROTOCOL) -> dict[str, Any]:
-        response = self.post({"jsonrpc": "2.0", "id": 0, "method": "initialize",
-                              "params": {"protocolVersion": protocol, "capabilities": {},
-                                         "clientInfo": {"name": "rovo-tests", "version": "1"}}})
+        response = self.post(
+            {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": protocol,
+                    "capabilities": {},
+                    "clientInfo": {"name": "rovo-tests", "version": "1"},
+                },
+            }
+        )
         assert response.status_code == 200, response.text
         self.session = response.headers.get("mcp-session-id")
         done = self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})

@@ -35,7 +35,7 @@ def test_workspace_and_repository_reads(rovo: Rovo) -> None:
     reviewers = rovo.ok("bitbucketRepository", action="defaultReviewers", **WR, excludeCurrentUser=True)
     assert reviewers["values"] == [] and reviewers["size"] == 0
     missing = rovo.error("bitbucketRepository", action="get", workspaceId="acme", repoId="nope")
-    assert missing.startswith("Bitbucket API error (HTTP 404): Repository acme/nope not found\n{\"type\":\"error\"")
+    assert missing.startswith('Bitbucket API error (HTTP 404): Repository acme/nope not found\n{"type":"error"')
     gone = rovo.error("bitbucketRepository", action="defaultReviewers", workspaceId="acme", repoId="nope")
     assert "HTTP 404" in gone
 
@@ -51,30 +51,32 @@ def test_branch_and_commit_reads(sandbox: Sandbox, rovo: Rovo) -> None:
     assert by_branch["parents"][0]["hash"] == main
     log = rovo.ok("bitbucketRepoContent", action="commit.get", **WR, pagelen=1)
     assert [c["hash"] for c in log["values"]] == [main]
-    assert "Branch \"nope\" not found" in rovo.error("bitbucketRepoContent", action="branch.get", **WR,
-                                                     branchName="nope")
+    assert 'Branch "nope" not found' in rovo.error("bitbucketRepoContent", action="branch.get", **WR, branchName="nope")
 
 
 def test_files_get(rovo: Rovo) -> None:
     readme = rovo.ok("bitbucketRepoContent", action="files.get", **WR, path="README.md")  # main by default
     assert readme.startswith("# Widgets\n")
-    login = rovo.ok("bitbucketRepoContent", action="files.get", **WR, referenceOrSha="feature/login",
-                    path="src/widgets/login.py")
+    login = rovo.ok(
+        "bitbucketRepoContent", action="files.get", **WR, referenceOrSha="feature/login", path="src/widgets/login.py"
+    )
     assert login.startswith("def login(")
     root = rovo.ok("bitbucketRepoContent", action="files.get", **WR, referenceOrSha="main")
     assert {e["path"] for e in root["values"]} == {"README.md", "docs", "src"}
     meta = rovo.ok("bitbucketRepoContent", action="files.get", **WR, path="/docs/guide.md", format="meta")
     assert meta["type"] == "commit_file" and meta["path"] == "docs/guide.md"
-    assert "No such file" in rovo.error("bitbucketRepoContent", action="files.get", **WR,
-                                        path="src/widgets/login.py")  # not on main
+    assert "No such file" in rovo.error(
+        "bitbucketRepoContent", action="files.get", **WR, path="src/widgets/login.py"
+    )  # not on main
 
 
 def test_branch_create_then_read_back(sandbox: Sandbox, rovo: Rovo) -> None:
     created = rovo.ok("bitbucketRepoContent", action="branch.create", **WR, branchName="feature/rovo")
     assert created["name"] == "feature/rovo" and created["target"]["hash"] == head(sandbox, "main")
     assert head(sandbox, "feature/rovo") == head(sandbox, "main")
-    off_login = rovo.ok("bitbucketRepoContent", action="branch.create", **WR, branchName="fix",
-                        referenceOrSha="feature/login")
+    off_login = rovo.ok(
+        "bitbucketRepoContent", action="branch.create", **WR, branchName="fix", referenceOrSha="feature/login"
+    )
     assert off_login["target"]["hash"] == head(sandbox, "feature/login")
     again = rovo.error("bitbucketRepoContent", action="branch.create", **WR, branchName="fix")
     assert again.startswith("Bitbucket API error (HTTP 400)") and "already exists" in again
@@ -82,27 +84,51 @@ def test_branch_create_then_read_back(sandbox: Sandbox, rovo: Rovo) -> None:
 
 def test_commit_create_then_files_get_at_the_new_hash(sandbox: Sandbox, rovo: Rovo) -> None:
     old = head(sandbox, "feature/login")
-    branch = rovo.ok("bitbucketRepoContent", action="commit.create", **WR, branch="feature/login",
-                     message="Add notes", files=[{"path": "docs/notes.md", "content": "# Notes\n"},
-                                                 {"path": "/README.md", "content": "# Widgets v2\n"}])
+    branch = rovo.ok(
+        "bitbucketRepoContent",
+        action="commit.create",
+        **WR,
+        branch="feature/login",
+        message="Add notes",
+        files=[{"path": "docs/notes.md", "content": "# Notes\n"}, {"path": "/README.md", "content": "# Widgets v2\n"}],
+    )
     new = branch["target"]["hash"]
     assert new == head(sandbox, "feature/login") != old
     assert branch["target"]["message"].startswith("Add notes") and branch["target"]["parents"][0]["hash"] == old
     notes = rovo.ok("bitbucketRepoContent", action="files.get", **WR, referenceOrSha=new, path="docs/notes.md")
     assert notes == "# Notes\n"
-    assert rovo.ok("bitbucketRepoContent", action="files.get", **WR, referenceOrSha=new,
-                   path="README.md") == "# Widgets v2\n"
+    assert (
+        rovo.ok("bitbucketRepoContent", action="files.get", **WR, referenceOrSha=new, path="README.md")
+        == "# Widgets v2\n"
+    )
     assert rovo.ok("bitbucketRepoContent", action="files.get", **WR, path="README.md").startswith("# Widgets\n")
-    single = rovo.ok("bitbucketRepoContent", action="commit.create", **WR, branch="fresh", message="One file",
-                     path="data.json", content='{"b": 1,  "a": [ ]}\n')
+    single = rovo.ok(
+        "bitbucketRepoContent",
+        action="commit.create",
+        **WR,
+        branch="fresh",
+        message="One file",
+        path="data.json",
+        content='{"b": 1,  "a": [ ]}\n',
+    )
     assert single["name"] == "fresh" and single["target"]["parents"][0]["hash"] == head(sandbox, "main")
     raw = rovo.call("bitbucketRepoContent", action="files.get", **WR, referenceOrSha="fresh", path="data.json")
     assert raw["content"][0]["text"] == '{"b": 1,  "a": [ ]}\n'  # the file's own bytes, not re-encoded JSON
 
 
 def pr(rovo: Rovo, **extra: Any) -> dict[str, Any]:
-    return dict(rovo.ok("bitbucketPullRequest", action="create", **WR, sourceBranch="feature/login",
-                        targetBranch="main", title="Login form", description="Adds the login form.", **extra))
+    return dict(
+        rovo.ok(
+            "bitbucketPullRequest",
+            action="create",
+            **WR,
+            sourceBranch="feature/login",
+            targetBranch="main",
+            title="Login form",
+            description="Adds the login form.",
+            **extra,
+        )
+    )
 
 
 def test_pull_request_lifecycle(sandbox: Sandbox, rovo: Rovo) -> None:
@@ -119,10 +145,18 @@ def test_pull_request_lifecycle(sandbox: Sandbox, rovo: Rovo) -> None:
     assert "+++ b/src/widgets/login.py" in diff and "README.md" not in diff
 
     first = rovo.ok("bitbucketPullRequest", action="comment", **WR, prId=number, content="Looks good")
-    reply = rovo.ok("bitbucketPullRequest", action="comment", **WR, prId=number, content="Thanks",
-                    parentCommentId=first["id"])
-    inline = rovo.ok("bitbucketPullRequest", action="comment", **WR, prId=number, content="Typo",
-                     inlinePath="src/widgets/login.py", inlineToLine=2)
+    reply = rovo.ok(
+        "bitbucketPullRequest", action="comment", **WR, prId=number, content="Thanks", parentCommentId=first["id"]
+    )
+    inline = rovo.ok(
+        "bitbucketPullRequest",
+        action="comment",
+        **WR,
+        prId=number,
+        content="Typo",
+        inlinePath="src/widgets/login.py",
+        inlineToLine=2,
+    )
     assert reply["parent"]["id"] == first["id"] and inline["inline"] == {"path": "src/widgets/login.py", "to": 2}
     comments = rovo.ok("bitbucketPullRequest", action="comments", **WR, prId=number)
     assert [c["content"]["raw"] for c in comments["values"]] == ["Looks good", "Thanks", "Typo"]
@@ -133,14 +167,24 @@ def test_pull_request_lifecycle(sandbox: Sandbox, rovo: Rovo) -> None:
     bob = Rovo(sandbox, token_header(sandbox, "full", "bob"))
     assert bob.ok("bitbucketPullRequest", action="approve", **WR, prId=number)["state"] == "approved"
 
-    merged = rovo.ok("bitbucketPullRequest", action="merge", **WR, prId=number, mergeStrategy="squash",
-                     message="Login form (#1)", closeSourceBranch=True)
+    merged = rovo.ok(
+        "bitbucketPullRequest",
+        action="merge",
+        **WR,
+        prId=number,
+        mergeStrategy="squash",
+        message="Login form (#1)",
+        closeSourceBranch=True,
+    )
     assert merged["state"] == "MERGED"
     with rest(sandbox) as c:
         assert c.get("repositories/acme/widgets/src/main/src/widgets/login.py").status_code == 200
         assert c.get("repositories/acme/widgets/refs/branches/feature/login").status_code == 404
-        assert c.get(f"repositories/acme/widgets/commit/{head(sandbox, 'main')}").json()["message"].startswith(
-            "Login form (#1)")
+        assert (
+            c.get(f"repositories/acme/widgets/commit/{head(sandbox, 'main')}")
+            .json()["message"]
+            .startswith("Login form (#1)")
+        )
     again = rovo.error("bitbucketPullRequest", action="merge", **WR, prId=number)
     assert "HTTP 400" in again and "only open pull requests" in again
     # A closed pull request's diff is between its recorded commits: still the change it brought.
@@ -150,8 +194,9 @@ def test_pull_request_lifecycle(sandbox: Sandbox, rovo: Rovo) -> None:
 def test_pull_request_draft_and_errors(sandbox: Sandbox, rovo: Rovo) -> None:
     draft = pr(rovo, draft=True)
     assert draft["draft"] is True
-    duplicate = rovo.error("bitbucketPullRequest", action="create", **WR, sourceBranch="feature/login",
-                           title="Again")  # targetBranch defaults to the main branch
+    duplicate = rovo.error(
+        "bitbucketPullRequest", action="create", **WR, sourceBranch="feature/login", title="Again"
+    )  # targetBranch defaults to the main branch
     assert "There is already an open pull request" in duplicate
     assert "HTTP 404" in rovo.error("bitbucketPullRequest", action="get", **WR, prId=99)
     number = draft["id"]
@@ -173,22 +218,32 @@ def test_user_pull_requests_are_the_callers_own(sandbox: Sandbox, rovo: Rovo) ->
     assert "Workspace nope not found" in rovo.error("bitbucketUser", action="pullRequests", workspaceId="nope")
 
 
-@pytest.mark.parametrize(("tool", "arguments", "expected"), [
-    ("bitbucketPipeline", {"action": "get", "pipelineUuid": "{p}"}, "HTTP 404): Pipeline {p} not found"),
-    ("bitbucketPipeline", {"action": "steps", "pipelineUuid": "{p}"}, "Pipelines are not enabled"),
-    ("bitbucketPipeline", {"action": "step.get", "pipelineUuid": "{p}", "stepUuid": "{s}"}, "Pipeline {p} not"),
-    ("bitbucketPipeline", {"action": "step.log", "pipelineUuid": "{p}", "stepUuid": "{s}"}, "Pipeline {p} not"),
-    ("bitbucketPipeline", {"action": "run", "branchName": "main"},
-     "HTTP 400): Pipelines are not enabled for this repository."),
-    ("bitbucketDeployment", {"action": "get", "deploymentUuid": "{d}"}, "HTTP 404): Deployment {d} not found"),
-    ("bitbucketEnvironment", {"action": "get", "environmentUuid": "{e}"}, "HTTP 404): Environment {e} not found"),
-    ("bitbucketEnvironment", {"action": "create", "name": "prod", "environmentType": "Production"},
-     "HTTP 400): Pipelines are not enabled"),
-    ("bitbucketEnvironment", {"action": "update", "environmentUuid": "{e}", "name": "x"}, "Environment {e} not"),
-    ("bitbucketEnvironment", {"action": "delete", "environmentUuid": "{e}"}, "Environment {e} not found"),
-])
-def test_pipelines_deployments_environments_do_not_exist(rovo: Rovo, tool: str, arguments: dict[str, Any],
-                                                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        ("bitbucketPipeline", {"action": "get", "pipelineUuid": "{p}"}, "HTTP 404): Pipeline {p} not found"),
+        ("bitbucketPipeline", {"action": "steps", "pipelineUuid": "{p}"}, "Pipelines are not enabled"),
+        ("bitbucketPipeline", {"action": "step.get", "pipelineUuid": "{p}", "stepUuid": "{s}"}, "Pipeline {p} not"),
+        ("bitbucketPipeline", {"action": "step.log", "pipelineUuid": "{p}", "stepUuid": "{s}"}, "Pipeline {p} not"),
+        (
+            "bitbucketPipeline",
+            {"action": "run", "branchName": "main"},
+            "HTTP 400): Pipelines are not enabled for this repository.",
+        ),
+        ("bitbucketDeployment", {"action": "get", "deploymentUuid": "{d}"}, "HTTP 404): Deployment {d} not found"),
+        ("bitbucketEnvironment", {"action": "get", "environmentUuid": "{e}"}, "HTTP 404): Environment {e} not found"),
+        (
+            "bitbucketEnvironment",
+            {"action": "create", "name": "prod", "environmentType": "Production"},
+            "HTTP 400): Pipelines are not enabled",
+        ),
+        ("bitbucketEnvironment", {"action": "update", "environmentUuid": "{e}", "name": "x"}, "Environment {e} not"),
+        ("bitbucketEnvironment", {"action": "delete", "environmentUuid": "{e}"}, "Environment {e} not found"),
+    ],
+)
+def test_pipelines_deployments_environments_do_not_exist(
+    rovo: Rovo, tool: str, arguments: dict[str, Any], expected: str
+) -> None:
     assert expected in rovo.error(tool, **WR, **arguments)
 
 

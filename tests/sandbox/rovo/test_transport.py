@@ -16,17 +16,27 @@ from sandbox import Sandbox
 from sandbox.mcp_http import TRANSPORT_MODES
 from tests.sandbox.rovo.helpers import ACCEPT, PROTOCOL, Rovo, reply, service_header, set_settings, token_header
 
-README = {"action": "files.get", "workspaceId": "acme", "repoId": "widgets", "referenceOrSha": "main",
-          "path": "README.md"}
+README = {
+    "action": "files.get",
+    "workspaceId": "acme",
+    "repoId": "widgets",
+    "referenceOrSha": "main",
+    "path": "README.md",
+}
 
 
 @pytest.mark.parametrize("mode", TRANSPORT_MODES)
 def test_session_script_in_each_transport_mode(sandbox: Sandbox, mode: str) -> None:
     set_settings(sandbox, mcp_transport=mode)
     rovo = Rovo(sandbox, token_header(sandbox), initialize=False)
-    init = rovo.post({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                      "params": {"protocolVersion": PROTOCOL, "capabilities": {},
-                                 "clientInfo": {"name": "raw", "version": "1"}}})
+    init = rovo.post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        }
+    )
     assert init.status_code == 200, init.text
     expected_type = "text/event-stream" if mode == "stateful-sse" else "application/json"
     assert init.headers["content-type"].startswith(expected_type)
@@ -66,8 +76,10 @@ def test_every_protocol_version_of_mcp_1x_clients_is_accepted(sandbox: Sandbox, 
 def test_sdk_client_lists_and_calls_tools(sandbox: Sandbox) -> None:
     async def run() -> tuple[list[str], str, bool]:
         headers = {"Authorization": service_header()}
-        async with (streamablehttp_client(sandbox.urls["rovo_mcp"], headers=headers) as (read, write, _),
-                    ClientSession(read, write) as session):
+        async with (
+            streamablehttp_client(sandbox.urls["rovo_mcp"], headers=headers) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             names = [t.name for t in (await session.list_tools()).tools]
             result = await session.call_tool("bitbucketRepoContent", README)
@@ -126,14 +138,16 @@ def test_a_session_belongs_to_the_credential_that_opened_it(sandbox: Sandbox) ->
     assert "bitbucketRepository" in alice.tool_names()  # the owner's session is untouched
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ("{not json", 400, -32700),
-    (json.dumps({"id": 1, "method": "ping"}), 400, -32602),  # no "jsonrpc": not a JSON-RPC message
-    (json.dumps([1, 2]), 400, -32602),
-    (json.dumps({"jsonrpc": "2.0", "id": 1}), 400, -32602),
-])
-def test_malformed_json_rpc_is_a_400_with_a_json_rpc_error(sandbox: Sandbox, body: str, status: int,
-                                                            code: int) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("{not json", 400, -32700),
+        (json.dumps({"id": 1, "method": "ping"}), 400, -32602),  # no "jsonrpc": not a JSON-RPC message
+        (json.dumps([1, 2]), 400, -32602),
+        (json.dumps({"jsonrpc": "2.0", "id": 1}), 400, -32602),
+    ],
+)
+def test_malformed_json_rpc_is_a_400_with_a_json_rpc_error(sandbox: Sandbox, body: str, status: int, code: int) -> None:
     rovo = Rovo(sandbox, token_header(sandbox))
     response = rovo.http.post(rovo.url, content=body, headers=rovo.headers())
     assert response.status_code == status, response.text
@@ -157,6 +171,10 @@ def test_content_type_must_be_json(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("path", ["/v1/mcp/", "/v1/sse", "/v2/mcp", "/"])
 def test_only_the_exact_endpoint_path_is_served(sandbox: Sandbox, path: str) -> None:
     origin = sandbox.urls["rovo_mcp"].removesuffix("/v1/mcp")
-    response = httpx.post(origin + path, headers={"Authorization": token_header(sandbox), "Accept": ACCEPT},
-                          json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, trust_env=False)
+    response = httpx.post(
+        origin + path,
+        headers={"Authorization": token_header(sandbox), "Accept": ACCEPT},
+        json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        trust_env=False,
+    )
     assert response.status_code == 404 and "/v1/mcp" in response.json()["error"]

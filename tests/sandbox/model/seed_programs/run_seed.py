@@ -25,31 +25,46 @@ from sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent
 SEEDS = {"000": "seed_000_autogen.py", "001": "seed_001_openai_agents.py", "002": "seed_002_pydantic_ai.py"}
-SCRIPT = ["I'm working in acme/widgets.", "create a new branch off main", "open a pull request for my feature",
-          "comment on the latest open issue", "fetch readme file from repository", "exit"]
+SCRIPT = [
+    "I'm working in acme/widgets.",
+    "create a new branch off main",
+    "open a pull request for my feature",
+    "comment on the latest open issue",
+    "fetch readme file from repository",
+    "exit",
+]
 _SCRUBBED = ("OPENAI_", "COMPOSIO_", "USER_ID", "ANTHROPIC_")
 
 
 def seed_env(sb: Sandbox) -> dict[str, str]:
     """The process environment with every model/Composio variable replaced by the sandbox's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update({
-        "COMPOSIO_API_KEY": sb.credentials["composio"]["api_keys"][0],
-        "COMPOSIO_BASE_URL": sb.urls["composio_api"],
-        "OPENAI_API_KEY": sb.credentials["model"]["api_key"],
-        "OPENAI_BASE_URL": sb.urls["model_api"],
-        "USER_ID": "user-1",
-        "OPENAI_AGENTS_DISABLE_TRACING": "1",
-    })
+    env.update(
+        {
+            "COMPOSIO_API_KEY": sb.credentials["composio"]["api_keys"][0],
+            "COMPOSIO_BASE_URL": sb.urls["composio_api"],
+            "OPENAI_API_KEY": sb.credentials["model"]["api_key"],
+            "OPENAI_BASE_URL": sb.urls["model_api"],
+            "USER_ID": "user-1",
+            "OPENAI_AGENTS_DISABLE_TRACING": "1",
+        }
+    )
     return env
 
 
 def run_seed(sb: Sandbox, seed: str, script: list[str] = SCRIPT, timeout: float = 120) -> str:
     """The program's stdout (stderr appended), after a run with ``script`` on stdin."""
     with tempfile.TemporaryDirectory(prefix="seed-") as cwd:
-        done = subprocess.run([sys.executable, str(HERE / SEEDS[seed])], input="\n".join(script) + "\n",
-                              capture_output=True, text=True, env=seed_env(sb), cwd=cwd, timeout=timeout,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, str(HERE / SEEDS[seed])],
+            input="\n".join(script) + "\n",
+            capture_output=True,
+            text=True,
+            env=seed_env(sb),
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"seed {seed} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout + done.stderr

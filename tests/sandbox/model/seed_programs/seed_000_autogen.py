@@ -15,13 +15,11 @@ from autogen_ext.tools.mcp import McpWorkbench, StreamableHttpServerParams
 
 load_dotenv()
 
+
 async def main():
     # Initialize Composio and create a Bitbucket session
     composio = Composio(api_key=os.getenv("COMPOSIO_API_KEY"))
-    session = composio.create(
-        user_id=os.getenv("USER_ID"),
-        toolkits=["bitbucket"]
-    )
+    session = composio.create(user_id=os.getenv("USER_ID"), toolkits=["bitbucket"])
     url = session.mcp.url
 
     # Configure MCP server parameters for Streamable HTTP
@@ -30,14 +28,11 @@ async def main():
         timeout=30.0,
         sse_read_timeout=300.0,
         terminate_on_close=True,
-        headers={"x-api-key": os.getenv("COMPOSIO_API_KEY")}
+        headers={"x-api-key": os.getenv("COMPOSIO_API_KEY")},
     )
 
     # Create model client
-    model_client = OpenAIChatCompletionClient(
-        model="gpt-5",
-        api_key=os.getenv("OPENAI_API_KEY")
-    )
+    model_client = OpenAIChatCompletionClient(model="gpt-5", api_key=os.getenv("OPENAI_API_KEY"))
 
     # Use McpWorkbench as context manager
     async with McpWorkbench(server_params) as workbench:
@@ -48,7 +43,7 @@ async def main():
             model_client=model_client,
             workbench=workbench,
             model_client_stream=True,
-            max_tool_iterations=10
+            max_tool_iterations=10,
         )
 
         print("Chat started! Type 'exit' or 'quit' to end the conversation.\n")
@@ -58,7 +53,7 @@ async def main():
         while True:
             user_input = input("You: ").strip()
 
-            if user_input.lower() in ['exit', 'quit', 'bye']:
+            if user_input.lower() in ["exit", "quit", "bye"]:
                 print("\nGoodbye!")
                 break
 
@@ -71,7 +66,7 @@ async def main():
             try:
                 response_text = ""
                 async for message in agent.run_stream(task=user_input):
-                    if hasattr(message, 'content') and message.content:
+                    if hasattr(message, "content") and message.content:
                         response_text = message.content
 
                 # Print the final response
@@ -82,6 +77,7 @@ async def main():
 
             except Exception as e:
                 print(f"Agent: Sorry, I encountered an error: {str(e)}\n")
+
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -24,10 +24,7 @@ if not api_key:
 composio = Composio(api_key=api_key, provider=OpenAIAgentsProvider())
 
 # Create Tool Router session
-session = composio.create(
-    user_id=user_id,
-    toolkits=["bitbucket"]
-)
+session = composio.create(user_id=user_id, toolkits=["bitbucket"])
 mcp_url = session.mcp.url
 
 # Configure agent with MCP tool
@@ -58,13 +55,10 @@ chat_session = SQLiteSession("conversation_openai_toolrouter")
 print("\nChat started. Type your requests below.")
 print("Commands: 'exit', 'quit', or 'q' to end\n")
 
+
 async def main():
     try:
-        result = await Runner.run(
-            agent,
-            "What can you help me with?",
-            session=chat_session
-        )
+        result = await Runner.run(agent, "What can you help me with?", session=chat_session)
         print(f"Assistant: {result.final_output}\n")
     except Exception as e:
         print(f"Error: {e}\n")
@@ -75,11 +69,8 @@ async def main():
             print("Goodbye!")
             break
 
-        result = await Runner.run(
-            agent,
-            user_input,
-            session=chat_session
-        )
+        result = await Runner.run(agent, user_input, session=chat_session)
         print(f"Assistant: {result.final_output}\n")
+
 
 asyncio.run(main())

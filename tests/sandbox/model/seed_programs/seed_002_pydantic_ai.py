@@ -15,6 +15,7 @@ from pydantic_ai.mcp import MCPToolset as MCPServerStreamableHTTP  # CHANGED
 
 load_dotenv()
 
+
 async def main():
     api_key = os.getenv("COMPOSIO_API_KEY")
     user_id = os.getenv("USER_ID")
@@ -73,6 +74,7 @@ async def main():
 
         print(f"Agent: {collected_text}\n")
         history = result.all_messages()
+
 
 if __name__ == "__main__":
     asyncio.run(main())
