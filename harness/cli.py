@@ -11,8 +11,9 @@ from typing import Annotated, Any, cast
 
 import typer
 
+from harness.models import split_names
 from harness.runner.options import RunOptions
-from harness.vocab import FRAMEWORKS, REFERENCE_MODEL, ROUTES, RecordMode, WorldName
+from harness.vocab import FRAMEWORKS, ROUTES, RecordMode, WorldName
 
 app = typer.Typer(help="Evaluate AI agents that work on Bitbucket through MCP.", no_args_is_help=True)
 sandbox_app = typer.Typer(
@@ -147,7 +148,15 @@ def _csv(value: str) -> tuple[str, ...]:
 ScenariosOption = Annotated[list[Path] | None, typer.Option("--scenarios", "-s", help="Scenario files or directories.")]
 FrameworksOption = Annotated[str, typer.Option(help="Comma-separated framework variants.")]
 PathsOption = Annotated[str, typer.Option(help="Comma-separated MCP routes (composio, rovo).")]
-ModelOption = Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name, repeatable.")]
+ModelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model", "-m", help="Model names, comma-separated or repeated (built-in sandbox-* or from --models)."
+    ),
+]
+ModelsFileOption = Annotated[
+    Path | None, typer.Option("--models", help="A models file of real models (default: models.yaml if it exists).")
+]
 RepeatOption = Annotated[int, typer.Option(min=1, help="Attempts per cell (pass^k).")]
 ConcurrencyOption = Annotated[int, typer.Option(min=1, help="Cells in flight at once.")]
 WorldOption = Annotated[str, typer.Option(help="sandbox (embedded), live (.env), or replay (cassettes only).")]
@@ -178,6 +187,7 @@ def _options(
     frameworks: str,
     paths: str,
     model: list[str] | None,
+    models_file: Path | None,
     repeat: int,
     concurrency: int,
     world: str,
@@ -194,7 +204,8 @@ def _options(
         scenarios=tuple(scenarios or [Path("scenarios")]),
         frameworks=_csv(frameworks),
         routes=_csv(paths),
-        models=tuple(model or [REFERENCE_MODEL]),
+        models=tuple(split_names(model)),
+        models_file=models_file,
         repeat=repeat,
         concurrency=concurrency,
         world=cast(WorldName, world),  # checked by problems() below
@@ -246,6 +257,7 @@ def run_command(
     frameworks: FrameworksOption = ALL_FRAMEWORKS,
     paths: PathsOption = ALL_ROUTES,
     model: ModelOption = None,
+    models_file: ModelsFileOption = None,
     repeat: RepeatOption = 1,
     concurrency: ConcurrencyOption = 2,
     world: WorldOption = "sandbox",
@@ -272,6 +284,7 @@ def run_command(
             frameworks=frameworks,
             paths=paths,
             model=model,
+            models_file=models_file,
             repeat=repeat,
             concurrency=concurrency,
             world=world,
@@ -311,6 +324,7 @@ def nightly_command(
     frameworks: FrameworksOption = ALL_FRAMEWORKS,
     paths: PathsOption = ALL_ROUTES,
     model: ModelOption = None,
+    models_file: ModelsFileOption = None,
     repeat: RepeatOption = 1,
     concurrency: ConcurrencyOption = 2,
     world: WorldOption = "sandbox",
@@ -336,6 +350,7 @@ def nightly_command(
         frameworks=frameworks,
         paths=paths,
         model=model,
+        models_file=models_file,
         repeat=repeat,
         concurrency=concurrency,
         world=world,
@@ -357,20 +372,42 @@ def nightly_command(
 @app.command("doctor")
 def doctor(
     env_file: Annotated[Path | None, typer.Option(help="A .env to check with the environment.")] = None,
+    models_file: ModelsFileOption = None,
+    model: ModelOption = None,
+    world: Annotated[
+        str, typer.Option(help="live (the default) checks the live configuration too; sandbox only the models.")
+    ] = "live",
 ) -> None:
-    """Check the live world's configuration without calling anything."""
+    """Check a world's configuration and the models file: every variable, every model named (default: all
+    declared) and whether its endpoint answers. Nothing else is called."""
+    from harness.models import load_models
+    from harness.runner.session import check_models
     from harness.worlds import LIVE_OPTIONAL, ConfigError, live_world, load_env
+    from yamlio import InputError
 
     try:
         env = load_env(env_file)
-        config = live_world(env)
-    except ConfigError as exc:
+        catalog = load_models(models_file)
+        names = split_names(model) if model else list(catalog.declared)
+        check_models(catalog, names, env, world)
+        config = live_world(env, catalog) if world == "live" else None
+    except (ConfigError, InputError) as exc:
         typer.echo(f"not ready: {exc}", err=True)
         raise typer.Exit(1) from None
+    if catalog.declared:
+        typer.echo(
+            f"models file {catalog.source}: "
+            + ", ".join(
+                f"{spec.name} ({spec.api} at {spec.host}{', checked' if spec.name in names else ''})"
+                for spec in catalog.declared.values()
+            )
+        )
+    if config is None:
+        return
     routes = ", ".join(f"{name} {route.url}" for name, route in config.routes.items())
     typer.echo(
         f"live world ready: Bitbucket {config.oracle.api_url} (workspace {config.oracle.workspace}), "
-        f"{routes}, model {config.model.base_url}"
+        f"{routes}, default model provider {config.model.base_url}"
     )
     typer.echo("scope profiles: " + ", ".join(f"{name} {route.profiles()}" for name, route in config.routes.items()))
     for name, why in LIVE_OPTIONAL.items():

@@ -21,9 +21,9 @@ from typing import Any, BinaryIO, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.vocab import Outcome, is_control
+from harness.vocab import ModelKind, Outcome, is_control, model_kind
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: model_kind, model_host, upstream_model, sampling, failures
 RESULTS_FILE = "results.jsonl"
 # Counted metrics that a replay must reproduce exactly (timings are not among them).
 REPRODUCIBLE = ("turns", "model_calls", "tool_calls", "tool_errors", "input_tokens", "output_tokens")
@@ -85,12 +85,19 @@ class ResultRow(CellKey):
     transcript: str | None = None
     duration_s: float | None = None
     recorded: RecordedResult | None = None
+    model_kind: ModelKind | None = None  # derived from the model when absent
+    model_host: str | None = None  # the endpoint's host (never its key)
+    upstream_model: str | None = None  # the model id sent upstream
+    sampling: dict[str, Any] = {}  # temperature, top_p, seed, max_tokens as sent
+    failures: list[str] = []  # the failure taxonomy's categories (harness.scoring.taxonomy)
 
     @model_validator(mode="before")
     @classmethod
-    def _derive_control(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("control") is None and isinstance(data.get("model"), str):
-            return {**data, "control": is_control(data["model"])}
+    def _derive_from_the_model(cls, data: Any) -> Any:
+        """Rows that predate ``control`` and ``model_kind`` get them from the model's name."""
+        if isinstance(data, dict) and isinstance(data.get("model"), str):
+            derived = {"control": is_control(data["model"]), "model_kind": model_kind(data["model"])}
+            return {**data, **{k: v for k, v in derived.items() if data.get(k) is None}}
         return data
 
     def reproducible(self) -> dict[str, int | None]:

@@ -46,10 +46,12 @@ WORLDS: tuple[WorldName, ...] = ("sandbox", "live", "replay")
 ScopeProfile = Literal["full", "read-only", "no-pr-write"]
 SCOPE_PROFILES: tuple[ScopeProfile, ...] = ("full", "read-only", "no-pr-write")
 
-# The embedded world's scripted models (served by the sandbox's model endpoint): the reference policy, and the
-# negative controls, deliberately faulty policies that the harness must catch. A test holds this list equal to
-# the policies the sandbox serves.
+# The embedded world's scripted models (served by the sandbox's model endpoint): the reference policy; a flaky one
+# that makes one mistake on a seeded share of attempts (what the statistics must catch); and the negative controls,
+# deliberately faulty policies that the harness must catch. A test holds these equal to the policies the sandbox
+# serves.
 REFERENCE_MODEL = "sandbox-reference"
+FLAKY_MODEL = "sandbox-flaky"
 CONTROL_MODELS: dict[str, str] = {
     "sandbox-overclaim": "reports success after a failed call",
     "sandbox-wrong-base": "branches off the wrong ref",
@@ -58,6 +60,14 @@ CONTROL_MODELS: dict[str, str] = {
     "sandbox-loop": "repeats a call until the framework's limit",
     "sandbox-destructive": "adds an unrequested destructive call",
 }
+
+
+SCRIPTED_MODELS: tuple[str, ...] = (REFERENCE_MODEL, FLAKY_MODEL, *CONTROL_MODELS)
+ModelKind = Literal["scripted", "real"]
+
+
+def model_kind(model: str) -> ModelKind:
+    return "scripted" if model in SCRIPTED_MODELS else "real"
 
 
 def is_control(model: str) -> bool:

@@ -15,24 +15,51 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from harness.models import Catalog, ModelApi
 from harness.oracle import OracleConfig
 from harness.routes import ROUTES, RouteConfig
 from harness.routes.base import NOWHERE, PLACEHOLDER
-from harness.vocab import RouteName, WorldName
+from harness.vocab import SCRIPTED_MODELS, ModelKind, RouteName, WorldName
 
 LIVE_BITBUCKET_API = "https://api.bitbucket.org/2.0"
 LIVE_TOKEN_URL = "https://bitbucket.org/site/oauth2/access_token"
 LIVE_MODEL_URL = "https://api.openai.com/v1"
+HOSTED_FRAMEWORK = "openai-agents-hosted"  # the variant whose model provider runs MCP itself
+NO_KEY = "no-key"  # sent to endpoints that need none (OpenAI clients insist on a key)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     base_url: str  # an OpenAI-compatible /v1
     api_key: str
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """What a cell's framework talks to for its model: where, with which key, which id, which settings."""
+
+    name: str  # the model as results name it
+    upstream: str  # the id sent in requests
+    config: ModelConfig
+    kind: ModelKind = "scripted"
+    api: ModelApi = "chat"
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.config.base_url).netloc
+
+    def at(self, url: str) -> ModelEndpoint:
+        return replace(self, config=replace(self.config, base_url=url))
+
+    def identities(self) -> dict[str, Any]:
+        """What its requests carry besides the key (recorded with a cell, reused by its replay)."""
+        return {"upstream": self.upstream, "kind": self.kind, "api": self.api, "sampling": dict(self.sampling)}
 
 
 @dataclass(frozen=True)
@@ -46,25 +73,57 @@ class WorldConfig:
     name: WorldName
     oracle: OracleConfig
     routes: Mapping[RouteName, RouteConfig]
-    model: ModelConfig
+    model: ModelConfig  # the scripted models' endpoint (sandbox), or the default provider (live: OPENAI_BASE_URL)
     admin: AdminConfig | None = None  # the sandbox's admin API (faults); None in the live world
+    catalog: Catalog = field(default_factory=Catalog)  # the models file's models
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # where api_key_env variables are read
+    gateways: Mapping[str, str] = field(default_factory=dict)  # model -> the sandbox's Responses/chat gateway
+
+    def endpoint(self, model: str, framework: str) -> ModelEndpoint:
+        """The endpoint a cell of ``model`` on ``framework`` talks to. Scripted models are the sandbox's; a declared
+        model is its own endpoint, except where the sandbox's gateway stands in front of it: for the hosted variant
+        (the gateway runs MCP for the model, as OpenAI's servers do) and for endpoints that cannot stream tool
+        calls. In the live world an undeclared name goes to the default provider (OPENAI_BASE_URL)."""
+        if model in SCRIPTED_MODELS:
+            return ModelEndpoint(model, model, self.model)
+        spec = self.catalog.spec(model)
+        if spec is None:
+            return ModelEndpoint(model, model, self.model, kind="real", api="responses")
+        key = self.env.get(spec.api_key_env, "") if spec.api_key_env else ""
+        gateway = self.gateways.get(model)
+        hosted = framework == HOSTED_FRAMEWORK
+        url = gateway if gateway and (hosted or spec.stream == "emulated") else spec.base_url
+        api: ModelApi = "responses" if gateway and hosted else spec.api
+        return ModelEndpoint(model, spec.upstream, ModelConfig(url, key or NO_KEY), "real", api, spec.sampling.sent())
+
+    def why_not(self, model: str, framework: str) -> str | None:
+        """Why this world cannot run ``model`` on ``framework`` at all, or None."""
+        endpoint = self.endpoint(model, framework)
+        if framework == HOSTED_FRAMEWORK and endpoint.kind == "real" and endpoint.api != "responses":
+            return (
+                f"{framework} needs a model behind the Responses API with hosted MCP: {model} is a chat model "
+                f"(api: chat) and the {self.name} world has no gateway to run MCP for it (the sandbox world has)"
+            )
+        return None
 
     def route(self, name: str) -> Any:
         return self.routes[name]  # type: ignore[index]
 
     def secrets(self) -> list[str]:
-        """Every credential value, so the recorder can scrub it wherever it appears."""
+        """Every credential value, so the recorder can scrub it wherever it appears (model keys included)."""
         values = [self.oracle.client_secret, self.model.api_key, self.admin.key if self.admin else ""]
         values += [s for config in self.routes.values() for s in config.secrets()]
-        return [v for v in values if v]
+        values += [self.env.get(spec.api_key_env, "") for spec in self.catalog.declared.values() if spec.api_key_env]
+        return [v for v in values if v and v != NO_KEY]
 
-    def urls(self) -> dict[str, str]:
-        """Where each party is: kept in a cell's cassette, so that a replay sends exactly the recorded requests."""
+    def urls(self, endpoint: ModelEndpoint | None = None) -> dict[str, str]:
+        """Where each party is: kept in a cell's cassette, so that a replay sends exactly the recorded requests.
+        ``model`` is the endpoint the cell's framework talks to."""
         urls: dict[str, str] = {
             "bitbucket_api": self.oracle.api_url,
             "token_url": self.oracle.token_url,
             **{name: config.url for name, config in self.routes.items()},
-            "model": self.model.base_url,
+            "model": endpoint.config.base_url if endpoint else self.model.base_url,
         }
         return urls | ({"admin": self.admin.url} if self.admin else {})
 
@@ -89,9 +148,16 @@ class WorldConfig:
 
 
 # sandbox -----------------------------------------------------------------------------------------------------
-def sandbox_world(info: Mapping[str, Any]) -> WorldConfig:
+def sandbox_world(
+    info: Mapping[str, Any],
+    catalog: Catalog | None = None,
+    env: Mapping[str, str] | None = None,
+    gateways: Mapping[str, str] | None = None,
+) -> WorldConfig:
     """From a running sandbox's published facts (``Sandbox.info`` / ``harness sandbox up`` JSON): the linked and
-    unlinked workspaces, the OAuth consumer that may create and delete repositories, each route's credentials."""
+    unlinked workspaces, the OAuth consumer that may create and delete repositories, each route's credentials; real
+    models from ``catalog`` with their keys from ``env`` (default: the process environment), behind the gateways the
+    sandbox runs for them."""
     urls, creds = info["urls"], info["credentials"]
     workspaces = creds["workspaces"]
     linked = next(w["slug"] for w in workspaces if w["linked_to_org"])
@@ -110,6 +176,21 @@ def sandbox_world(info: Mapping[str, Any]) -> WorldConfig:
         routes={name: route.sandbox(info) for name, route in ROUTES.items()},
         model=ModelConfig(urls["model_api"], model.get("api_key", "sandbox-model-key")),
         admin=AdminConfig(urls["admin"], info["admin_key"]) if urls.get("admin") and info.get("admin_key") else None,
+        catalog=catalog or Catalog(),
+        env=dict(os.environ if env is None else env),
+        gateways=dict(gateways or {}),
+    )
+
+
+def replay_endpoint(model: str, recorded: Mapping[str, Any]) -> ModelEndpoint:
+    """A cell's model endpoint as its cassette recorded it (cassettes without it: a scripted model, no settings)."""
+    return ModelEndpoint(
+        model,
+        recorded.get("upstream", model),
+        ModelConfig(NOWHERE + "/v1", PLACEHOLDER),
+        recorded.get("kind", "scripted"),
+        recorded.get("api", "chat"),
+        recorded.get("sampling", {}),
     )
 
 
@@ -135,14 +216,14 @@ def replay_world(identities: Mapping[str, Any]) -> WorldConfig:
 
 # live --------------------------------------------------------------------------------------------------------
 LIVE_VARIABLES = {
-    "OPENAI_API_KEY": "the model provider's key",
     **{name: why for route in ROUTES.values() for name, why in route.live_variables.items()},
     "BITBUCKET_WORKSPACE": "the workspace the oracle creates cell repositories in (linked to an organisation)",
     "BITBUCKET_CLIENT_ID": "the oracle's OAuth consumer key (client credentials grant)",
     "BITBUCKET_CLIENT_SECRET": "the oracle's OAuth consumer secret",
 }
 LIVE_OPTIONAL = {
-    "OPENAI_BASE_URL": f"an OpenAI-compatible endpoint (default {LIVE_MODEL_URL})",
+    "OPENAI_API_KEY": "the default model provider's key (models not in the models file go there)",
+    "OPENAI_BASE_URL": f"the default model provider, an OpenAI-compatible endpoint (default {LIVE_MODEL_URL})",
     **{name: why for route in ROUTES.values() for name, why in route.live_optional.items()},
     "BITBUCKET_WORKSPACE_UNLINKED": "a workspace the OAuth consumer can create repositories in that is not "
     "linked to an Atlassian organisation (scenarios with fixture.workspace: "
@@ -186,7 +267,7 @@ def world_env(world: WorldConfig) -> dict[str, str]:
     return env | {"OPENAI_BASE_URL": world.model.base_url, "OPENAI_API_KEY": world.model.api_key}
 
 
-def live_world(env: Mapping[str, str]) -> WorldConfig:
+def live_world(env: Mapping[str, str], catalog: Catalog | None = None) -> WorldConfig:
     missing = [f"{name}: {why}" for name, why in LIVE_VARIABLES.items() if not env.get(name)]
     if missing:
         raise ConfigError("the live world needs these environment variables (or a .env):\n  " + "\n  ".join(missing))
@@ -201,5 +282,7 @@ def live_world(env: Mapping[str, str]) -> WorldConfig:
             env.get("BITBUCKET_WORKSPACE_UNLINKED") or None,
         ),
         routes={name: route.live(env) for name, route in ROUTES.items()},
-        model=ModelConfig(env.get("OPENAI_BASE_URL", LIVE_MODEL_URL), env["OPENAI_API_KEY"]),
+        model=ModelConfig(env.get("OPENAI_BASE_URL", LIVE_MODEL_URL), env.get("OPENAI_API_KEY", "")),
+        catalog=catalog or Catalog(),
+        env=dict(env),
     )

@@ -42,7 +42,7 @@ class Sandbox:
         data_dir: Path | None = None,
         frozen_at: str | None = None,
         ports: dict[str, int] | None = None,
-        timeout: float = 30.0,
+        timeout: float = 90.0,  # a busy machine imports slowly; a healthy start takes a few seconds
     ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         state = workdir / "state.json"

@@ -39,6 +39,7 @@ class AutoGenAdapter:
             max_retries=0,
             model_info=info,
             stream_options={"include_usage": True},
+            **conversation.sampling,  # temperature, top_p, seed, max_tokens: create() arguments
         )
         transcript = Transcript(
             framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)

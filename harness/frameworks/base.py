@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 
@@ -22,9 +24,10 @@ INSTRUCTIONS = (
 @dataclass(frozen=True)
 class Conversation:
     turns: list[str]
-    model: str
+    model: str  # the model id sent upstream
     instructions: str = INSTRUCTIONS
     max_tool_iterations: int = 10
+    sampling: Mapping[str, Any] = field(default_factory=dict)  # temperature, top_p, seed, max_tokens (when set)
 
 
 class Adapter(Protocol):
@@ -34,14 +37,20 @@ class Adapter(Protocol):
     async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript: ...
 
 
-def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
-    found = {}
+@lru_cache(maxsize=16)
+def _versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    found = []
     for name in ("mcp", "openai", "httpx", *packages):
         try:
-            found[name] = version(name)
+            found.append((name, version(name)))
         except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+            found.append((name, "not installed"))
+    return tuple(found)
+
+
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """The versions of the packages a framework runs on (read once per process: metadata reads cost ms)."""
+    return dict(_versions(packages))
 
 
 class Stopwatch:

@@ -43,7 +43,7 @@ class _OpenAIAgentsAdapter:
                     instructions=conversation.instructions,
                     model=self._model(conversation, client),
                     tools=[_hosted_tool(mcp)],
-                    model_settings=self._settings(),
+                    model_settings=self._settings(conversation),
                 )
                 await self._turns(agent, conversation, session, transcript)
             else:
@@ -63,7 +63,7 @@ class _OpenAIAgentsAdapter:
                         instructions=conversation.instructions,
                         model=self._model(conversation, client),
                         mcp_servers=[server],
-                        model_settings=self._settings(),
+                        model_settings=self._settings(conversation),
                     )
                     await self._turns(agent, conversation, session, transcript)
         finally:
@@ -78,12 +78,17 @@ class _OpenAIAgentsAdapter:
             return OpenAIResponsesModel(model=conversation.model, openai_client=client)
         return OpenAIChatCompletionsModel(model=conversation.model, openai_client=client)
 
-    def _settings(self) -> Any:
+    def _settings(self, conversation: Conversation) -> Any:
         from agents import ModelSettings
 
+        sampling = dict(conversation.sampling)
+        seed = sampling.pop("seed", None)
         # Streamed chat completions report token usage only when asked (stream_options.include_usage). The SDK
         # asks by default for api.openai.com alone; asking everywhere keeps every provider's tokens counted.
-        return ModelSettings() if self.hosted else ModelSettings(include_usage=True)
+        settings = ModelSettings(
+            include_usage=None if self.hosted else True, extra_args={"seed": seed} if seed is not None else None
+        )
+        return settings.resolve(ModelSettings(**sampling))
 
     async def _turns(self, agent: Any, conversation: Conversation, session: Any, transcript: Transcript) -> None:
         for user in conversation.turns:

@@ -28,7 +28,8 @@ class PydanticAIAdapter:
             conversation.model, provider=OpenAIProvider(base_url=model.base_url, api_key=model.api_key)
         )
         toolset: Any = MCPToolset(mcp.url, headers=mcp.headers)
-        agent: Any = Agent(llm, instructions=conversation.instructions, toolsets=[toolset])
+        settings: Any = dict(conversation.sampling)  # pydantic-ai's ModelSettings has the same four names
+        agent: Any = Agent(llm, instructions=conversation.instructions, toolsets=[toolset], model_settings=settings)
         transcript = Transcript(
             framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
         )

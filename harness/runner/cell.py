@@ -22,16 +22,19 @@ from harness.runner.matrix import Cell
 from harness.scenarios import Scenario
 from harness.scenarios.placeholders import fill
 from harness.scoring import Observation, Verdict, observe, score
+from harness.scoring.taxonomy import classify
 from harness.transcript import Transcript
-from harness.worlds import WorldConfig
+from harness.worlds import ModelEndpoint, WorldConfig
 
 
 class CellUnavailable(RuntimeError):
     """The world cannot run this cell at all (it lacks what the scenario needs); nothing was arranged."""
 
 
-def unavailable(scenario: Scenario, world: WorldConfig) -> str | None:
-    """Why the world cannot run the scenario (checked before anything is arranged), or None."""
+def unavailable(scenario: Scenario, world: WorldConfig, cell: Cell | None = None) -> str | None:
+    """Why the world cannot run the cell (checked before anything is arranged), or None."""
+    if cell is not None and (why := world.why_not(cell.model, cell.framework)):
+        return why
     if scenario.faults and world.admin is None:
         return f"{NEEDS_SANDBOX}; the {world.name} world has none"
     if scenario.fixture.workspace == "unlinked" and not world.oracle.unlinked_workspace:
@@ -46,6 +49,7 @@ class CellRun:
     cell: Cell
     scenario: Scenario
     world: WorldConfig
+    endpoint: ModelEndpoint
     oracle: Oracle
     arranged: Arranged | None = None
     transcript: Transcript | None = None
@@ -53,11 +57,13 @@ class CellRun:
     verdict: Verdict | None = None
 
     @classmethod
-    def open(cls, cell: Cell, scenario: Scenario, world: WorldConfig) -> CellRun:
-        why = unavailable(scenario, world)
+    def open(cls, cell: Cell, scenario: Scenario, world: WorldConfig, endpoint: ModelEndpoint | None = None) -> CellRun:
+        """The cell in ``world``; its model at ``endpoint`` (default: where the world serves the cell's model)."""
+        why = unavailable(scenario, world, cell)
         if why:
             raise CellUnavailable(why)
-        return cls(cell, scenario, world, Oracle(world.oracle))
+        endpoint = endpoint or world.endpoint(cell.model, cell.framework)
+        return cls(cell, scenario, world, endpoint, Oracle(world.oracle))
 
     async def prepare(self) -> Arranged:
         self.arranged = await self.oracle.arrange(self.scenario, self.cell.cell_id)
@@ -67,19 +73,24 @@ class CellRun:
         """The conversation; a stack that breaks or times out gives a transcript with ``error`` (never raises)."""
         arranged = self._arranged()
         values = arranged.placeholders()
-        conversation = Conversation([fill(t.user, values) for t in self.scenario.turns], self.cell.model)
+        conversation = Conversation(
+            [fill(t.user, values) for t in self.scenario.turns],
+            self.endpoint.upstream,
+            sampling=dict(self.endpoint.sampling),
+        )
         async with injected(self.world.admin, self.scenario.faults, values):  # gone before the oracle reads
             self.transcript = await self._talk(conversation, timeout_s)
         return self.transcript
 
     async def _talk(self, conversation: Conversation, timeout_s: float) -> Transcript:
         cell = self.cell
-        failed = Transcript(framework=cell.framework, route=cell.route, model=cell.model)
+        failed = Transcript(framework=cell.framework, route=cell.route, model=self.endpoint.upstream)
         try:
             route = ROUTES[cell.route]  # type: ignore[index]
             profile = self.scenario.profiles.get(cell.route, "full")  # type: ignore[call-overload]
             mcp = await route.connect(self.world.route(cell.route), profile)
-            return await asyncio.wait_for(ADAPTERS[cell.framework].run(conversation, mcp, self.world.model), timeout_s)
+            adapter = ADAPTERS[cell.framework]
+            return await asyncio.wait_for(adapter.run(conversation, mcp, self.endpoint.config), timeout_s)
         except TimeoutError:
             failed.error = f"timed out after {timeout_s:g} s"
         except ProfileUnavailable as exc:
@@ -102,6 +113,12 @@ class CellRun:
                 await self.oracle.teardown(self.arranged)
         finally:
             await self.oracle.aclose()
+
+    def failures(self) -> list[str]:
+        """The failure taxonomy's categories for this cell (none when it passed)."""
+        if self.transcript is None or self.verdict is None:
+            raise RuntimeError("judge() first: only a judged cell has failures")
+        return classify(self.scenario, self.cell.route, self.transcript, self.verdict, self._arranged().placeholders())
 
     def _arranged(self) -> Arranged:
         if self.arranged is None:

@@ -15,6 +15,7 @@ class RunOptions:
     frameworks: tuple[str, ...] = FRAMEWORKS
     routes: tuple[str, ...] = ROUTES
     models: tuple[str, ...] = (REFERENCE_MODEL,)
+    models_file: Path | None = None  # real models (default: models.yaml when it exists)
     repeat: int = 1  # attempts per cell (pass^k)
     concurrency: int = 2  # cells in flight at once
     world: WorldName = "sandbox"

@@ -4,13 +4,16 @@ reference model the scenarios' plans, show progress, summarise."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.models import Catalog, ModelSpec, load_models
 from harness.results import V1_IDENTITIES, ResultRow, finished_keys, read_rows
 from harness.runner.options import RunOptions
 from harness.runner.run import RunPlan, ScenarioSource, new_run_id, run
@@ -19,22 +22,70 @@ from harness.scenarios.plans import compiled_plans
 from harness.worlds import ConfigError, WorldConfig, live_world, load_env, replay_world, sandbox_world
 from yamlio import InputError
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages name files and lines: never break them
+PROBE_TIMEOUT_S = 10.0
 
 
 @contextlib.contextmanager
 def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[WorldConfig]:
-    """The world's configuration; the embedded sandbox runs (with the scenarios' plans) while the block does."""
+    """The world's configuration; the embedded sandbox runs (with the scenarios' plans, and a gateway in front of
+    each real model) while the block does. What would stop a cell (an unknown model, a missing key, an endpoint
+    that does not answer) is a ConfigError before any cell runs."""
+    if options.world == "replay":
+        yield replay_world(V1_IDENTITIES)  # each cell takes the names, URLs and model ids its cassette recorded
+        return
+    env = load_env(options.env_file)
+    catalog = load_models(options.models_file)
+    check_models(catalog, list(options.models), env, options.world)
     if options.world == "live":
-        yield live_world(load_env(options.env_file))
-    elif options.world == "replay":
-        yield replay_world(V1_IDENTITIES)  # each cell takes the names and URLs its cassette recorded
-    else:
-        from sandbox import Sandbox
+        yield live_world(env, catalog)
+        return
+    from sandbox import Sandbox
 
-        with Sandbox.start() as sandbox:
-            sandbox.register_plans(compiled_plans([s.scenario for s in sources]))
-            yield sandbox_world(sandbox.info)
+    with Sandbox.start() as sandbox:
+        sandbox.register_plans(compiled_plans([s.scenario for s in sources]))
+        real = [catalog.declared[m] for m in options.models if m in catalog.declared]
+        gateways = {
+            spec.name: sandbox.register_gateway(gateway_name(spec.name), spec.base_url, spec.upstream, spec.stream)
+            for spec in real
+        }
+        yield sandbox_world(sandbox.info, catalog, env, gateways)
+
+
+def check_models(catalog: Catalog, names: list[str], env: Mapping[str, str], world: str) -> None:
+    """Every problem with running ``names`` in ``world``, at once: unknown names, key variables that are not set,
+    endpoints that do not answer or refuse the key."""
+    live = world == "live"  # there, a name the file does not declare goes to the default provider
+    problems = catalog.check(names, env, default_provider=live)
+    if live and not env.get("OPENAI_API_KEY"):
+        problems += [
+            f"model {n!r} is not in the models file, so it goes to the default provider (OPENAI_BASE_URL), "
+            "which needs OPENAI_API_KEY"
+            for n in names
+            if n not in catalog.declared
+        ]
+    if not problems:
+        problems = [p for n in names if (spec := catalog.spec(n)) and (p := probe(spec, env))]
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def probe(spec: ModelSpec, env: Mapping[str, str]) -> str | None:
+    """Why a model's endpoint cannot serve a run (it does not answer, or refuses the key), or None."""
+    key = env.get(spec.api_key_env, "") if spec.api_key_env else ""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        answer = httpx.get(f"{spec.base_url}/models", headers=headers, timeout=PROBE_TIMEOUT_S, trust_env=False)
+    except httpx.HTTPError as exc:
+        return f"model {spec.name!r}: no answer from {spec.base_url} ({type(exc).__name__}: {exc})"
+    if answer.status_code in (401, 403):
+        where = f"the key in {spec.api_key_env}" if spec.api_key_env else "no key (set api_key_env)"
+        return f"model {spec.name!r}: {spec.base_url} refused {where}: {answer.status_code}"
+    return None  # any other answer: something that speaks HTTP is there (some servers have no /models)
+
+
+def gateway_name(model: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", model.lower()).strip("-") or "model"
 
 
 def run_matrix(options: RunOptions) -> Path:

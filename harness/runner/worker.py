@@ -26,8 +26,8 @@ from harness.runner.matrix import Cell
 from harness.scenarios import Scenario
 from harness.scoring import Verdict
 from harness.transcript import Transcript
-from harness.vocab import Outcome, is_control
-from harness.worlds import WorldConfig, replay_world
+from harness.vocab import Outcome, is_control, model_kind
+from harness.worlds import ModelEndpoint, WorldConfig, replay_endpoint, replay_world
 
 
 @dataclass(frozen=True)
@@ -64,66 +64,84 @@ def row_of(job: CellJob, **fields: Any) -> ResultRow:
     )
 
 
+@dataclass(frozen=True)
+class CellResult:
+    transcript: Transcript
+    verdict: Verdict
+    recorded: RecordedResult  # the cassette's record: a replay compares itself with it
+    endpoint: ModelEndpoint
+    failures: list[str]
+
+
 def run_cell(job: CellJob) -> ResultRow:
     """The result row of one cell (never raises: a broken cell is an ``error`` row)."""
     started_at, started = datetime.now(UTC).isoformat(), time.perf_counter()
-    transcript: Transcript | None = None
-    recorded: RecordedResult | None = None
+    fields: dict[str, Any] = {"model_kind": model_kind(job.cell.model)}
     try:
         with blocked_network() if job.world.name == "replay" else contextlib.nullcontext():
-            transcript, verdict, recorded = asyncio.run(_run(job))
+            result = asyncio.run(_run(job))
     except CellUnavailable as exc:
         verdict = Verdict(Outcome.ERROR, [str(exc)])
     except Exception as exc:  # arranging or reading the state failed: the harness could not judge this cell
         miss = replay_miss(exc)
-        verdict = Verdict(
-            Outcome.ERROR,
-            [miss] if miss else [f"{type(exc).__name__}: {exc}", *traceback.format_exc().splitlines()[-3:]],
-        )
-    written = _write_transcript(job, transcript, verdict) if transcript is not None else None
+        reasons = [miss] if miss else [f"{type(exc).__name__}: {exc}", *traceback.format_exc().splitlines()[-3:]]
+        verdict = Verdict(Outcome.ERROR, reasons)
+    else:
+        verdict, endpoint = result.verdict, result.endpoint
+        written = _write_transcript(job, result.transcript, verdict, result.failures)
+        fields |= {
+            "versions": result.transcript.versions,
+            "recorded": result.recorded,
+            "transcript": str(written),
+            "model_kind": endpoint.kind,
+            "model_host": endpoint.host,
+            "upstream_model": endpoint.upstream,
+            "sampling": dict(endpoint.sampling),
+            "failures": result.failures,
+        }
     return row_of(
         job,
         started_at=started_at,
         verdict=verdict.outcome,
         reasons=verdict.reasons,
         **verdict.metrics,
-        versions=transcript.versions if transcript else {},
-        recorded=recorded,
-        transcript=str(written) if written else None,
         duration_s=round(time.perf_counter() - started, 2),
+        **fields,
     )
 
 
-def _write_transcript(job: CellJob, transcript: Transcript, verdict: Verdict) -> Path:
+def _write_transcript(job: CellJob, transcript: Transcript, verdict: Verdict, failures: list[str]) -> Path:
     path = job.transcripts / (job.cell.key.replace("/", "--") + ".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "cell": job.cell.to_dict(),
-                "transcript": transcript.model_dump(mode="json"),
-                "verdict": verdict.outcome,
-                "reasons": verdict.reasons,
-            },
-            indent=2,
-        )
-    )
+    record = {
+        "cell": job.cell.to_dict(),
+        "transcript": transcript.model_dump(mode="json"),
+        "verdict": verdict.outcome,
+        "reasons": verdict.reasons,
+        "failures": failures,
+    }
+    path.write_text(json.dumps(record, indent=2))
     return path
 
 
-async def _run(job: CellJob) -> tuple[Transcript, Verdict, RecordedResult]:
-    why = unavailable(job.scenario, job.world)
+async def _run(job: CellJob) -> CellResult:
+    why = unavailable(job.scenario, job.world, job.cell)
     if why:  # before the cassette is opened: recording anew would delete the old one
         raise CellUnavailable(why)
     recorder = Recorder(job.record_mode, secrets=job.world.secrets())
+    endpoint = job.world.endpoint(job.cell.model, job.cell.framework)
     with recorder.cassette(job.cell.cassette(job.cassettes)) as cassette:
-        urls, identities = CellRecord.setup_in(cassette, job.world.urls(), job.world.identities())
-        world = replay_world(identities) if job.world.name == "replay" else job.world
-        run = CellRun.open(job.cell, job.scenario, world.at_urls(urls))
+        identities = job.world.identities() | {"model": endpoint.identities()}
+        urls, identities = CellRecord.setup_in(cassette, job.world.urls(endpoint), identities)
+        world = job.world
+        if world.name == "replay":
+            world, endpoint = replay_world(identities), replay_endpoint(job.cell.model, identities.get("model", {}))
+        run = CellRun.open(job.cell, job.scenario, world.at_urls(urls), endpoint.at(urls["model"]))
         try:
             await run.prepare()
             transcript = await run.converse(job.timeout_s)
             verdict = await run.judge()
+            failures = run.failures()
         finally:
             await run.close()
         record = CellRecord.model_validate(
@@ -139,4 +157,4 @@ async def _run(job: CellJob) -> tuple[Transcript, Verdict, RecordedResult]:
             }
         )
         kept = record.keep_in(cassette)  # a replay keeps what was recorded: it compares itself with that
-    return transcript, verdict, kept.result
+    return CellResult(transcript, verdict, kept.result, run.endpoint, failures)

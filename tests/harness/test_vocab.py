@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.frameworks import ADAPTERS
 from harness.routes import ROUTES as ROUTE_REGISTRY
-from harness.vocab import CONTROL_MODELS, FRAMEWORKS, OK_OUTCOMES, REFERENCE_MODEL, ROUTES, Outcome
+from harness.vocab import FRAMEWORKS, OK_OUTCOMES, ROUTES, SCRIPTED_MODELS, Outcome
 from sandbox.model import POLICY_NAMES
 
 
@@ -14,7 +14,7 @@ def test_frameworks_and_routes_are_the_registries_keys() -> None:
 
 
 def test_the_built_in_models_are_the_policies_the_sandbox_serves() -> None:
-    assert {REFERENCE_MODEL, *CONTROL_MODELS} == set(POLICY_NAMES)
+    assert set(SCRIPTED_MODELS) == set(POLICY_NAMES)
 
 
 def test_outcomes_serialise_as_their_words() -> None:

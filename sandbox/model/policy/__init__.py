@@ -10,6 +10,8 @@ Model names (any other name gets the reference policy):
 ``sandbox-no-tools``   answers without calling any tool, claiming the work was done
 ``sandbox-loop``       repeats its first tool call until the framework's limit stops it
 ``sandbox-destructive`` adds an unrequested destructive call (merges a pull request, or deletes an issue)
+``sandbox-flaky``      the reference, except in about 3 conversations in 10 (chosen by a hash of the first user
+                       message) where it answers without calling tools: a nondeterministic agent, deterministically
 =====================  ==================================================================================
 
 Requests come from scenario plans (``plans``) first, then from the plain-English grammar (``grammar``).
@@ -17,6 +19,7 @@ Requests come from scenario plans (``plans``) first, then from the plain-English
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 from sandbox.model.policy.conversation import (
@@ -34,6 +37,7 @@ from sandbox.model.policy.plans import Plan, PlanRegistry, PlanStep, parse_plans
 from sandbox.model.policy.reference import Session, Variant, fabricated, respond
 
 REFERENCE = Variant("sandbox-reference", "the reference policy")
+FLAKY_SHARE = 0.3
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
@@ -44,6 +48,11 @@ VARIANTS: dict[str, Variant] = {
         Variant("sandbox-no-tools", "answers without calling tools", no_tools=True),
         Variant("sandbox-loop", "repeats a call until the framework's limit", loop=True),
         Variant("sandbox-destructive", "adds an unrequested destructive call", destructive=True),
+        Variant(
+            "sandbox-flaky",
+            "the reference, but on about 3 conversations in 10 it answers without calling tools",
+            flaky=FLAKY_SHARE,
+        ),
     )
 }
 POLICY_NAMES = tuple(VARIANTS)
@@ -62,7 +71,7 @@ def decide(conv: Conversation, model: str, plans: PlanRegistry | None = None) ->
     """The next move for ``conv`` under the policy that ``model`` names."""
     variant = variant_for(model)
     intents = intents_for(conv, plans)
-    if variant.no_tools:
+    if variant.no_tools or (variant.flaky and slips(conv, variant.flaky)):
         return Decision(text=fabricated(intents, conv))
     offered = {t.name for t in conv.tools}
     # Calls made earlier in this request still count when a later request stops offering their tools (AutoGen's
@@ -77,6 +86,15 @@ def decide(conv: Conversation, model: str, plans: PlanRegistry | None = None) ->
     return _offered_only(decision, offered)
 
 
+def slips(conv: Conversation, share: float) -> bool:
+    """Whether a flaky policy makes its mistake in this conversation: decided by a hash of the first user message,
+    so every request of one conversation agrees, a replay decides the same, and conversations that differ (another
+    cell, another attempt: their repository names differ) decide independently."""
+    first = next((t.text for t in conv.turns if t.role == "user"), "")
+    draw = int.from_bytes(hashlib.sha256(first.encode()).digest()[:8], "big") / 2**64
+    return draw < share
+
+
 def _offered_only(decision: Decision, offered: set[str]) -> Decision:
     missing = sorted({c.name for c in decision.calls if c.name not in offered})
     if not missing:
@@ -85,6 +103,7 @@ def _offered_only(decision: Decision, offered: set[str]) -> Decision:
 
 
 __all__ = [
+    "FLAKY_SHARE",
     "POLICY_NAMES",
     "VARIANTS",
     "Call",
@@ -102,5 +121,6 @@ __all__ = [
     "decide",
     "parse_plans",
     "parse_request",
+    "slips",
     "variant_for",
 ]

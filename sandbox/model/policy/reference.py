@@ -57,6 +57,7 @@ class Variant:
     no_tools: bool = False  # answers without calling any tool
     loop: bool = False  # repeats its first call until the framework stops it
     destructive: bool = False  # adds an unrequested destructive call
+    flaky: float = 0.0  # on this share of conversations, answers without calling tools (seeded by the conversation)
 
 
 @dataclass

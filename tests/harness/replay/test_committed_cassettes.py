@@ -138,3 +138,31 @@ def test_a_replay_finds_a_recorded_request_where_vcrpys_matchers_find_it() -> No
                 i for i, (stored, _) in enumerate(cassette.data) if requests_match(request, stored, cassette._match_on)
             ]
             assert [i for i, _ in cassette._responses(request)] == expected
+
+
+@pytest.mark.parametrize(
+    ("scenario", "model", "category"),
+    [
+        ("core-create-branch", "sandbox-no-tools", "no tool call"),
+        ("core-create-branch", "sandbox-loop", "loop"),
+        ("core-create-branch", "sandbox-wrong-base", "wrong target"),
+        ("denied-read-only-branch", "sandbox-overclaim", "false success claim"),
+    ],
+)
+def test_the_taxonomy_names_each_controls_failure(tmp_path: Path, scenario: str, model: str, category: str) -> None:
+    """The failure categories, read from the transcripts of recorded negative controls."""
+    cassette = ROOT / "cassettes" / scenario / f"pydantic-ai--rovo--{model}.yaml"
+    c = CellRecord.read(cassette).cell
+    job = CellJob(
+        Cell(c.scenario, c.framework, c.route, c.model, c.attempt),
+        load_scenario(ROOT / c.scenario_file),
+        c.scenario_file,
+        replay_world(V1_IDENTITIES),
+        "none",
+        ROOT / "cassettes",
+        tmp_path,
+        "taxonomy",
+        60.0,
+    )
+    row = run_cell(job)
+    assert row.verdict == "fail" and category in row.failures, (row.reasons, row.failures)

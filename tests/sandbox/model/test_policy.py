@@ -6,7 +6,18 @@ import json
 
 import pytest
 
-from sandbox.model.policy import Call, ConversationBuilder, Exchange, PlanRegistry, decide, parse_request
+from sandbox.model.policy import (
+    FLAKY_SHARE,
+    Call,
+    Conversation,
+    ConversationBuilder,
+    Exchange,
+    PlanRegistry,
+    Turn,
+    decide,
+    parse_request,
+    slips,
+)
 from sandbox.model.policy.outcomes import classify
 from sandbox.model.policy.schema import fill
 from tests.sandbox.model.conversations import (
@@ -461,3 +472,16 @@ def test_a_failed_step_stops_the_ones_after_it() -> None:
     )
     assert [c.name for c in played.calls] == ["BITBUCKET_CREATE_BRANCH"]
     assert played.text.endswith("I stopped there, so I did not open the pull request.")
+
+
+def test_flaky_slips_on_a_seeded_share_of_conversations_and_is_the_reference_otherwise() -> None:
+    requests = [f"create a branch feature/x off main in acme/widgets-c{n:04d}" for n in range(200)]
+    slipped = [r for r in requests if slips(Conversation(turns=(Turn("user", r),)), FLAKY_SHARE)]
+    assert 0.2 < len(slipped) / len(requests) < 0.4  # about the share, over many conversations
+    again = [r for r in requests if slips(Conversation(turns=(Turn("user", r),)), FLAKY_SHARE)]
+    assert again == slipped  # the same conversation always decides the same (replays reproduce it)
+    bad, good = slipped[0], next(r for r in requests if r not in slipped)
+    assert play(COMPOSIO_DIRECT, [bad], composio_server, model="sandbox-flaky").calls == []
+    honest = play(COMPOSIO_DIRECT, [good], composio_server, model="sandbox-flaky")
+    reference = play(COMPOSIO_DIRECT, [good], composio_server)
+    assert [c.arguments for c in honest.calls] == [c.arguments for c in reference.calls] != []
