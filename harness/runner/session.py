@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -17,7 +18,7 @@ from harness.models import Catalog, ModelSpec, load_models
 from harness.results import V1_IDENTITIES, ResultRow, finished_keys, read_rows
 from harness.runner.options import RunOptions
 from harness.runner.run import RunPlan, ScenarioSource, new_run_id, run
-from harness.scenarios import load_scenario_sources
+from harness.scenarios import Scenario, load_scenario_sources
 from harness.scenarios.plans import compiled_plans
 from harness.worlds import ConfigError, WorldConfig, live_world, load_env, replay_world, sandbox_world
 from yamlio import InputError
@@ -43,13 +44,22 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
     from sandbox import Sandbox
 
     with Sandbox.start() as sandbox:
-        sandbox.register_plans(compiled_plans([s.scenario for s in sources]))
-        real = [catalog.declared[m] for m in options.models if m in catalog.declared]
-        gateways = {
-            spec.name: sandbox.register_gateway(gateway_name(spec.name), spec.base_url, spec.upstream, spec.stream)
-            for spec in real
-        }
-        yield sandbox_world(sandbox.info, catalog, env, gateways)
+        yield furnished(sandbox, [s.scenario for s in sources], catalog, list(options.models), env)
+
+
+def furnished(
+    sandbox: Any, scenarios: list[Scenario], catalog: Catalog, models: list[str], env: Mapping[str, str]
+) -> WorldConfig:
+    """A running sandbox made ready for a run: the reference model knows the scenarios' plans, and a gateway
+    stands in front of each real model (the hosted variant's MCP runs there, and streaming is emulated for
+    endpoints that cannot stream tool calls). Returns the world it is."""
+    sandbox.register_plans(compiled_plans(scenarios))
+    gateways = {
+        m: sandbox.register_gateway(gateway_name(m), spec.base_url, spec.upstream, spec.stream)
+        for m in models
+        if (spec := catalog.spec(m))
+    }
+    return sandbox_world(sandbox.info, catalog, env, gateways)
 
 
 def check_models(catalog: Catalog, names: list[str], env: Mapping[str, str], world: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,14 +14,14 @@ from typing import Any
 import pandas as pd
 
 from harness.frameworks import ADAPTERS
+from harness.models import load_models
 from harness.oracle import Arranged, Oracle
 from harness.runner.cell import CellRun
 from harness.runner.matrix import Cell
+from harness.runner.session import check_models, furnished
 from harness.scenarios import Scenario, load_scenario
-from harness.scenarios.plans import compiled_plans
 from harness.transcript import Transcript
 from harness.vocab import REFERENCE_MODEL, ROUTES
-from harness.worlds import sandbox_world
 from sandbox import Sandbox
 
 State = dict[tuple[str, str, str], str]  # (repository, kind, name) -> what it is
@@ -48,18 +49,27 @@ class Exploration:
         return self.run.transcript
 
 
-def start(scenario_file: str | Path, framework: str, route: str, model: str = REFERENCE_MODEL) -> Exploration:
-    """A fresh sandbox that knows the scenario's plans, ready for :func:`arrange`."""
+def start(
+    scenario_file: str | Path,
+    framework: str,
+    route: str,
+    model: str = REFERENCE_MODEL,
+    models_file: str | Path | None = None,
+) -> Exploration:
+    """A fresh sandbox that knows the scenario's plans (and the models file's models), ready for :func:`arrange`."""
     if framework not in ADAPTERS:
         raise ValueError(f"unknown framework {framework!r}; choose from {', '.join(ADAPTERS)}")
     if route not in ROUTES:
         raise ValueError(f"unknown route {route!r}; choose from {', '.join(ROUTES)}")
     scenario = load_scenario(_scenario_path(Path(scenario_file)))
+    catalog = load_models(_scenario_path(Path(models_file)) if models_file else None)
+    env = dict(os.environ)
+    check_models(catalog, [model], env, "sandbox")
     sandbox = Sandbox.start()
     atexit.register(sandbox.stop)  # the kernel may stop before close(): never leave a sandbox behind
     try:
-        sandbox.register_plans(compiled_plans([scenario]))
-        run = CellRun.open(Cell(scenario.id, framework, route, model, 1), scenario, sandbox_world(sandbox.info))
+        world = furnished(sandbox, [scenario], catalog, [model], env)
+        run = CellRun.open(Cell(scenario.id, framework, route, model, 1), scenario, world)
     except Exception:
         sandbox.stop()
         raise
