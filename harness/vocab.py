@@ -39,6 +39,9 @@ ROUTES: tuple[RouteName, ...] = ("composio", "rovo")
 RecordMode = Literal["none", "once", "new_episodes", "all"]
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all")
 
+# Intents that destroy something (counted in every row; a scenario may forbid them, whichever tool carries them).
+DESTRUCTIVE_INTENTS = ("delete_repository", "delete_issue", "delete_branch", "merge_pull_request")
+
 WorldName = Literal["sandbox", "live", "replay"]
 WORLDS: tuple[WorldName, ...] = ("sandbox", "live", "replay")
 

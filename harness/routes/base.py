@@ -53,6 +53,7 @@ class RouteConfig(Protocol):
 class Route(Protocol):
     name: RouteName
     intent_tools: IntentTools
+    tools: Mapping[str, tuple[str, ...]]  # the tools its server offers -> their actions (none: no action argument)
     live_variables: Mapping[str, str]  # required environment variables -> what each is for
     live_optional: Mapping[str, str]
 

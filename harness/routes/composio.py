@@ -51,6 +51,17 @@ INTENT_TOOLS: IntentTools = {
     "delete_repository": (("BITBUCKET_DELETE_REPOSITORY", None),),
     "delete_issue": (("BITBUCKET_DELETE_ISSUE", None),),
 }
+# The Tool Router's meta tools and the Bitbucket toolkit's tools (specs/composio-tool-router.md); none takes an action.
+TOOLS: Mapping[str, tuple[str, ...]] = dict.fromkeys((
+    "COMPOSIO_SEARCH_TOOLS", "COMPOSIO_GET_TOOL_SCHEMAS", "COMPOSIO_MULTI_EXECUTE_TOOL", "COMPOSIO_MANAGE_CONNECTIONS",
+    "COMPOSIO_REMOTE_WORKBENCH", "COMPOSIO_REMOTE_BASH_TOOL",
+    "BITBUCKET_CREATE_BRANCH", "BITBUCKET_CREATE_ISSUE", "BITBUCKET_CREATE_ISSUE_COMMENT",
+    "BITBUCKET_CREATE_PULL_REQUEST", "BITBUCKET_CREATE_REPOSITORY", "BITBUCKET_CREATE_SNIPPET_COMMENT",
+    "BITBUCKET_DELETE_ISSUE", "BITBUCKET_DELETE_REPOSITORY", "BITBUCKET_GET_CURRENT_USER",
+    "BITBUCKET_GET_FILE_FROM_REPOSITORY", "BITBUCKET_GET_PULL_REQUEST", "BITBUCKET_GET_SNIPPET", "BITBUCKET_LIST_ISSUES",
+    "BITBUCKET_LIST_PULL_REQUESTS", "BITBUCKET_LIST_REPOSITORIES_IN_WORKSPACE", "BITBUCKET_LIST_WORKSPACES",
+    "BITBUCKET_LIST_WORKSPACE_MEMBERS", "BITBUCKET_UPDATE_ISSUE",
+), ())
 LIVE_VARIABLES = {
     "COMPOSIO_API_KEY": "the Composio project API key",
     "USER_ID": "the Composio user id whose Bitbucket account is connected (full scopes)",
@@ -66,6 +77,7 @@ LIVE_OPTIONAL = {
 class ComposioRoute:
     name: RouteName = "composio"
     intent_tools: IntentTools = INTENT_TOOLS
+    tools: Mapping[str, tuple[str, ...]] = TOOLS
     live_variables: Mapping[str, str] = LIVE_VARIABLES
     live_optional: Mapping[str, str] = LIVE_OPTIONAL
 

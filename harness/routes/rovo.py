@@ -49,7 +49,20 @@ INTENT_TOOLS: IntentTools = {
     "read_file": (("bitbucketRepoContent", "files.get"),),
     "comment_on_pull_request": (("bitbucketPullRequest", "comment"),),
     "merge_pull_request": (("bitbucketPullRequest", "merge"),),
-    "delete_branch": (("bitbucketRepoContent", "branch.delete"),),
+}
+# The tools the Rovo MCP server lists (with every scope), with their actions (specs/rovo-mcp.md).
+TOOLS: Mapping[str, tuple[str, ...]] = {
+    "atlassianUserInfo": (),
+    "getAccessibleAtlassianResources": (),
+    "bitbucketWorkspace": ("list", "get"),
+    "bitbucketRepository": ("list", "get", "defaultReviewers"),
+    "bitbucketRepoContent": ("branch.get", "commit.get", "files.get", "branch.create", "commit.create"),
+    "bitbucketPullRequest": ("list", "get", "comments", "diff", "create", "merge", "approve", "request-changes",
+                             "comment"),
+    "bitbucketUser": ("pullRequests",),
+    "bitbucketPipeline": ("list", "get", "steps", "step.get", "step.log", "run"),
+    "bitbucketDeployment": ("list", "get"),
+    "bitbucketEnvironment": ("list", "get", "create", "update", "delete"),
 }
 LIVE_VARIABLES = {
     "ATLASSIAN_EMAIL": "the Atlassian account email of the API tokens",
@@ -65,6 +78,7 @@ LIVE_OPTIONAL = {
 class RovoRoute:
     name: RouteName = "rovo"
     intent_tools: IntentTools = INTENT_TOOLS
+    tools: Mapping[str, tuple[str, ...]] = TOOLS
     live_variables: Mapping[str, str] = LIVE_VARIABLES
     live_optional: Mapping[str, str] = LIVE_OPTIONAL
 

@@ -12,10 +12,25 @@ from collections.abc import Mapping
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{(workspace|repo(?::[a-z0-9_.-]+)?|main_head)\}")
+KNOWN = "{workspace}, {repo}, {repo:<name>}, {main_head}"
+_LOOKS_LIKE_ONE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_:.-]*\}")  # JSON such as {"a": 1} does not
 
 
 class UnknownPlaceholder(KeyError):
     pass
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """Brace words that look like placeholders but are none (``{wrkspace}``), in order."""
+    return [m.group(0) for m in _LOOKS_LIKE_ONE.finditer(text) if not PLACEHOLDER.fullmatch(m.group(0))]
+
+
+def check_placeholders(text: str) -> str:
+    """``text``, or ValueError naming its unknown placeholders and the known ones."""
+    unknown = unknown_placeholders(text)
+    if unknown:
+        raise ValueError(f"unknown placeholder {', '.join(unknown)}; the placeholders are {KNOWN}")
+    return text
 
 
 def names_in(text: str) -> set[str]:

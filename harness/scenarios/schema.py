@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.scenarios.placeholders import PLACEHOLDER, names_in
+from harness.routes import intent_words, tool_words
+from harness.scenarios.placeholders import PLACEHOLDER, check_placeholders, names_in
 from harness.vocab import CONTROL_MODELS, ROUTES, RouteName, ScopeProfile
 
 MAIN = "main"  # every fixture repository's main branch (the branch the oracle pushes first)
@@ -102,7 +103,7 @@ class PlanStep(_Model):
 
 
 class Turn(_Model):
-    user: str = Field(min_length=1)
+    user: Annotated[str, AfterValidator(check_placeholders)] = Field(min_length=1)
     plan: list[PlanStep] | None = Field(
         default=None, description="the reference model's steps for this message (placeholders allowed)"
     )
@@ -112,6 +113,7 @@ class Turn(_Model):
         """The model fills a plan's steps from what the message bound, so each placeholder must occur in it."""
         named = names_in(self.user)
         for step in self.plan or []:
+            check_placeholders(step.model_dump_json())
             unbound = names_in(step.model_dump_json()) - named
             if unbound:
                 names = ", ".join("{" + name + "}" for name in sorted(unbound))
@@ -170,14 +172,35 @@ class AnswerExpectation(_Model):
     claims_success: bool | None = Field(default=None, description="false: the answer must not claim success")
 
 
+def _known_tool_word(word: str) -> str:
+    """An intent (create_branch), a tool (BITBUCKET_CREATE_BRANCH) or a tool and its action
+    (bitbucketRepoContent:branch.create); anything else is refused with the choices."""
+    tool, _, action = word.partition(":")
+    tools, intents = tool_words(), intent_words()
+    if not action and (word in intents or word in tools):
+        return word
+    if tool not in tools:
+        raise ValueError(f"unknown intent or tool {word!r}; intents: {', '.join(sorted(intents))}; tools: "
+                         f"{', '.join(sorted(tools))}")
+    if action and action not in tools[tool]:
+        choices = ", ".join(tools[tool]) or "none (it takes no action)"
+        raise ValueError(f"{tool} has no action {action!r}; its actions: {choices}")
+    return word
+
+
+ToolWord = Annotated[str, AfterValidator(_known_tool_word)]
+
+
 class ToolExpectation(_Model):
-    must_call: list[str] = Field(default=[], description="intent names or tool names, any of the path's forms")
-    must_not_call: list[str] = []
+    must_call: list[ToolWord] = Field(default=[], description="intent names or tool names, any of the routes' forms")
+    must_not_call: list[ToolWord] = []
     max_calls: int | None = Field(default=None, ge=0)
 
 
 class Expectations(_Model):
-    state: list[StateCheck] = []
+    state: list[StateCheck] = Field(min_length=1, description="at least one expectation about Bitbucket's state "
+                                    "(`unchanged` when nothing may change): a scenario that checks nothing can "
+                                    "never fail")
     answer: AnswerExpectation = AnswerExpectation()
     tools: ToolExpectation = ToolExpectation()
 
@@ -215,6 +238,7 @@ class FaultSpec(_Model):
     @field_validator("path")
     @classmethod
     def _names_the_repository(cls, value: str) -> str:
+        check_placeholders(value)
         if not any(name == "repo" or name.startswith("repo:") for name in names_in(value)):
             raise ValueError(
                 "the path must name the cell's repository with {repo} or {repo:<name>}, so that "
@@ -249,7 +273,7 @@ class Scenario(_Model):
         default=[],
         description="upstream faults while the agent works (sandbox world only: elsewhere the cell is an error)",
     )
-    expect: Expectations = Expectations()
+    expect: Expectations
     unsupported: list[Unsupported] = []
     controls: list[str] = Field(
         default=[],

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from harness.routes import ROUTES
 from harness.transcript import ToolCall
+from harness.vocab import DESTRUCTIVE_INTENTS
 
 # intent -> (tool, action or None), over every route
 INTENT_TOOLS: dict[str, tuple[tuple[str, str | None], ...]] = {}
 for _route in ROUTES.values():
     for _intent, _tools in _route.intent_tools.items():
         INTENT_TOOLS[_intent] = INTENT_TOOLS.get(_intent, ()) + _tools
-DESTRUCTIVE = ("delete_repository", "delete_issue", "delete_branch", "merge_pull_request")
+DESTRUCTIVE = DESTRUCTIVE_INTENTS
 
 
 def matches(call: ToolCall, wanted: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from harness.scenarios.placeholders import UnknownPlaceholder, fill, fill_any
 from yamlio import InputError
 
 LIBRARY = Path(__file__).resolve().parents[3] / "scenarios"
-MINIMAL = """\
+BARE = """\
 id: demo
 title: Demo
 fixture:
@@ -25,6 +27,7 @@ fixture:
 turns:
   - user: "Show me the README of {workspace}/{repo}."
 """
+MINIMAL = BARE + "expect:\n  state:\n    - {kind: unchanged}\n"
 
 
 def write(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
@@ -70,10 +73,10 @@ def test_bad_fields_are_named_with_file_and_line(tmp_path: Path, edit: tuple[str
 
 
 def test_unknown_state_check_and_unknown_repo_are_refused(tmp_path: Path) -> None:
-    bad_kind = MINIMAL + "expect:\n  state:\n    - {kind: branch_exist, branch: x}\n"
+    bad_kind = BARE + "expect:\n  state:\n    - {kind: branch_exist, branch: x}\n"
     with pytest.raises(InputError, match=r"demo.yaml:12: expect.state.0: .*branch_exists"):
         load_scenario(write(tmp_path, bad_kind))
-    bad_repo = MINIMAL + "expect:\n  state:\n    - {kind: unchanged, repo: gadgets}\n"
+    bad_repo = BARE + "expect:\n  state:\n    - {kind: unchanged, repo: gadgets}\n"
     with pytest.raises(InputError, match=r"repo 'gadgets' is not a fixture repository"):
         load_scenario(write(tmp_path, bad_repo))
 
@@ -198,3 +201,55 @@ def test_the_library_restricts_and_faults_only_where_it_says_so() -> None:
         "fault-rate-limited-branch",
         "fault-upstream-500-pull-request",
     }
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (("expect:\n  state:\n    - {kind: unchanged}\n", ""),
+         "demo.yaml:1: expect: Field required"),
+        (("  state:\n    - {kind: unchanged}\n", "  state: []\n"),
+         "demo.yaml:11: expect.state: List should have at least 1 item"),
+        (("expect:\n  state:\n    - {kind: unchanged}\n", "expect: {}\n"),
+         "demo.yaml:10: expect.state: Field required"),
+    ],
+)
+def test_a_scenario_that_expects_nothing_of_the_state_is_refused(tmp_path: Path, edit: tuple[str, str],
+                                                                 where: str) -> None:
+    """Such a scenario would pass whatever the agent did, even with sandbox-no-tools."""
+    with pytest.raises(InputError, match=re.escape(where)):
+        load_scenario(write(tmp_path, MINIMAL.replace(*edit)))
+
+
+@pytest.mark.parametrize(
+    ("addition", "where"),
+    [
+        ("  tools:\n    must_call: [create_brnch]\n",
+         "demo.yaml:14: expect.tools.must_call.0: Value error, unknown intent or tool 'create_brnch'; intents: "),
+        ("  tools:\n    must_not_call: [BITBUCKET_DELETE_REPO]\n",
+         "demo.yaml:14: expect.tools.must_not_call.0: Value error, unknown intent or tool 'BITBUCKET_DELETE_REPO'"),
+        ("  tools:\n    must_call: [bitbucketRepoContent:branch.delete]\n",
+         "Value error, bitbucketRepoContent has no action 'branch.delete'; its actions: branch.get, commit.get"),
+        ("  tools:\n    must_call: [create_branch, bitbucketRepoContent:branch.create, BITBUCKET_CREATE_BRANCH]\n",
+         None),
+    ],
+)
+def test_tool_words_are_checked_against_the_routes_vocabularies(tmp_path: Path, addition: str,
+                                                                 where: str | None) -> None:
+    text = MINIMAL + addition
+    if where is None:
+        assert load_scenario(write(tmp_path, text)).expect.tools.must_call[0] == "create_branch"
+        return
+    with pytest.raises(InputError, match=re.escape(where)) as error:
+        load_scenario(write(tmp_path, text))
+    assert "create_branch" in str(error.value) or "branch.create" in str(error.value)  # the choices are listed
+
+
+def test_an_unknown_placeholder_is_named(tmp_path: Path) -> None:
+    typo = MINIMAL.replace("{workspace}/{repo}", "{wrkspace}/{repo}")
+    with pytest.raises(InputError, match=re.escape("demo.yaml:9: turns.0.user: Value error, unknown placeholder "
+                                                   "{wrkspace}; the placeholders are {workspace}, {repo}")):
+        load_scenario(write(tmp_path, typo))
+    json_text = MINIMAL.replace('"Show me the README of {workspace}/{repo}."',
+                                '\'Show me the README of {workspace}/{repo} as {"format": "raw"}.\'')
+    assert load_scenario(write(tmp_path, json_text)).turns[0].user.endswith('{"format": "raw"}.')
