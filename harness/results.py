@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.vocab import ModelKind, Outcome, is_control, model_kind
 
-SCHEMA_VERSION = 2  # 2: model_kind, model_host, upstream_model, sampling, failures
+SCHEMA_VERSION = 2  # 2: model_kind, model_host, upstream_model, sampling, failures, not_applicable
 RESULTS_FILE = "results.jsonl"
 # Counted metrics that a replay must reproduce exactly (timings are not among them).
 REPRODUCIBLE = ("turns", "model_calls", "tool_calls", "tool_errors", "input_tokens", "output_tokens")
@@ -65,6 +65,7 @@ class ResultRow(CellKey):
     key: str
     tags: list[str] = []
     control: bool = False  # a negative control (a model built to fail); derived from the model when absent
+    not_applicable: str | None = None  # a control that cannot fail the scenario on this route: why (it is not caught)
     world: str | None = None
     record_mode: str | None = None
     started_at: str | None = None

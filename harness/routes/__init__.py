@@ -17,6 +17,7 @@ def intent_words() -> set[str]:
     """Every intent a scenario may name: those some route carries out, and the destructive ones."""
     return {intent for route in ROUTES.values() for intent in route.intent_tools} | set(DESTRUCTIVE_INTENTS)
 
+
 __all__ = [
     "ROUTES",
     "ComposioConfig",

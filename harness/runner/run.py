@@ -50,7 +50,7 @@ class RunPlan:
         """The matrix and the negative controls, without the routes a scenario does not run on."""
         o = self.options
         cells = matrix(list(self.scenarios), list(o.frameworks), list(o.routes), list(o.models), o.repeat)
-        controls = {sid: source.scenario.controls for sid, source in self.scenarios.items()}
+        controls = {sid: source.scenario.control_models() for sid, source in self.scenarios.items()}
         extra = control_cells(controls, list(o.control_frameworks), list(o.routes))
         every = cells + [c for c in extra if c not in set(cells)]
         return on_their_routes(every, {sid: source.scenario.paths for sid, source in self.scenarios.items()})

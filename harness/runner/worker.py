@@ -55,6 +55,7 @@ def row_of(job: CellJob, **fields: Any) -> ResultRow:
             **job.cell.to_dict(),
             "tags": job.scenario.tags,
             "control": is_control(job.cell.model),
+            "not_applicable": job.scenario.control_not_applicable(job.cell.model, job.cell.route),
             "world": job.world.name,
             "record_mode": job.record_mode,
             "started_at": datetime.now(UTC).isoformat(),

@@ -180,8 +180,9 @@ def _known_tool_word(word: str) -> str:
     if not action and (word in intents or word in tools):
         return word
     if tool not in tools:
-        raise ValueError(f"unknown intent or tool {word!r}; intents: {', '.join(sorted(intents))}; tools: "
-                         f"{', '.join(sorted(tools))}")
+        raise ValueError(
+            f"unknown intent or tool {word!r}; intents: {', '.join(sorted(intents))}; tools: {', '.join(sorted(tools))}"
+        )
     if action and action not in tools[tool]:
         choices = ", ".join(tools[tool]) or "none (it takes no action)"
         raise ValueError(f"{tool} has no action {action!r}; its actions: {choices}")
@@ -198,9 +199,12 @@ class ToolExpectation(_Model):
 
 
 class Expectations(_Model):
-    state: list[StateCheck] = Field(min_length=1, description="at least one expectation about Bitbucket's state "
-                                    "(`unchanged` when nothing may change): a scenario that checks nothing can "
-                                    "never fail")
+    state: list[StateCheck] = Field(
+        min_length=1,
+        description="at least one expectation about Bitbucket's state "
+        "(`unchanged` when nothing may change): a scenario that checks nothing can "
+        "never fail",
+    )
     answer: AnswerExpectation = AnswerExpectation()
     tools: ToolExpectation = ToolExpectation()
 
@@ -210,6 +214,24 @@ class Unsupported(_Model):
 
     path: RouteName
     reason: str
+
+
+def _known_control(name: str) -> str:
+    if name not in CONTROLS:
+        raise ValueError(f"unknown negative control {name!r}; choose from {', '.join(CONTROLS)}")
+    return name
+
+
+ControlName = Annotated[str, AfterValidator(_known_control)]
+
+
+class ControlSpec(_Model):
+    """A negative control that cannot fail the scenario on some routes (what it does wrong cannot happen there):
+    its cells there are run and shown as not applicable, never as caught."""
+
+    model: ControlName
+    not_on: list[RouteName] = Field(min_length=1)
+    because: str = Field(min_length=1)
 
 
 class FaultSpec(_Model):
@@ -275,19 +297,11 @@ class Scenario(_Model):
     )
     expect: Expectations
     unsupported: list[Unsupported] = []
-    controls: list[str] = Field(
+    controls: list[ControlName | ControlSpec] = Field(
         default=[],
-        description="negative-control models (sandbox-overclaim, ...) that must "
-        "fail this scenario: a verdict never seen to fail is not trusted",
+        description="negative-control models (sandbox-overclaim, ...) that must fail this scenario on every route "
+        "it runs on: a verdict never seen to fail is not trusted; where a control cannot apply, say so",
     )
-
-    @field_validator("controls")
-    @classmethod
-    def _known_controls(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in CONTROLS]
-        if unknown:
-            raise ValueError(f"unknown negative control {', '.join(unknown)}; choose from {', '.join(CONTROLS)}")
-        return value
 
     @field_validator("paths")
     @classmethod
@@ -330,5 +344,13 @@ class Scenario(_Model):
             return self.fixture.repositories[0]
         return next(r for r in self.fixture.repositories if r.name == name)
 
-    def unsupported_on(self, path: str) -> Unsupported | None:
-        return next((u for u in self.unsupported if u.path == path), None)
+    def unsupported_on(self, route: str) -> Unsupported | None:
+        return next((u for u in self.unsupported if u.path == route), None)
+
+    def control_models(self) -> list[str]:
+        return [c if isinstance(c, str) else c.model for c in self.controls]
+
+    def control_not_applicable(self, model: str, route: str) -> str | None:
+        """Why ``model`` cannot fail this scenario on ``route`` (the scenario says so), or None."""
+        spec = next((c for c in self.controls if isinstance(c, ControlSpec) and c.model == model), None)
+        return spec.because if spec and route in spec.not_on else None

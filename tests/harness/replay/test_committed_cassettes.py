@@ -54,8 +54,34 @@ def test_every_negative_control_a_scenario_names_is_recorded_failing_it() -> Non
     failing = {(r.cell.scenario, r.cell.model) for r in map(CellRecord.read, CASSETTES) if r.result.verdict == "fail"}
     scenarios = load_scenarios([ROOT / "scenarios"])
     assert all(s.controls for s in scenarios), "every scenario names the controls that must fail it"
-    missing = [(s.id, c) for s in scenarios for c in s.controls if (s.id, c) not in failing]
+    missing = [(s.id, c) for s in scenarios for c in s.control_models() if (s.id, c) not in failing]
     assert missing == []
+
+
+def test_every_committed_control_cell_fails_where_its_control_applies() -> None:
+    """A control that passes somewhere it applies is a verdict that cannot fail there; where a control cannot apply,
+    the scenario says why, and those cells are never counted as caught."""
+    scenarios = {s.id: s for s in load_scenarios([ROOT / "scenarios"])}
+    cells = [r for r in map(CellRecord.read, CASSETTES) if r.cell.model != "sandbox-reference"]
+    uncaught = [
+        (r.cell.scenario, r.cell.framework, r.cell.route, r.cell.model, r.result.verdict)
+        for r in cells
+        if r.result.verdict != "fail"
+        and not scenarios[r.cell.scenario].control_not_applicable(r.cell.model, r.cell.route)
+    ]
+    assert uncaught == []
+    declared = {
+        (s.id, m, route)
+        for s in scenarios.values()
+        for m in s.control_models()
+        for route in s.paths
+        if s.control_not_applicable(m, route)
+    }
+    assert declared == {
+        ("core-comment-latest-issue", "sandbox-overclaim", "composio"),
+        ("core-comment-latest-issue", "sandbox-destructive", "rovo"),
+        ("core-open-pull-request", "sandbox-destructive", "composio"),
+    }
 
 
 @pytest.mark.parametrize("path", CASSETTES, ids=lambda p: str(p.relative_to(ROOT / "cassettes")))

@@ -27,15 +27,26 @@ def endpoint() -> str:
         yield other.urls["model_api"]
 
 
-def test_a_declared_model_runs_on_every_stack_and_its_key_stays_out(tmp_path: Path, endpoint: str,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_declared_model_runs_on_every_stack_and_its_key_stays_out(
+    tmp_path: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EXTERNAL_MODEL_KEY", KEY)
     models = tmp_path / "models.yaml"
-    models.write_text(f"models:\n  - name: external\n    base_url: {endpoint}\n    api_key_env: EXTERNAL_MODEL_KEY\n"
-                      "    model: sandbox-reference\n    sampling: {temperature: 0.2, seed: 3}\n")
-    run_dir = run_matrix(RunOptions(scenarios=(LIBRARY / "core-fetch-readme.yaml",), models=("external",),
-                                    models_file=models, runs_dir=tmp_path / "runs", cassettes=tmp_path / "cassettes",
-                                    concurrency=2, timeout_s=120.0))
+    models.write_text(
+        f"models:\n  - name: external\n    base_url: {endpoint}\n    api_key_env: EXTERNAL_MODEL_KEY\n"
+        "    model: sandbox-reference\n    sampling: {temperature: 0.2, seed: 3}\n"
+    )
+    run_dir = run_matrix(
+        RunOptions(
+            scenarios=(LIBRARY / "core-fetch-readme.yaml",),
+            models=("external",),
+            models_file=models,
+            runs_dir=tmp_path / "runs",
+            cassettes=tmp_path / "cassettes",
+            concurrency=2,
+            timeout_s=120.0,
+        )
+    )
     rows = read_rows(run_dir / "results.jsonl")
     assert sorted((r.framework, r.route) for r in rows) == sorted((f, r) for f in FRAMEWORKS for r in ROUTES)
     for row in rows:

@@ -206,16 +206,20 @@ def test_the_library_restricts_and_faults_only_where_it_says_so() -> None:
 @pytest.mark.parametrize(
     ("edit", "where"),
     [
-        (("expect:\n  state:\n    - {kind: unchanged}\n", ""),
-         "demo.yaml:1: expect: Field required"),
-        (("  state:\n    - {kind: unchanged}\n", "  state: []\n"),
-         "demo.yaml:11: expect.state: List should have at least 1 item"),
-        (("expect:\n  state:\n    - {kind: unchanged}\n", "expect: {}\n"),
-         "demo.yaml:10: expect.state: Field required"),
+        (("expect:\n  state:\n    - {kind: unchanged}\n", ""), "demo.yaml:1: expect: Field required"),
+        (
+            ("  state:\n    - {kind: unchanged}\n", "  state: []\n"),
+            "demo.yaml:11: expect.state: List should have at least 1 item",
+        ),
+        (
+            ("expect:\n  state:\n    - {kind: unchanged}\n", "expect: {}\n"),
+            "demo.yaml:10: expect.state: Field required",
+        ),
     ],
 )
-def test_a_scenario_that_expects_nothing_of_the_state_is_refused(tmp_path: Path, edit: tuple[str, str],
-                                                                 where: str) -> None:
+def test_a_scenario_that_expects_nothing_of_the_state_is_refused(
+    tmp_path: Path, edit: tuple[str, str], where: str
+) -> None:
     """Such a scenario would pass whatever the agent did, even with sandbox-no-tools."""
     with pytest.raises(InputError, match=re.escape(where)):
         load_scenario(write(tmp_path, MINIMAL.replace(*edit)))
@@ -224,18 +228,27 @@ def test_a_scenario_that_expects_nothing_of_the_state_is_refused(tmp_path: Path,
 @pytest.mark.parametrize(
     ("addition", "where"),
     [
-        ("  tools:\n    must_call: [create_brnch]\n",
-         "demo.yaml:14: expect.tools.must_call.0: Value error, unknown intent or tool 'create_brnch'; intents: "),
-        ("  tools:\n    must_not_call: [BITBUCKET_DELETE_REPO]\n",
-         "demo.yaml:14: expect.tools.must_not_call.0: Value error, unknown intent or tool 'BITBUCKET_DELETE_REPO'"),
-        ("  tools:\n    must_call: [bitbucketRepoContent:branch.delete]\n",
-         "Value error, bitbucketRepoContent has no action 'branch.delete'; its actions: branch.get, commit.get"),
-        ("  tools:\n    must_call: [create_branch, bitbucketRepoContent:branch.create, BITBUCKET_CREATE_BRANCH]\n",
-         None),
+        (
+            "  tools:\n    must_call: [create_brnch]\n",
+            "demo.yaml:14: expect.tools.must_call.0: Value error, unknown intent or tool 'create_brnch'; intents: ",
+        ),
+        (
+            "  tools:\n    must_not_call: [BITBUCKET_DELETE_REPO]\n",
+            "demo.yaml:14: expect.tools.must_not_call.0: Value error, unknown intent or tool 'BITBUCKET_DELETE_REPO'",
+        ),
+        (
+            "  tools:\n    must_call: [bitbucketRepoContent:branch.delete]\n",
+            "Value error, bitbucketRepoContent has no action 'branch.delete'; its actions: branch.get, commit.get",
+        ),
+        (
+            "  tools:\n    must_call: [create_branch, bitbucketRepoContent:branch.create, BITBUCKET_CREATE_BRANCH]\n",
+            None,
+        ),
     ],
 )
-def test_tool_words_are_checked_against_the_routes_vocabularies(tmp_path: Path, addition: str,
-                                                                 where: str | None) -> None:
+def test_tool_words_are_checked_against_the_routes_vocabularies(
+    tmp_path: Path, addition: str, where: str | None
+) -> None:
     text = MINIMAL + addition
     if where is None:
         assert load_scenario(write(tmp_path, text)).expect.tools.must_call[0] == "create_branch"
@@ -247,9 +260,16 @@ def test_tool_words_are_checked_against_the_routes_vocabularies(tmp_path: Path, 
 
 def test_an_unknown_placeholder_is_named(tmp_path: Path) -> None:
     typo = MINIMAL.replace("{workspace}/{repo}", "{wrkspace}/{repo}")
-    with pytest.raises(InputError, match=re.escape("demo.yaml:9: turns.0.user: Value error, unknown placeholder "
-                                                   "{wrkspace}; the placeholders are {workspace}, {repo}")):
+    with pytest.raises(
+        InputError,
+        match=re.escape(
+            "demo.yaml:9: turns.0.user: Value error, unknown placeholder "
+            "{wrkspace}; the placeholders are {workspace}, {repo}"
+        ),
+    ):
         load_scenario(write(tmp_path, typo))
-    json_text = MINIMAL.replace('"Show me the README of {workspace}/{repo}."',
-                                '\'Show me the README of {workspace}/{repo} as {"format": "raw"}.\'')
+    json_text = MINIMAL.replace(
+        '"Show me the README of {workspace}/{repo}."',
+        '\'Show me the README of {workspace}/{repo} as {"format": "raw"}.\'',
+    )
     assert load_scenario(write(tmp_path, json_text)).turns[0].user.endswith('{"format": "raw"}.')
