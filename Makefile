@@ -3,9 +3,11 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.lock pyproject.toml
+	@echo "creating $(VENV) from requirements.lock (a few minutes on a fresh machine; pip shows each package)"
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar off -r requirements.lock
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	@echo "$(VENV) is ready"
 	touch $@
 
 install: $(STAMP)
@@ -19,7 +21,7 @@ nightly: $(STAMP)  ## the full matrix with negative controls, reported against t
 sandbox: $(STAMP)  ## start the embedded sandbox (no keys, no network) and print its URLs
 	$(VENV)/bin/harness sandbox up
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (check and format) and mypy
 	$(VENV)/bin/ruff check harness sandbox yamlio tests bench
 	$(VENV)/bin/ruff format --check harness sandbox yamlio tests bench
 	$(VENV)/bin/mypy
@@ -27,7 +29,13 @@ lint: $(STAMP)
 test: $(STAMP) lint  ## lint, type-check and run the whole test suite
 	$(VENV)/bin/pytest -n 2
 
-bench: $(STAMP)
+lab: $(STAMP)  ## open JupyterLab on notebooks/ with this environment's kernel (report.ipynb, explore.ipynb)
+	$(VENV)/bin/jupyter lab notebooks/
+
+help:  ## this list
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  make \1\t/'
+
+bench: $(STAMP)  ## the performance benchmarks (results in bench/results/)
 	$(VENV)/bin/python bench/bench_rest.py
 	$(VENV)/bin/python bench/bench_mcp.py
 	$(VENV)/bin/python bench/bench_model.py
@@ -35,4 +43,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_report.py
 	$(VENV)/bin/python bench/bench_replay.py
 
-.PHONY: install run nightly sandbox lint test bench
+.PHONY: install run nightly sandbox lint test bench lab help

@@ -181,46 +181,73 @@ ALL_FRAMEWORKS = ",".join(FRAMEWORKS)
 ALL_ROUTES = ",".join(ROUTES)
 
 
-def _options(
-    *,
-    scenarios: list[Path] | None,
-    frameworks: str,
-    paths: str,
-    model: list[str] | None,
-    models_file: Path | None,
-    repeat: int,
-    concurrency: int,
-    world: str,
-    record_mode: str | None,
-    cassettes: Path | None,
-    run_id: str,
-    runs_dir: Path,
-    env_file: Path | None,
-    timeout: float,
-    controls: str,
-) -> RunOptions:
-    """The run's options from the command line; what is wrong with them is one message naming each option."""
+# command-line parameter -> RunOptions field
+_OPTION_FIELDS = {
+    "scenarios": "scenarios",
+    "frameworks": "frameworks",
+    "paths": "routes",
+    "model": "models",
+    "models_file": "models_file",
+    "repeat": "repeat",
+    "concurrency": "concurrency",
+    "world": "world",
+    "record_mode": "record_mode",
+    "cassettes": "cassettes",
+    "runs_dir": "runs_dir",
+    "env_file": "env_file",
+    "timeout": "timeout_s",
+    "controls": "control_frameworks",
+}
+
+
+def _options(ctx: typer.Context, run_id: str, resume: bool = False) -> RunOptions:
+    """The run's options from the command line (``ctx.params``). Resuming takes the run's own matrix; an option
+    named on the command line that differs from it, or anything else wrong, is one message naming each option."""
+    p = ctx.params
     options = RunOptions(
-        scenarios=tuple(scenarios or [Path("scenarios")]),
-        frameworks=_csv(frameworks),
-        routes=_csv(paths),
-        models=tuple(split_names(model)),
-        models_file=models_file,
-        repeat=repeat,
-        concurrency=concurrency,
-        world=cast(WorldName, world),  # checked by problems() below
-        record_mode=cast(RecordMode | None, record_mode),
-        cassettes=cassettes,
+        scenarios=tuple(p["scenarios"] or [Path("scenarios")]),
+        frameworks=_csv(p["frameworks"]),
+        routes=_csv(p["paths"]),
+        models=tuple(split_names(p["model"])),
+        models_file=p["models_file"],
+        repeat=p["repeat"],
+        concurrency=p["concurrency"],
+        world=cast(WorldName, p["world"]),  # checked by problems() below
+        record_mode=cast(RecordMode | None, p["record_mode"]),
+        cassettes=p["cassettes"],
         run_id=run_id,
-        runs_dir=runs_dir,
-        env_file=env_file,
-        timeout_s=timeout,
-        control_frameworks=_csv(controls),
+        runs_dir=p["runs_dir"],
+        env_file=p["env_file"],
+        timeout_s=p["timeout"],
+        control_frameworks=_csv(p["controls"]),
     )
+    if resume:
+        given = {field for name, field in _OPTION_FIELDS.items() if _given(ctx, name)}
+        try:
+            options = options.resumed(options.runs_dir / run_id, given)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--run-id") from None
     problems = options.problems()
     if problems:
         raise typer.BadParameter("; ".join(problems))
     return options
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the command line named this option (rather than its default standing)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _fresh_run_id(runs_dir: Path) -> str:
+    """A new run's id: the time, to the second (two runs within a second must not share a directory)."""
+    from harness.runner.run import new_run_id
+
+    run_id = new_run_id()
+    while (runs_dir / run_id).exists():
+        time.sleep(1)
+        run_id = new_run_id()
+    return run_id
 
 
 def _start_run(options: RunOptions) -> int:
@@ -253,6 +280,7 @@ def _render(
 
 @app.command("run")
 def run_command(
+    ctx: typer.Context,
     scenarios: ScenariosOption = None,
     frameworks: FrameworksOption = ALL_FRAMEWORKS,
     paths: PathsOption = ALL_ROUTES,
@@ -263,7 +291,13 @@ def run_command(
     world: WorldOption = "sandbox",
     record_mode: RecordModeOption = None,
     cassettes: CassettesOption = None,
-    run_id: Annotated[str | None, typer.Option(help="Resume this run (default: a new one).")] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Resume this run: its finished cells are kept, the rest run, with the options it was started with."
+        ),
+    ] = None,
+    new_run_id: Annotated[str | None, typer.Option(help="The id of a new run (default: the time).")] = None,
     runs_dir: RunsDirOption = Path("runs"),
     env_file: EnvFileOption = None,
     timeout: TimeoutOption = 300.0,
@@ -275,29 +309,12 @@ def run_command(
 ) -> None:
     """Run scenarios x frameworks x paths x models; write runs/<run-id>/results.jsonl and transcripts, then the
     report (reports/<run-id>/report.html, whose path is the last line printed)."""
-    from harness.runner.run import new_run_id
-
-    run_id = run_id or new_run_id()
-    code = _start_run(
-        _options(
-            scenarios=scenarios,
-            frameworks=frameworks,
-            paths=paths,
-            model=model,
-            models_file=models_file,
-            repeat=repeat,
-            concurrency=concurrency,
-            world=world,
-            record_mode=record_mode,
-            cassettes=cassettes,
-            run_id=run_id,
-            runs_dir=runs_dir,
-            env_file=env_file,
-            timeout=timeout,
-            controls=controls,
-        )
-    )
+    if run_id and new_run_id:
+        raise typer.BadParameter("give --run-id (resume a run) or --new-run-id (start one), not both")
+    run_id = run_id or new_run_id or _fresh_run_id(runs_dir)
+    code = _start_run(_options(ctx, run_id, resume=new_run_id is None and ctx.params["run_id"] is not None))
     if code == 0 and report:
+        typer.echo(f"rendering the report of {run_id} ...", err=True)
         typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
     raise typer.Exit(code)
 
@@ -318,6 +335,7 @@ def report_command(
 
 @app.command("nightly")
 def nightly_command(
+    ctx: typer.Context,
     runs_dir: RunsDirOption = Path("runs"),
     reports_dir: ReportsDirOption = Path("reports"),
     scenarios: ScenariosOption = None,
@@ -338,34 +356,15 @@ def nightly_command(
     """A new run of the full matrix (with the negative controls), its report against the most recent previous
     run, and reports/index.html updated; prints the report's path last."""
     from harness.report import latest_run
-    from harness.runner.run import new_run_id
 
     baseline = latest_run(runs_dir)  # chosen before the new run exists: the previous run with results
-    run_id = new_run_id()
-    while (runs_dir / run_id).exists():  # two nightlies within a second must not resume each other
-        time.sleep(1)
-        run_id = new_run_id()
-    options = _options(
-        scenarios=scenarios,
-        frameworks=frameworks,
-        paths=paths,
-        model=model,
-        models_file=models_file,
-        repeat=repeat,
-        concurrency=concurrency,
-        world=world,
-        record_mode=cast(RecordMode | None, record_mode),
-        cassettes=cassettes,
-        run_id=run_id,
-        runs_dir=runs_dir,
-        env_file=env_file,
-        timeout=timeout,
-        controls=controls,
-    )
+    run_id = _fresh_run_id(runs_dir)
+    options = _options(ctx, run_id)
     typer.echo(f"nightly run {run_id}; baseline: {baseline.name if baseline else 'none (first run)'}", err=True)
     code = _start_run(options)
     if code:
         raise typer.Exit(code)
+    typer.echo(f"rendering the report of {run_id} against {baseline.name if baseline else 'no baseline'} ...", err=True)
     typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
 
 

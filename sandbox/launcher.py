@@ -47,7 +47,17 @@ class Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         state = workdir / "state.json"
         log = (workdir / "sandbox.log").open("wb")
-        cmd = [sys.executable, "-m", "sandbox.server", "--quiet", "--state-file", str(state)]
+        # --parent-pid: the sandbox stops when this process is gone, however it went (even kill -9)
+        cmd = [
+            sys.executable,
+            "-m",
+            "sandbox.server",
+            "--quiet",
+            "--state-file",
+            str(state),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         if fixture:
             cmd += ["--fixture", str(fixture)]
         if data_dir:

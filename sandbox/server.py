@@ -244,13 +244,21 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-def run(sb: SandboxServer, state_file: Path | None, announce: bool) -> None:
-    """Serve until stopped, on the fastest available event loop."""
+def run(sb: SandboxServer, state_file: Path | None, announce: bool, parent_pid: int | None = None) -> None:
+    """Serve until stopped (or, given ``parent_pid``, until that process is gone), on the fastest event loop."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(serve(sb, state_file, announce))
+        runner.run(serve(sb, state_file, announce, parent_pid))
 
 
-async def serve(sb: SandboxServer, state_file: Path | None, announce: bool) -> None:
+async def stop_when_orphaned(server: _Server, parent_pid: int, every_s: float = 0.5) -> None:
+    """Stop once the process that started this sandbox is gone (its children are re-parented): a harness killed
+    without a chance to clean up must not leave its sandbox running."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(every_s)
+    server.stop()
+
+
+async def serve(sb: SandboxServer, state_file: Path | None, announce: bool, parent_pid: int | None = None) -> None:
     # ``loop`` only matters to uvicorn.run(); here the caller's loop is used (see run()).
     config = uvicorn.Config(
         sb.asgi(),
@@ -266,6 +274,7 @@ async def serve(sb: SandboxServer, state_file: Path | None, announce: bool) -> N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
     task = asyncio.create_task(server.serve(sockets=list(sb.sockets.values())))
+    watch = asyncio.create_task(stop_when_orphaned(server, parent_pid)) if parent_pid else None
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
     if server.started:
@@ -278,6 +287,8 @@ async def serve(sb: SandboxServer, state_file: Path | None, announce: bool) -> N
         if announce:
             print(json.dumps(info, indent=2), flush=True)
     await task
+    if watch is not None:
+        watch.cancel()
     if state_file:
         state_file.unlink(missing_ok=True)
 
@@ -290,6 +301,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frozen-at", help="a deterministic clock starting at this ISO timestamp")
     p.add_argument("--admin-key", default=None, help="the admin API key (default: random)")
     p.add_argument("--quiet", action="store_true", help="do not print the state to stdout")
+    p.add_argument("--parent-pid", type=int, help="stop when this process (the one that started it) is gone")
     for name in SERVERS:
         p.add_argument(f"--{name}-port", type=int, default=0, help=f"port for {name} (default: a free port)")
     return p.parse_args(argv)
@@ -305,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     frozen = datetime.fromisoformat(args.frozen_at) if args.frozen_at else None
     ports = {name: getattr(args, f"{name}_port") for name in SERVERS}
     sb = SandboxServer(fixture, args.data_dir, frozen, ports, args.admin_key or secrets.token_urlsafe(16))
-    run(sb, args.state_file, announce=not args.quiet)
+    run(sb, args.state_file, announce=not args.quiet, parent_pid=args.parent_pid)
 
 
 if __name__ == "__main__":

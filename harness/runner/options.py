@@ -1,10 +1,14 @@
 """What a run is asked to do, in one object: the command line builds it, the runner, the nightly job and the
-tests pass it around."""
+tests pass it around. A run keeps the options that define its matrix in ``runs/<id>/run.json``: resuming it takes
+them from there, and resuming with other ones is refused with the difference named."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Collection
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from harness.vocab import FRAMEWORKS, RECORD_MODES, REFERENCE_MODEL, ROUTES, WORLDS, RecordMode, WorldName
 
@@ -21,7 +25,8 @@ class RunOptions:
     world: WorldName = "sandbox"
     record_mode: RecordMode | None = None  # default: none for a replay, else all
     cassettes: Path | None = None  # default: the run's own directory
-    run_id: str | None = None  # resume this run (default: a new one)
+    run_id: str | None = None  # the run's id (default: a new one, from the time)
+    resume: bool = False  # continue run_id, which must exist, with its own options
     runs_dir: Path = Path("runs")
     env_file: Path | None = None  # the live world's .env
     timeout_s: float = 300.0  # per cell conversation
@@ -30,6 +35,31 @@ class RunOptions:
     @property
     def mode(self) -> RecordMode:
         return self.record_mode or ("none" if self.world == "replay" else "all")
+
+    def identity(self) -> dict[str, Any]:
+        """The options that define the run's matrix, as ``run.json`` keeps them."""
+        return {name: _plain(getattr(self, name)) for name in IDENTITY} | {"record_mode": self.mode}
+
+    def save(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / RUN_FILE).write_text(json.dumps({"options": self.identity()}, indent=2) + "\n")
+
+    def resumed(self, run_dir: Path, given: Collection[str] = ()) -> RunOptions:
+        """These options with the matrix of the run in ``run_dir``; ValueError when the run does not exist or an
+        option in ``given`` (named on the command line) differs from the run's."""
+        stored = stored_identity(run_dir)
+        mine = self.identity()
+        differ = [
+            f"--{_flag(name)}: the run has {stored[name]!r}, not {mine[name]!r}"
+            for name in sorted(given)
+            if name in IDENTITY and name in stored and stored[name] != mine[name]
+        ]
+        if differ:
+            raise ValueError(
+                f"run {run_dir.name} was started with other options; resume it without them, or start a "
+                "new run:\n  " + "\n  ".join(differ)
+            )
+        return replace(self, **{name: _typed(name, stored[name]) for name in IDENTITY if name in stored}, resume=True)
 
     def problems(self) -> list[str]:
         """What is wrong with these options, each naming the option at fault."""
@@ -48,3 +78,51 @@ class RunOptions:
         if self.world == "replay" and self.cassettes is None:
             found.append("--world replay needs --cassettes (the directory that holds the recordings)")
         return found
+
+
+RUN_FILE = "run.json"
+IDENTITY = (
+    "scenarios",
+    "frameworks",
+    "routes",
+    "models",
+    "models_file",
+    "repeat",
+    "world",
+    "record_mode",
+    "cassettes",
+    "control_frameworks",
+)
+_FLAGS = {"routes": "paths", "models": "model", "models_file": "models", "control_frameworks": "controls"}
+
+
+def stored_identity(run_dir: Path) -> dict[str, Any]:
+    """The options a run was started with; ValueError naming what is missing."""
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        if (run_dir / "results.jsonl").is_file():  # a run from before runs kept their options
+            return {}
+        raise ValueError(
+            f"no run {run_dir.name} under {run_dir.parent}/ (no {RUN_FILE}); omit --run-id to start a new run"
+        )
+    try:
+        return dict(json.loads(path.read_text())["options"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a run's options ({exc})") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _typed(name: str, value: Any) -> Any:
+    kind = {f.name: str(f.type) for f in fields(RunOptions)}[name]
+    if isinstance(value, list):
+        return tuple(Path(v) for v in value) if "Path" in kind else tuple(value)
+    return Path(value) if value is not None and "Path" in kind else value
+
+
+def _flag(name: str) -> str:
+    return _FLAGS.get(name, name.replace("_", "-"))

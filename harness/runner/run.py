@@ -8,6 +8,7 @@ stops the run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -19,7 +20,7 @@ from pathlib import Path
 from harness.results import RESULTS_FILE, ResultRow, append_row, finished_keys
 from harness.runner.matrix import Cell, control_cells, matrix, on_their_routes
 from harness.runner.options import RunOptions
-from harness.runner.worker import CellJob, row_of, run_cell
+from harness.runner.worker import CellJob, row_of, run_cell, worker_init
 from harness.scenarios import Scenario
 from harness.vocab import Outcome
 from harness.worlds import WorldConfig
@@ -41,6 +42,11 @@ class RunPlan:
     @property
     def results(self) -> Path:
         return self.run_dir / RESULTS_FILE
+
+    @property
+    def log(self) -> Path:
+        """What libraries print and warn while the run's cells run (the console shows the harness's own output)."""
+        return self.run_dir / "run.log"
 
     @property
     def cassettes(self) -> Path:
@@ -74,29 +80,39 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def run(plan: RunPlan, on_row: Callable[[ResultRow], None] = lambda row: None) -> Path:
+def run(
+    plan: RunPlan,
+    on_row: Callable[[ResultRow], None] = lambda row: None,
+    on_start: Callable[[Cell], None] = lambda cell: None,
+) -> Path:
     """Run every unfinished cell; returns the results file."""
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     done = finished_keys(plan.results)
-    for row in _execute(plan, [c for c in plan.cells() if c.key not in done]):
+    for row in _execute(plan, [c for c in plan.cells() if c.key not in done], on_start):
         append_row(plan.results, row)
         on_row(row)
     return plan.results
 
 
-def _execute(plan: RunPlan, cells: list[Cell]) -> Iterator[ResultRow]:
+def _execute(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None]) -> Iterator[ResultRow]:
     """At most ``concurrency`` cells in flight, so that a dead worker takes only in-flight cells with it."""
     queue = list(reversed(cells))
     width = max(1, plan.options.concurrency)
     while queue:
         # spawn: workers must not inherit the parent's event loop, threads or patched clients
-        with ProcessPoolExecutor(max_workers=width, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=width,
+            mp_context=get_context("spawn"),
+            initializer=worker_init,
+            initargs=(os.getpid(), plan.log),
+        ) as pool:
             flying: dict[Future[ResultRow], Cell] = {}
             try:
                 while queue or flying:
                     while queue and len(flying) < width:
                         cell = queue.pop()
                         flying[pool.submit(run_cell, plan.job(cell))] = cell
+                        on_start(cell)
                     finished, _ = wait(flying, return_when=FIRST_COMPLETED)
                     for future in finished:
                         row = future.result()  # raises BrokenProcessPool while the cell is still in ``flying``

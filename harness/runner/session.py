@@ -4,27 +4,39 @@ reference model the scenarios' plans, show progress, summarise."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from harness.models import Catalog, ModelSpec, load_models
-from harness.results import V1_IDENTITIES, ResultRow, finished_keys, read_rows
-from harness.runner.options import RunOptions
+from harness.results import RESULTS_FILE, V1_IDENTITIES, ResultRow, finished_keys, read_rows
+from harness.runner.options import IDENTITY, RunOptions
 from harness.runner.run import RunPlan, ScenarioSource, new_run_id, run
+from harness.runner.worker import LOG_FORMAT
 from harness.scenarios import Scenario, load_scenario_sources
 from harness.scenarios.plans import compiled_plans
+from harness.vocab import Outcome
 from harness.worlds import ConfigError, WorldConfig, live_world, load_env, replay_world, sandbox_world
 from yamlio import InputError
 
 console = Console(stderr=True, soft_wrap=True)  # messages name files and lines: never break them
 PROBE_TIMEOUT_S = 10.0
+LOGGED = re.compile(r"^\S+ \S+ (?:WARNING|ERROR|CRITICAL) ")  # a record of worker.LOG_FORMAT
 
 
 @contextlib.contextmanager
@@ -100,46 +112,131 @@ def gateway_name(model: str) -> str:
 
 def run_matrix(options: RunOptions) -> Path:
     """Run (or resume) the matrix the options describe, with progress and a summary on stderr; returns the run
-    directory. Bad scenario files raise InputError, an incomplete live configuration ConfigError, both before any
-    cell runs."""
+    directory. Bad scenario or models files raise InputError; an incomplete configuration, an unknown run to resume
+    or a resume with other options ConfigError; all before any cell runs."""
     run_dir = options.runs_dir / (options.run_id or new_run_id())
+    check_run_dir(options, run_dir)
     sources = [ScenarioSource(s, f) for s, f in load_scenario_sources(list(options.scenarios))]
     with open_world(options, sources) as world:
+        options.save(run_dir)
         plan = RunPlan(options, {s.scenario.id: s for s in sources}, world, run_dir)
         results = _with_progress(plan)
     from harness.report.summary import write_summary
 
-    console.print(write_summary(read_rows(results, torn="skip"), results), highlight=False)
+    console.print(write_summary(read_rows(results, torn="skip"), results, warnings_in(plan.log)), highlight=False)
     return run_dir
 
 
-def execute_run(options: RunOptions) -> int:
-    """``run_matrix`` for the command line: what stops a run before it starts is a message and exit code 2."""
+def check_run_dir(options: RunOptions, run_dir: Path) -> None:
+    """A resumed run exists and keeps its options; a new one does not exist yet."""
     try:
-        run_matrix(options)
+        if options.resume:
+            options.resumed(run_dir, given=IDENTITY)
+        elif (run_dir / RESULTS_FILE).exists():
+            raise ValueError(
+                f"run {run_dir.name} already exists under {run_dir.parent}/; resume it with "
+                f"`harness run --run-id {run_dir.name}`, or start a new run"
+            )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def warnings_in(log: Path) -> int:
+    """How many warnings and errors libraries logged during the run (in ``run.log``)."""
+    if not log.is_file():
+        return 0
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if LOGGED.match(line))
+
+
+def execute_run(options: RunOptions) -> int:
+    """``run_matrix`` for the command line: what stops a run before it starts is a message and exit code 2; an
+    interrupt (Ctrl-C) is exit code 130 with the command that resumes the run."""
+    run_id = options.run_id or new_run_id()
+    try:
+        run_matrix(replace(options, run_id=run_id))
     except (InputError, ConfigError) as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
         return 2
+    except KeyboardInterrupt:
+        console.print(
+            f"\ninterrupted: finished cells are kept in {options.runs_dir / run_id}/; resume with\n"
+            f"  harness run --run-id {run_id} --runs-dir {options.runs_dir}",
+            highlight=False,
+        )
+        return 130
     return 0
 
 
 def _with_progress(plan: RunPlan) -> Path:
+    """Run the plan with progress on the console: a live bar on a terminal, a line per finished cell elsewhere
+    (a CI log keeps every line whole)."""
     cells = plan.cells()
-    counts: Counter[str] = Counter()
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[tally]}"),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(f"run {plan.run_dir.name}", total=len(cells), tally="")
+    done = finished_keys(plan.results)  # a resumed run starts where it stopped
+    tally = Tally(completed=sum(1 for c in cells if c.key in done), total=len(cells))
+    with library_output_to(plan.log):
+        if not console.is_terminal:
+            return run(plan, lambda row: console.print(tally.add(row), highlight=False))
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[tally]}"),
+            TextColumn("[dim]{task.fields[cell]}"),
+        )
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task(
+                f"run {plan.run_dir.name}", total=len(cells), completed=tally.completed, tally="", cell=""
+            )
 
-        def on_row(row: ResultRow) -> None:
-            counts[row.verdict.value] += 1
-            progress.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            def on_row(row: ResultRow) -> None:
+                tally.add(row)
+                progress.update(task, advance=1, tally=tally.counts())
 
-        done = finished_keys(plan.results)  # a resumed run starts where it stopped
-        progress.update(task, completed=sum(1 for c in cells if c.key in done))
-        return run(plan, on_row)
+            return run(plan, on_row, lambda cell: progress.update(task, cell=f"started {cell.key}"))
+
+
+@dataclass
+class Tally:
+    """Finished cells so far: the matrix's verdicts, and the controls caught."""
+
+    completed: int
+    total: int
+    verdicts: Counter[str] = field(default_factory=Counter)
+    controls: int = 0
+    caught: int = 0
+
+    def add(self, row: ResultRow) -> str:
+        """Count the row; returns its progress line."""
+        self.completed += 1
+        if row.control:
+            self.controls += 1
+            self.caught += row.verdict == Outcome.FAIL
+        else:
+            self.verdicts[row.verdict.value] += 1
+        return f"[{self.completed}/{self.total}] {row.verdict.value} {row.key}" + (" (control)" if row.control else "")
+
+    def counts(self) -> str:
+        matrix = " ".join(f"{k} {v}" for k, v in sorted(self.verdicts.items()))
+        return matrix + (f" · controls caught {self.caught}/{self.controls}" if self.controls else "")
+
+
+@contextlib.contextmanager
+def library_output_to(log: Path) -> Iterator[None]:
+    """Warnings and log records of libraries in this process go to the run's log while the block runs (the
+    workers send theirs there too): the console keeps the harness's own output."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [handler]
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:] = saved
+        handler.close()

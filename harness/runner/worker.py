@@ -10,6 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -43,6 +47,34 @@ class CellJob:
     transcripts: Path
     run_id: str
     timeout_s: float
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def worker_init(parent_pid: int, log: Path | None) -> None:
+    """In each worker process: exit when the run's process is gone (even killed with -9), and send what libraries
+    print or warn to the run's log instead of the console."""
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True, name="orphan-watch").start()
+    if log is not None:
+        log_to(log)
+
+
+def log_to(log: Path) -> None:
+    """This process's stderr, stdout, warnings and logging, appended to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    for stream in (1, 2):
+        os.dup2(fd, stream)
+    os.close(fd)
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=LOG_FORMAT, force=True)
+    logging.captureWarnings(True)
+
+
+def _exit_when_orphaned(parent_pid: int, every_s: float = 0.5) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def row_of(job: CellJob, **fields: Any) -> ResultRow:

@@ -148,7 +148,7 @@ def test_kill_minus_nine_then_resume_loses_no_finished_cell(tmp_path: Path) -> N
         "run",
         "--frameworks",
         "pydantic-ai,openai-agents-client",
-        "--run-id",
+        "--new-run-id",
         "killed",
         "--runs-dir",
         str(tmp_path),
@@ -168,7 +168,18 @@ def test_kill_minus_nine_then_resume_loses_no_finished_cell(tmp_path: Path) -> N
     process.wait()
     before = results.read_text().splitlines()
     assert 3 <= len(before) < 16
-    assert subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    resume = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "--run-id",
+        "killed",
+        "--runs-dir",
+        str(tmp_path),
+        "--no-report",
+    ]  # the run's options come from its run.json
+    assert subprocess.run(resume, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
     after = results.read_text().splitlines()
     assert after[: len(before)] == before  # finished cells kept as they were
     keys = Counter(json.loads(line)["key"] for line in after)
