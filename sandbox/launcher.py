@@ -100,6 +100,33 @@ class Sandbox:
         if not response.is_success:
             raise SandboxError(f"the sandbox model refused the plans: {response.status_code} {response.text[:500]}")
 
+    def register_gateway(
+        self,
+        name: str,
+        upstream: str,
+        model: str | None = None,
+        stream: str = "native",
+        timeout: float | None = None,
+    ) -> str:
+        """Put a gateway of the model server in front of an OpenAI-compatible chat endpoint and return its base URL
+        (``http://127.0.0.1:<model port>/gateway/<name>/v1``; see ``sandbox.model.gateway``).
+
+        ``upstream`` is the endpoint's base URL (``http://127.0.0.1:8080/v1``, a provider's ``.../v1``); ``model``,
+        when given, replaces the model id of every request; ``stream="emulated"`` serves streamed chat requests
+        with one plain upstream call, for servers that cannot stream tool calls; ``timeout`` is in seconds per
+        upstream request. Clients of the gateway use the Responses API with hosted MCP tools (or plain chat
+        completions) whatever the upstream speaks. No key is registered: the caller's ``Authorization`` header is
+        forwarded upstream. A reset forgets every gateway."""
+        body: dict[str, Any] = {"name": name, "upstream": upstream, "stream": stream}
+        if model is not None:
+            body["model"] = model
+        if timeout is not None:
+            body["timeout"] = timeout
+        response = self.admin.post("/model/gateways", json=body)
+        if not response.is_success:
+            raise SandboxError(f"the sandbox model refused the gateway: {response.status_code} {response.text[:500]}")
+        return str(response.json()["base_url"])
+
     def reset(self, fixture_yaml: str | None = None) -> None:
         response = self.admin.post("/reset", content=fixture_yaml or "")
         response.raise_for_status()

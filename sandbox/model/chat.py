@@ -252,47 +252,43 @@ def completion(req: ChatRequest, decision: Decision) -> dict[str, Any]:
     }
 
 
-def chunks(req: ChatRequest, decision: Decision) -> Iterator[dict[str, Any]]:
-    """The SSE chunks of one completion, in OpenAI's order (usage last when asked for)."""
-    ids = IdMaker(req.digest)
-    calls = _tool_calls(decision, ids)
+def chunks(completion: dict[str, Any], include_usage: bool) -> Iterator[dict[str, Any]]:
+    """Any chat completion (this server's, or an upstream's) as OpenAI's SSE chunks, in OpenAI's order: the role,
+    the content, the tool calls (each one's id and name, then its arguments in pieces), the finish reason, and the
+    usage last when asked for."""
     head = {
-        "id": ids.make("chatcmpl-"),
+        "id": completion.get("id") or "chatcmpl-emulated",
         "object": "chat.completion.chunk",
-        "created": CREATED,
-        "model": req.model,
-        "service_tier": "default",
-        "system_fingerprint": _fingerprint(),
+        "created": completion.get("created") or CREATED,
+        "model": completion.get("model") or "",
+        **{k: completion[k] for k in ("service_tier", "system_fingerprint") if completion.get(k) is not None},
     }
-    extra = {"usage": None} if req.include_usage else {}
+    extra = {"usage": None} if include_usage else {}
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+    def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**head, "choices": [choice], **extra}
 
-    yield chunk({"role": "assistant", "content": None if calls else "", "refusal": None})
-    if calls:
-        for index, call in enumerate(calls):
-            function = call["function"]
+    for choice in completion.get("choices") or []:
+        index = choice.get("index", 0)
+        message = choice.get("message") or {}
+        text = message.get("content") or ""
+        calls = message.get("tool_calls") or []
+        yield chunk(index, {"role": "assistant", "content": None if calls and not text else "", "refusal": None})
+        for piece in _words(text):
+            yield chunk(index, {"content": piece})
+        for position, call in enumerate(calls):
+            function = call.get("function") or {}
+            opening = {"name": function.get("name") or "", "arguments": ""}
             yield chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": call["id"],
-                            "type": "function",
-                            "function": {"name": function["name"], "arguments": ""},
-                        }
-                    ]
-                }
+                index,
+                {"tool_calls": [{"index": position, "id": call.get("id"), "type": "function", "function": opening}]},
             )
-            for piece in _pieces(function["arguments"], _ARGUMENT_CHUNK):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-    else:
-        for piece in _words(decision.text):
-            yield chunk({"content": piece})
-    yield chunk({}, "tool_calls" if calls else "stop")
-    if req.include_usage:
-        yield {**head, "choices": [], "usage": _usage(req, decision, calls)}
+            for piece in _pieces(function.get("arguments") or "", _ARGUMENT_CHUNK):
+                yield chunk(index, {"tool_calls": [{"index": position, "function": {"arguments": piece}}]})
+        yield chunk(index, {}, choice.get("finish_reason") or ("tool_calls" if calls else "stop"))
+    if include_usage and completion.get("usage") is not None:
+        yield {**head, "choices": [], "usage": completion["usage"]}
 
 
 def _words(text: str) -> list[str]:

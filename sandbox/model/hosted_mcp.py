@@ -3,7 +3,7 @@
 A ``{"type": "mcp", "server_label", "server_url", "headers", "authorization", "require_approval",
 "allowed_tools"}`` tool makes the server connect with the mcp client (streamable HTTP, the given headers, and
 ``authorization`` as a Bearer token), list the tools once per conversation (an ``mcp_list_tools`` item already in
-the input is reused) and call them while the policy asks for them. ``require_approval`` defaults to ``"always"``,
+the input is reused) and call them while the model asks for them. ``require_approval`` defaults to ``"always"``,
 like OpenAI's; ``{"never": {"tool_names": [...]}}`` exempts tools, anything unlisted needs approval.
 
 Only MCP servers on this machine are reachable (127.0.0.0/8, localhost, ::1): the sandbox never leaves it.

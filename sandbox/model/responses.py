@@ -1,16 +1,21 @@
 """``POST /v1/responses``: Response objects and their SSE event sequence, function tools and hosted ``mcp`` tools.
 
 With hosted MCP tools one response holds the whole server-side loop: ``mcp_list_tools`` (unless the input already
-has it), an ``mcp_call`` per call the policy makes (with ``output`` or ``error``) and the final ``message``; or it
-stops at an ``mcp_approval_request``, and the next request's ``mcp_approval_response`` lets the call run. Items
-from earlier turns in the input are context, never re-run.
+has it), an ``mcp_call`` per call the model makes (with ``output`` or ``error``) and the final ``message``; or it
+stops at an ``mcp_approval_request``, and the next request's ``mcp_approval_response`` lets the call run. A call
+of a client-side function tool ends the response with a ``function_call`` item. Items from earlier turns in the
+input are context, never re-run.
+
+Who picks each next move is a ``Mover``: ``scripted`` asks the sandbox's policies (and counts usage with
+tiktoken); the gateway (``sandbox.model.gateway``) asks an upstream chat-completions model. Everything else here,
+the parsing, the loop, the items and the events, is the same for both.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openai.types.responses.response_create_params import ResponseCreateParamsBase
@@ -19,7 +24,7 @@ from sandbox.model import usage, wire
 from sandbox.model.errors import invalid, missing, wrong_type
 from sandbox.model.hosted_mcp import HostedServer, McpServerConfig, parse_config
 from sandbox.model.ids import CREATED, IdMaker, request_digest
-from sandbox.model.policy import Call, ConversationBuilder, PlanRegistry, ToolSpec, decide
+from sandbox.model.policy import Call, ConversationBuilder, Decision, PlanRegistry, ToolSpec, decide
 
 KNOWN = wire.known_parameters(ResponseCreateParamsBase)
 _PARTS = ("input_text", "output_text", "text")
@@ -221,7 +226,8 @@ def _mcp_call(builder: ConversationBuilder, item: dict[str, Any], where: str, re
         return  # its result is attached to the approval request, where the call was asked for
     item_id = _string(item, "id", where)
     name = wire.tool_name(item.get("name"), f"{where}.name")
-    builder.add_call(item_id, Call(name, wire.arguments_of(item.get("arguments", ""), f"{where}.arguments")))
+    arguments = wire.arguments_of(item.get("arguments", ""), f"{where}.arguments")
+    builder.add_call(item_id, Call(name, arguments, str(item.get("server_label") or "")))
     error = item.get("error")
     builder.add_result(item_id, str(error) if error else str(item.get("output") or ""), failed=bool(error))
 
@@ -240,6 +246,7 @@ def _approval_request(
     call = Call(
         wire.tool_name(item.get("name"), f"{where}.name"),
         wire.arguments_of(item.get("arguments", ""), f"{where}.arguments"),
+        str(item.get("server_label") or ""),
     )
     req.builder.add_call(request_id, call)
     if request_id in executed:
@@ -280,10 +287,45 @@ class Run:
     items: list[dict[str, Any]] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    model: str | None = None  # the model that answered, when it is not the one the request named
 
 
-async def run(req: ResponsesRequest, plans: PlanRegistry) -> Run:
-    """The response's output: hosted MCP work done here, then the policy's final move."""
+@dataclass(frozen=True)
+class Move:
+    """One next move and what it cost. Each call's ``origin`` names the MCP server it goes to ("" for a function
+    tool, which ends the response)."""
+
+    decision: Decision
+    input_tokens: int
+    output_tokens: int
+    model: str | None = None
+
+
+# The one thing that differs between the reference model and a gateway: who decides, given the request, the tools
+# on offer now and the output so far.
+Mover = Callable[[ResponsesRequest, tuple[ToolSpec, ...], Run], Awaitable[Move]]
+
+
+def scripted(plans: PlanRegistry) -> Mover:
+    """The sandbox's policies decide; usage is counted as OpenAI counts it."""
+
+    async def move(req: ResponsesRequest, tools: tuple[ToolSpec, ...], out: Run) -> Move:
+        decision = decide(req.builder.build(tools, req.parallel), req.model, plans)
+        origins: dict[str, str] = {}
+        for spec in tools:
+            origins.setdefault(spec.name, spec.origin)
+        calls = tuple(replace(c, origin=origins.get(c.name, "")) for c in decision.calls)
+        spent = usage.count(decision.text) + sum(
+            usage.count(c.name) + usage.count_json(dict(c.arguments)) for c in calls
+        )
+        prompt = req.input_tokens + sum(usage.count_json(i) for i in out.items)
+        return Move(Decision(calls, decision.text), prompt, spent)
+
+    return move
+
+
+async def run(req: ResponsesRequest, mover: Mover) -> Run:
+    """The response's output: hosted MCP work done here, the moves coming from ``mover``."""
     ids = IdMaker(req.digest)
     out = Run()
     servers = {c.label: HostedServer(c) for c in req.servers}
@@ -308,7 +350,7 @@ async def run(req: ResponsesRequest, plans: PlanRegistry) -> Run:
         ]
     for request_id, label, call in req.approved:
         await _execute(req, out, ids, servers[label], call, request_id, request_id)
-    await _loop(req, out, ids, servers, _choose((*req.functions, *hosted), req.tool_choice), plans)
+    await _loop(req, out, ids, servers, _choose((*req.functions, *hosted), req.tool_choice), mover)
     return out
 
 
@@ -318,34 +360,33 @@ async def _loop(
     ids: IdMaker,
     servers: dict[str, HostedServer],
     offered: tuple[ToolSpec, ...],
-    plans: PlanRegistry,
+    mover: Mover,
 ) -> None:
-    by_name: dict[str, ToolSpec] = {}
-    for spec in offered:
-        by_name.setdefault(spec.name, spec)
     calls_made = 0
     while True:
-        # Past the cap the hosted tools are withdrawn, so the policy has to answer (as max_tool_calls does).
+        # Past the cap the hosted tools are withdrawn, so the model has to answer (as max_tool_calls does).
         tools = offered if calls_made < req.max_calls else tuple(s for s in offered if not s.origin)
-        conv = req.builder.build(tools, req.parallel)
-        out.input_tokens += req.input_tokens + sum(usage.count_json(i) for i in out.items)
-        decision = decide(conv, req.model, plans)
-        if not decision.calls:
+        move = await mover(req, tools, out)
+        out.input_tokens += move.input_tokens
+        out.output_tokens += move.output_tokens
+        out.model = move.model or out.model
+        decision = move.decision
+        if decision.text or not decision.calls:
             out.items.append(_message_item(ids.make("msg_"), decision.text))
-            out.output_tokens += usage.count(decision.text)
+        if not decision.calls:
             return
+        if decision.text:  # a model may say something before its calls; the next move must see it
+            req.builder.add_text("assistant", decision.text)
         for call in decision.calls:
-            out.output_tokens += usage.count(call.name) + usage.count_json(dict(call.arguments))
-            found = by_name.get(call.name)
-            if found is None or not found.origin:
+            if not call.origin:
                 out.items.append(_function_call(ids, call))
                 continue
-            if servers[found.origin].config.needs_approval(call.name):
+            if servers[call.origin].config.needs_approval(call.name):
                 out.items.append(
                     {
                         "id": ids.make("mcpr_"),
                         "type": "mcp_approval_request",
-                        "server_label": found.origin,
+                        "server_label": call.origin,
                         "name": call.name,
                         "arguments": wire.dumps(dict(call.arguments)),
                     }
@@ -353,7 +394,7 @@ async def _loop(
                 return
             call_id = ids.make("mcp_")
             req.builder.add_call(call_id, call)
-            await _execute(req, out, ids, servers[found.origin], call, call_id, None)
+            await _execute(req, out, ids, servers[call.origin], call, call_id, None)
             calls_made += 1
         if any(i["type"] == "function_call" for i in out.items):
             return
@@ -446,7 +487,7 @@ def response_object(req: ResponsesRequest, out: Run) -> dict[str, Any]:
         "instructions": body.get("instructions"),
         "max_output_tokens": body.get("max_output_tokens"),
         "max_tool_calls": body.get("max_tool_calls"),
-        "model": req.model,
+        "model": out.model or req.model,
         "output": out.items,
         "parallel_tool_calls": req.parallel,
         "previous_response_id": None,

@@ -1,4 +1,5 @@
-"""Request checks shared by both APIs: the JSON body, known parameters, text content, tool names.
+"""The wire, shared by both APIs: request checks (the JSON body, known parameters, text content, tool names) and the
+JSON and SSE responses.
 
 The known parameters are read from the installed ``openai`` SDK's own request types, so the server accepts
 exactly what the SDK can send and rejects anything else with OpenAI's error envelope.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from sandbox.model.errors import APIError, invalid, missing, wrong_type
 
@@ -143,3 +146,27 @@ def output_text(value: Any, param: str) -> str:
 def dumps(value: Any) -> str:
     """Compact JSON with a stable key order: what the server sends (and what the ids are computed over)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json")
+
+
+def sse_response(events: Iterable[str]) -> StreamingResponse:
+    async def body() -> AsyncIterator[bytes]:
+        for event in events:
+            yield event.encode()
+
+    return StreamingResponse(
+        body(), media_type="text/event-stream; charset=utf-8", headers={"cache-control": "no-cache"}
+    )
+
+
+def chat_sse(chunks: Iterable[dict[str, Any]]) -> StreamingResponse:
+    """Chat completion chunks as OpenAI sends them: ``data:`` lines, then ``data: [DONE]``."""
+    return sse_response([*(f"data: {dumps(c)}\n\n" for c in chunks), "data: [DONE]\n\n"])
+
+
+def responses_sse(events: Iterable[dict[str, Any]]) -> StreamingResponse:
+    """Responses API events as OpenAI sends them: each with its ``event:`` line."""
+    return sse_response([f"event: {e['type']}\ndata: {dumps(e)}\n\n" for e in events])

@@ -26,6 +26,7 @@ class ToolSpec:
 class Call:
     name: str
     arguments: Mapping[str, Any]
+    origin: str = ""  # as ToolSpec.origin: set by the Responses front end, never read by the policy
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,17 @@ class ConversationBuilder:
 
     def add_result(self, call_id: str, output: str, failed: bool = False) -> None:
         self._results[call_id] = (output, failed)
+
+    def history(self) -> list[Turn | tuple[str, Exchange]]:
+        """Text turns and answered tool exchanges (with their call ids), in the order they happened."""
+        entries: list[Turn | tuple[str, Exchange]] = []
+        for event in self._events:
+            if isinstance(event, Turn):
+                entries.append(event)
+            elif event in self._results:
+                output, failed = self._results[event]
+                entries.append((event, Exchange(self._calls[event], output, failed)))
+        return entries
 
     def pending(self) -> list[str]:
         """Call ids that have no result yet, in order."""

@@ -116,10 +116,21 @@ async def _agents_turns(agent: Any, turns: list[str], streamed: bool, max_turns:
     return texts
 
 
+def _approve_all(request: Any) -> Any:
+    return {"approve": True}
+
+
 async def agents_hosted(
-    model_api: str, model: str, path: Path, turns: list[str], streamed: bool = True, approval: str = "never"
+    model_api: str,
+    model: str,
+    path: Path,
+    turns: list[str],
+    streamed: bool = True,
+    approval: str = "never",
+    approve: Callable[[Any], Any] | None = None,
 ) -> list[str]:
-    """OpenAI Agents SDK with a HostedMCPTool: the model server calls the MCP server itself."""
+    """OpenAI Agents SDK with a HostedMCPTool: the model server calls the MCP server itself. With approvals the
+    SDK's ``on_approval_request`` hook answers (``approve``, else it approves everything)."""
     from agents import Agent, HostedMCPTool
 
     config: Any = {
@@ -129,12 +140,12 @@ async def agents_hosted(
         "headers": path.headers,
         "require_approval": approval,
     }
-    approve: Any = (lambda request: {"approve": True}) if approval != "never" else None
+    hook = (approve or _approve_all) if approval != "never" else None
     agent = Agent(
         name="Assistant",
         instructions=INSTRUCTIONS,
         model=_agents_model(model_api, model),
-        tools=[HostedMCPTool(tool_config=config, on_approval_request=approve)],
+        tools=[HostedMCPTool(tool_config=config, on_approval_request=hook)],
     )
     return await _agents_turns(agent, turns, streamed)
 
