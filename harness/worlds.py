@@ -94,7 +94,10 @@ class WorldConfig:
         hosted = framework == HOSTED_FRAMEWORK
         url = gateway if gateway and (hosted or spec.stream == "emulated") else spec.base_url
         api: ModelApi = "responses" if gateway and hosted else spec.api
-        return ModelEndpoint(model, spec.upstream, ModelConfig(url, key or NO_KEY), "real", api, spec.sampling.sent())
+        sampling = spec.sampling.sent()
+        if hosted:
+            sampling.pop("seed", None)  # the Responses API has no seed: what is sent is what the row records
+        return ModelEndpoint(model, spec.upstream, ModelConfig(url, key or NO_KEY), "real", api, sampling)
 
     def why_not(self, model: str, framework: str) -> str | None:
         """Why this world cannot run ``model`` on ``framework`` at all, or None."""
