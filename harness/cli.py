@@ -51,12 +51,14 @@ def sandbox_up(
     frozen_at: Annotated[str | None, typer.Option(help="Deterministic clock start (ISO timestamp).")] = None,
     env: Annotated[bool, typer.Option("--env", help="Print a .env file instead of JSON.")] = False,
     state_file: Annotated[Path, typer.Option(help="Where `sandbox down` finds this sandbox.")] = STATE_FILE,
+    local_model: LocalModelOption = None,
 ) -> None:
-    """Start the sandbox in this process, print its URLs and credentials, and serve until stopped."""
+    """Start the sandbox in this process, print its URLs and credentials, and serve until stopped (it stays in
+    the foreground: stop it with Ctrl-C, or `harness sandbox down` from another terminal)."""
     from datetime import datetime
 
     from sandbox.fixtures import default_fixture, load_fixture
-    from sandbox.server import SandboxServer, run
+    from sandbox.server import SandboxServer, run, start_local_model
     from yamlio import InputError
 
     if state_file.exists() and _alive(json.loads(state_file.read_text()).get("pid")):
@@ -83,9 +85,16 @@ def sandbox_up(
         },
         secrets.token_urlsafe(16),
     )
+    local = start_local_model(local_model, state_file) if local_model else None
+    if local is not None:
+        sb.local_model = {"name": local.name, "base_url": local.base_url}
     if env:
         typer.echo("\n".join(env_lines(sb.info())))
-    run(sb, state_file, announce=not env)
+    try:
+        run(sb, state_file, announce=not env)
+    finally:
+        if local is not None:
+            local.stop()
 
 
 def _alive(pid: object) -> bool:
@@ -154,6 +163,13 @@ ModelOption = Annotated[
         "--model", "-m", help="Model names, comma-separated or repeated (built-in sandbox-* or from --models)."
     ),
 ]
+LocalModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Also serve this local model beside the sandbox (qwen2.5-coder-1.5b or qwen2.5-coder-0.5b; "
+        "the local-model extra); -m defaults to it."
+    ),
+]
 ModelsFileOption = Annotated[
     Path | None, typer.Option("--models", help="A models file of real models (default: models.yaml if it exists).")
 ]
@@ -188,6 +204,7 @@ _OPTION_FIELDS = {
     "paths": "routes",
     "model": "models",
     "models_file": "models_file",
+    "local_model": "local_model",
     "repeat": "repeat",
     "concurrency": "concurrency",
     "world": "world",
@@ -208,8 +225,9 @@ def _options(ctx: typer.Context, run_id: str, resume: bool = False) -> RunOption
         scenarios=tuple(p["scenarios"] or [Path("scenarios")]),
         frameworks=_csv(p["frameworks"]),
         routes=_csv(p["paths"]),
-        models=tuple(split_names(p["model"])),
+        models=tuple(split_names(p["model"] or ([p["local_model"]] if p["local_model"] else None))),
         models_file=p["models_file"],
+        local_model=p["local_model"],
         repeat=p["repeat"],
         concurrency=p["concurrency"],
         world=cast(WorldName, p["world"]),  # checked by problems() below
@@ -286,6 +304,7 @@ def run_command(
     paths: PathsOption = ALL_ROUTES,
     model: ModelOption = None,
     models_file: ModelsFileOption = None,
+    local_model: LocalModelOption = None,
     repeat: RepeatOption = 1,
     concurrency: ConcurrencyOption = 2,
     world: WorldOption = "sandbox",
@@ -343,6 +362,7 @@ def nightly_command(
     paths: PathsOption = ALL_ROUTES,
     model: ModelOption = None,
     models_file: ModelsFileOption = None,
+    local_model: LocalModelOption = None,
     repeat: RepeatOption = 1,
     concurrency: ConcurrencyOption = 2,
     world: WorldOption = "sandbox",

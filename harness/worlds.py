@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.models import Catalog, ModelApi
+from harness.models import Catalog, ModelApi, ModelSpec, Sampling
 from harness.oracle import OracleConfig
 from harness.routes import ROUTES, RouteConfig
 from harness.routes.base import NOWHERE, PLACEHOLDER
@@ -30,6 +30,7 @@ LIVE_BITBUCKET_API = "https://api.bitbucket.org/2.0"
 LIVE_TOKEN_URL = "https://bitbucket.org/site/oauth2/access_token"
 LIVE_MODEL_URL = "https://api.openai.com/v1"
 HOSTED_FRAMEWORK = "openai-agents-hosted"  # the variant whose model provider runs MCP itself
+LOCAL_MAX_TOKENS = 512
 NO_KEY = "no-key"  # sent to endpoints that need none (OpenAI clients insist on a key)
 
 
@@ -195,6 +196,16 @@ def replay_endpoint(model: str, recorded: Mapping[str, Any]) -> ModelEndpoint:
         recorded.get("api", "chat"),
         recorded.get("sampling", {}),
     )
+
+
+def with_local_model(catalog: Catalog, info: Mapping[str, Any]) -> Catalog:
+    """The catalog and the local model the sandbox serves beside itself, if any (it needs no key)."""
+    local = info["credentials"].get("model", {}).get("local")
+    if not local:
+        return catalog
+    # A small model may ramble until its context is full: each answer is capped, at a length tool calls fit in.
+    spec = ModelSpec(name=local["name"], base_url=local["base_url"], sampling=Sampling(max_tokens=LOCAL_MAX_TOKENS))
+    return Catalog({**catalog.declared, spec.name: spec}, catalog.source)
 
 
 # replay ------------------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class Sandbox:
         frozen_at: str | None = None,
         ports: dict[str, int] | None = None,
         timeout: float = 90.0,  # a busy machine imports slowly; a healthy start takes a few seconds
+        local_model: str | None = None,  # also serve this local model (sandbox.model.local; the local-model extra)
     ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         state = workdir / "state.json"
@@ -64,6 +65,9 @@ class Sandbox:
             cmd += ["--data-dir", str(data_dir)]
         if frozen_at:
             cmd += ["--frozen-at", frozen_at]
+        if local_model:
+            cmd += ["--local-model", local_model]
+            timeout += 180  # loading (and, the first time, assembling and checking) the weights
         for name, port in (ports or {}).items():
             cmd += [f"--{name}-port", str(port)]
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})

@@ -76,6 +76,7 @@ class SandboxServer:
         self, fixture: Fixture, data_dir: Path | None, frozen_at: datetime | None, ports: dict[str, int], admin_key: str
     ) -> None:
         self.fixture = fixture
+        self.local_model: dict[str, str] | None = None  # name and base_url of the optional local model
         self.world = World.create(data_dir, frozen_at)
         self.faults = FaultPlan()
         self.webhooks = WebhookDispatcher(self.world)
@@ -122,12 +123,15 @@ class SandboxServer:
         return summary
 
     def info(self) -> dict[str, Any]:
+        credentials = self.credentials()
+        if self.local_model:  # a real model served beside the sandbox (OpenAI-compatible, no key)
+            credentials["model"] = {**credentials.get("model", {}), "local": self.local_model}
         return {
             "pid": os.getpid(),
             "urls": self.urls(),
             "ports": self.ports,
             "admin_key": self.admin.key,
-            "credentials": self.credentials(),
+            "credentials": credentials,
         }
 
     async def reset(self, fixture: Fixture | None) -> None:
@@ -302,6 +306,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--admin-key", default=None, help="the admin API key (default: random)")
     p.add_argument("--quiet", action="store_true", help="do not print the state to stdout")
     p.add_argument("--parent-pid", type=int, help="stop when this process (the one that started it) is gone")
+    p.add_argument("--local-model", help="also serve this local model with llama-server (sandbox.model.local)")
     for name in SERVERS:
         p.add_argument(f"--{name}-port", type=int, default=0, help=f"port for {name} (default: a free port)")
     return p.parse_args(argv)
@@ -317,7 +322,28 @@ def main(argv: list[str] | None = None) -> None:
     frozen = datetime.fromisoformat(args.frozen_at) if args.frozen_at else None
     ports = {name: getattr(args, f"{name}_port") for name in SERVERS}
     sb = SandboxServer(fixture, args.data_dir, frozen, ports, args.admin_key or secrets.token_urlsafe(16))
-    run(sb, args.state_file, announce=not args.quiet, parent_pid=args.parent_pid)
+    local = start_local_model(args.local_model, args.state_file) if args.local_model else None
+    if local is not None:
+        sb.local_model = {"name": local.name, "base_url": local.base_url}
+    try:
+        run(sb, args.state_file, announce=not args.quiet, parent_pid=args.parent_pid)
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def start_local_model(name: str, state_file: Path | None) -> Any:
+    """The optional embedded real model (``sandbox.model.local``), before the sandbox announces itself."""
+    from sandbox.model import local
+
+    log = state_file.with_name("local-model.log") if state_file else None
+    try:
+        with socket.socket() as probe:  # a free port for llama-server (it binds it itself)
+            probe.bind((HOST, 0))
+            port = probe.getsockname()[1]
+        return local.start(name, port, log=log)
+    except local.LocalModelError as exc:
+        raise SystemExit(f"local model: {exc}") from None
 
 
 if __name__ == "__main__":

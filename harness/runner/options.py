@@ -20,6 +20,7 @@ class RunOptions:
     routes: tuple[str, ...] = ROUTES
     models: tuple[str, ...] = (REFERENCE_MODEL,)
     models_file: Path | None = None  # real models (default: models.yaml when it exists)
+    local_model: str | None = None  # a local model the sandbox serves beside itself (sandbox.model.local)
     repeat: int = 1  # attempts per cell (pass^k)
     concurrency: int = 2  # cells in flight at once
     world: WorldName = "sandbox"
@@ -87,6 +88,7 @@ IDENTITY = (
     "routes",
     "models",
     "models_file",
+    "local_model",
     "repeat",
     "world",
     "record_mode",

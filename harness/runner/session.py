@@ -31,7 +31,15 @@ from harness.runner.worker import LOG_FORMAT
 from harness.scenarios import Scenario, load_scenario_sources
 from harness.scenarios.plans import compiled_plans
 from harness.vocab import Outcome
-from harness.worlds import ConfigError, WorldConfig, live_world, load_env, replay_world, sandbox_world
+from harness.worlds import (
+    ConfigError,
+    WorldConfig,
+    live_world,
+    load_env,
+    replay_world,
+    sandbox_world,
+    with_local_model,
+)
 from yamlio import InputError
 
 console = Console(stderr=True, soft_wrap=True)  # messages name files and lines: never break them
@@ -49,13 +57,14 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
         return
     env = load_env(options.env_file)
     catalog = load_models(options.models_file)
-    check_models(catalog, list(options.models), env, options.world)
+    local = options.local_model  # known once the sandbox serves it
+    check_models(catalog, [m for m in options.models if m != local], env, options.world)
     if options.world == "live":
         yield live_world(env, catalog)
         return
     from sandbox import Sandbox
 
-    with Sandbox.start() as sandbox:
+    with Sandbox.start(local_model=local) as sandbox:
         yield furnished(sandbox, [s.scenario for s in sources], catalog, list(options.models), env)
 
 
@@ -66,6 +75,7 @@ def furnished(
     stands in front of each real model (the hosted variant's MCP runs there, and streaming is emulated for
     endpoints that cannot stream tool calls). Returns the world it is."""
     sandbox.register_plans(compiled_plans(scenarios))
+    catalog = with_local_model(catalog, sandbox.info)
     gateways = {
         m: sandbox.register_gateway(gateway_name(m), spec.base_url, spec.upstream, spec.stream)
         for m in models
