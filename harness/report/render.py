@@ -127,6 +127,4 @@ def export_html(executed: Path, title: str, show_code: bool = False) -> str:
 def _headline(data: RunData, base: RunData | None) -> dict[str, Any]:
     found = an.trend(data.results, base.results, base.run_id) if base else None
     headline = an.headline(data.results, data.run_id, found)
-    if isinstance(headline["pass_rate"], float) and math.isnan(headline["pass_rate"]):
-        headline["pass_rate"] = None  # JSON has no NaN
-    return headline
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in headline.items()}  # JSON has no NaN
