@@ -4,8 +4,11 @@ charts as inline PNG), so that a notebook cell is a single call and the HTML exp
 from __future__ import annotations
 
 import html
+import json
+import math
 import platform
 from collections.abc import Callable
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import pandas as pd
 
 from harness.report import analysis as an
 from harness.report import plots
+from harness.report.index import HEADLINE
 from harness.report.load import RunData, load_run
 from harness.report.prices import DEFAULT_PRICES, load_prices
 from harness.report.stats import ALPHA, CELL, RESAMPLES, SEED, TEST, Rate, flaky_cells, rate_of
@@ -143,7 +147,8 @@ class Report:
 
     ``run`` and ``baseline``: directories, or run ids under ``runs_dir`` (default: ``runs/``); ``run`` None is
     the latest run. ``output_dir``: the report's directory; failing cells' transcripts are published there and
-    linked relatively. Without it, links point at the run's own transcript files.
+    linked relatively, and :meth:`save_headline` writes the headline numbers there. Without it, links point at
+    the run's own transcript files.
     """
 
     def __init__(
@@ -180,7 +185,30 @@ class Report:
         return links
 
     def headline_numbers(self) -> dict[str, Any]:
+        return dict(self._headline)
+
+    @cached_property
+    def _headline(self) -> dict[str, Any]:
         return an.headline(self.frame, self.data.run_id, self.trend)
+
+    @cached_property
+    def _provenance(self) -> pd.DataFrame:
+        return an.provenance(self.frame)
+
+    @cached_property
+    def _flaky(self) -> pd.DataFrame:
+        return flaky_cells(self.frame)
+
+    def save_headline(self) -> Path | None:
+        """Write ``headline.json`` (what ``reports/index.html`` lists) into the output directory; None without
+        one."""
+        if self.out is None:
+            return None
+        numbers = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in self.headline_numbers().items()}
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / HEADLINE
+        path.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")  # JSON has no NaN: null
+        return path
 
     def _link(self, key: str, text: str) -> str:
         """``text`` linked to the published transcript of the attempt ``key`` (plain when it has none)."""
@@ -196,8 +224,8 @@ class Report:
         flaky = f"{h['flaky_cells']} flaky cell{'s' if h['flaky_cells'] != 1 else ''}"
         numbers = (
             f'<span class="big">{_percent(h["pass_rate"])} ok</span>'
-            f'<span class="report-ci">95% CI {_interval(rate.value, rate.low, rate.high).partition(" ")[2]}</span>'
-            f'<span class="big">{h["cells"]} cells</span>'
+            + (f'<span class="report-ci">95% CI [{rate.low:.0%}-{rate.high:.0%}]</span>' if rate.attempts else "")
+            + f'<span class="big">{h["cells"]} cells</span>'
             f'<span class="big">{flaky}</span>'
             f'<span class="big">{h["controls_caught"]}/{h["controls"]} controls caught</span>'
         )
@@ -209,16 +237,16 @@ class Report:
         )
         parts = [
             CSS,
-            f'<div class="report-box">{numbers}{_p(counts)}{self._provenance()}{self._trend_line()}</div>',
+            f'<div class="report-box">{numbers}{_p(counts)}{self._where_from()}{self._trend_line()}</div>',
         ]
         parts += [_p("note: " + html.escape(n), "report-note") for n in self.data.notes]
         return _section("headline", *parts)
 
-    def _provenance(self) -> str:
+    def _where_from(self) -> str:
         """Where the numbers come from: worlds, model kinds, and whether the attempts were replayed."""
         f = self.frame
         worlds = ", ".join(sorted(f["world"].dropna().unique())) or "unknown"
-        found = an.provenance(f)
+        found = self._provenance
         models = "; ".join(
             f"{html.escape(m)} ({html.escape(r if r == k else f'{r}, {k}')}"
             + (f", via {html.escape(host)}" if host else "")
@@ -300,7 +328,7 @@ class Report:
         )
         by_stack = _styled(_side_by_side(an.models_side_by_side(f, "stack"), "stack"), "models-by-stack")
         by_scenario = _styled(_side_by_side(an.models_side_by_side(f, "scenario"), "scenario"), "models-by-scenario")
-        found = an.provenance(f)
+        found = self._provenance
         return _section(
             "models",
             text,
@@ -335,7 +363,7 @@ class Report:
 
     def flaky(self) -> Html:
         """Cells whose attempts disagreed, each attempt's verdict linked to its transcript."""
-        found = flaky_cells(self.frame)
+        found = self._flaky
         attempts = self.frame.groupby(CELL)["attempt"].count()
         if attempts.max() <= 1:
             return _section(

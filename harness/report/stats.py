@@ -139,10 +139,13 @@ def flaky_cells(frame: pd.DataFrame) -> pd.DataFrame:
     order; columns ``scenario``, ``framework``, ``path``, ``model``, ``stack``, ``control``, ``attempts``, ``ok``,
     ``verdicts``, ``keys``."""
     columns = [*CELL, "stack", "control", "attempts", "ok", "verdicts", "keys"]
-    if frame.empty:
+    per_cell = frame.groupby(CELL)["ok"]
+    ok, attempts = per_cell.transform("sum"), per_cell.transform("size")
+    mixed = frame[(ok > 0) & (ok < attempts)]
+    if mixed.empty:
         return pd.DataFrame(columns=columns)
     cells = (
-        frame.sort_values("attempt")
+        mixed.sort_values("attempt")
         .groupby(CELL, sort=True)
         .agg(
             stack=("stack", "first"),
@@ -154,4 +157,4 @@ def flaky_cells(frame: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    return cells[(cells["ok"] > 0) & (cells["ok"] < cells["attempts"])][columns].reset_index(drop=True)
+    return cells[columns]

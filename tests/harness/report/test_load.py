@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.report import RunDataError, latest_run, load_results, load_run
 from harness.report.load import model_kind
+from harness.report.render import ROOT
 from harness.scenarios.schema import CONTROLS
 from harness.vocab import is_control
 from tests.harness.report import synth
@@ -182,3 +185,20 @@ def test_a_moved_run_still_finds_its_transcripts(tmp_path: Path) -> None:
     frame = load_results(moved)
     assert frame["transcript_file"].dropna().map(lambda p: p.startswith(str(moved))).all()
     assert not frame["transcript_missing"].any()
+
+
+def test_rendering_from_the_command_line_does_not_load_the_statistics() -> None:
+    """Only the notebook's kernel needs scipy, statsmodels and matplotlib: the command that renders a report, and
+    a run writing its summary, start without them."""
+    code = (
+        "import json, sys\n"
+        "from harness.report import render_report, RunDataError\n"
+        "import harness.report.summary\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('scipy', 'statsmodels', 'matplotlib'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(done.stdout) == []
+    from harness.report import wilson  # and a name of the statistics loads them on first use
+
+    assert wilson(7, 10).high == pytest.approx(0.8922, abs=1e-4)

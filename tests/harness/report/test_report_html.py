@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.report import Rendered, render_report
+from harness.report import Rendered, ReportError, render_report
 from harness.report.render import ROOT, export_html
 from tests.harness.report import synth
 from tests.harness.report.browser import Browser
@@ -231,3 +231,15 @@ def test_the_command_line_report_and_its_errors(rendered: Rendered, tmp_path: Pa
     run_dir = rendered.html.parents[2] / "runs" / "current"
     priced = runner.invoke(app, ["report", str(run_dir), "--prices", str(bad_prices)])
     assert priced.exit_code == 2 and "prices.yaml:1: models: Input should be a valid dictionary" in priced.output
+
+
+def test_a_notebook_that_writes_no_headline_is_an_error(rendered: Rendered, tmp_path: Path) -> None:
+    bare = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    )
+    bare.cells = [nbformat.v4.new_code_cell("run = None", metadata={"tags": ["parameters"]})]
+    notebook = tmp_path / "bare.ipynb"
+    nbformat.write(bare, notebook)
+    run_dir = rendered.html.parents[2] / "runs" / "current"
+    with pytest.raises(ReportError, match=r"bare\.ipynb did not write .*headline\.json"):
+        render_report(run_dir, reports_dir=tmp_path / "reports", notebook=notebook)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from harness.report import Report
+from harness.report.index import HEADLINE, write_index
 from tests.harness.report import synth
 
 SECTIONS = (
@@ -111,3 +113,14 @@ def test_costs_unknown_and_without_a_pass(tmp_path: Path) -> None:
     shown = render_all(Report("costly", runs_dir=tmp_path))["cost"]
     assert shown.count(">unknown<") == 3  # the real model is not in the price table: cost, per attempt, per pass
     assert ">0.0009<" in shown and ">no passing attempt<" in shown  # priced, but nothing passed: not a number
+
+
+def test_the_index_lists_intervals_and_older_headlines(tmp_path: Path) -> None:
+    newer = {"run_id": "new", "started_at": "2", "pass_rate": 0.8, "pass_rate_low": 0.67, "pass_rate_high": 0.88}
+    older = {"run_id": "old", "started_at": "1", "pass_rate": 0.92, "regressions": 2}  # written before intervals
+    for headline in (newer, older):
+        (tmp_path / headline["run_id"]).mkdir()
+        (tmp_path / headline["run_id"] / HEADLINE).write_text(json.dumps(headline | {"flaky_cells": 1}))
+    page = write_index(tmp_path).read_text()
+    assert "<td>80% [67%-88%]</td><td>1</td>" in page and "<td>92%</td><td>1</td>" in page
+    assert page.index("new/report.html") < page.index("old/report.html")
