@@ -33,23 +33,31 @@ def _cell(value: Any) -> str:
 def _row(h: dict[str, Any]) -> str:
     link = f'<a href="{html.escape(h["dir"])}/report.html">{html.escape(str(h.get("run_id")))}</a>'
     if "problem" in h:
-        return f'<tr><td>{link}</td><td colspan="7" class="problem">{html.escape(h["problem"])}</td></tr>'
-    rate = h.get("pass_rate")
+        return f'<tr><td>{link}</td><td colspan="8" class="problem">{html.escape(h["problem"])}</td></tr>'
     regressions = h.get("regressions")
     flag = ' class="regression"' if regressions else ""
     return (
         f"<tr><td>{link}</td><td>{_cell(h.get('started_at'))}</td><td>{_cell(h.get('world'))}</td>"
-        f"<td>{_cell(h.get('cells'))}</td><td>{'-' if rate is None else f'{rate:.0%}'}</td>"
+        f"<td>{_cell(h.get('cells'))}</td><td>{_rate(h)}</td><td>{_cell(h.get('flaky_cells'))}</td>"
         f"<td>{_cell(h.get('controls_caught'))}/{_cell(h.get('controls'))}</td>"
         f"<td{flag}>{_cell(regressions)}</td><td>{_cell(h.get('baseline'))}</td></tr>"
     )
 
 
+def _rate(h: dict[str, Any]) -> str:
+    """The pass rate with its 95% interval (a headline written before intervals has none)."""
+    rate, low, high = h.get("pass_rate"), h.get("pass_rate_low"), h.get("pass_rate_high")
+    if not isinstance(rate, int | float):
+        return "-"
+    interval = f" [{low:.0%}-{high:.0%}]" if isinstance(low, int | float) and isinstance(high, int | float) else ""
+    return f"{rate:.0%}{interval}"
+
+
 def write_index(reports_dir: Path) -> Path:
     headlines = read_headlines(reports_dir)
     head = (
-        "<tr><th>run</th><th>started</th><th>world</th><th>cells</th><th>pass rate</th>"
-        "<th>controls caught</th><th>regressions</th><th>baseline</th></tr>"
+        "<tr><th>run</th><th>started</th><th>world</th><th>cells</th><th>pass rate [95% CI]</th>"
+        "<th>flaky cells</th><th>controls caught</th><th>regressions</th><th>baseline</th></tr>"
     )
     body = "\n".join(_row(h) for h in headlines)
     page = reports_dir / "index.html"
@@ -65,7 +73,9 @@ table {{ border-collapse: collapse; }} th, td {{ border-bottom: 1px solid #ddd; 
 .regression {{ color: #b2182b; font-weight: 600; }} .problem {{ color: #b2182b; }}
 </style></head>
 <body><h1>Harness reports</h1><p>{count} run(s), newest first. Pass rate: ok attempts of the real matrix
-(negative controls excluded); regressions: cells worse than in the baseline run.</p>
+(negative controls excluded) with its Wilson 95% interval; flaky cells: cells whose attempts disagreed;
+regressions: framework / path and model pairs significantly worse than in the baseline run (Fisher's exact test,
+p &lt; 0.05).</p>
 <table id="runs"><thead>{head}</thead><tbody>
 {body}
 </tbody></table></body></html>

@@ -106,6 +106,11 @@ def load_run(run: str | Path | None, runs_dir: Path | None = None) -> RunData:
             "them shows as empty or n/a"
         )
     frame = _frame(list(by_key.values()), run_dir)
+    if frame["schema_version"].lt(2).any():
+        notes.append(
+            "some rows predate the model fields (model_kind, model_host, sampling, failures): their model kind is "
+            "told by the model's name and their failures are categorised from the verdict's reasons"
+        )
     missing = frame[frame["transcript_missing"]]
     if len(missing):
         notes.append(
@@ -120,9 +125,15 @@ def load_results(run: str | Path | None = None, runs_dir: Path | None = None) ->
     """One row per cell attempt of a run (a directory, a run id under ``runs_dir``, or None for the latest run),
     for notebooks.
 
-    Besides the stored fields: ``stack`` ("framework / path"), ``ok`` (pass or expected-unsupported),
-    ``tokens`` (input + output), ``transcript_file`` (the transcript found on disk, or None) and
-    ``transcript_missing``.
+    Besides the stored fields: ``stack`` ("framework / path"), ``cell`` (the key without the attempt), ``ok`` (pass
+    or expected-unsupported), ``tokens`` (input + output), ``transcript_file`` (the transcript found on disk, or
+    None) and ``transcript_missing``. Fields of newer rows are always present: ``model_kind`` ("scripted" for the
+    sandbox's built-in models, "real" otherwise; told by the model's name when a row lacks it), ``model_host`` and
+    ``upstream_model`` (None when unknown), ``sampling`` (a dict, empty when unknown) and ``failures`` (the failure
+    categories found in the transcript; None when the row was not classified).
+
+    The statistics over these rows (Wilson intervals, pass^k with bootstrap intervals, flaky cells, the exact test
+    between runs) are in ``harness.report.stats``, and the report's tables in ``harness.report.analysis``.
     """
     return load_run(run, runs_dir).results
 
@@ -137,8 +148,10 @@ def _frame(rows: list[ResultRow], run_dir: Path) -> pd.DataFrame:
     for name in TEXT:  # object dtype: a missing value stays None (pandas' string dtype would make it NaN)
         frame[name] = pd.Series(list(frame[name]), index=frame.index, dtype=object)
     frame["control"] = frame["control"].astype(bool)
+    _model_fields(frame)
     frame["attempt"] = frame["attempt"].astype(int)
     frame["stack"] = frame["framework"] + " / " + frame["path"]
+    frame["cell"] = frame["scenario"] + "/" + frame["framework"] + "/" + frame["path"] + "/" + frame["model"]
     frame["ok"] = frame["verdict"].isin(OK_OUTCOMES)
     frame["tokens"] = frame["input_tokens"] + frame["output_tokens"]
     frame["transcript_file"] = pd.Series(
@@ -149,6 +162,42 @@ def _frame(rows: list[ResultRow], run_dir: Path) -> pd.DataFrame:
         frame["transcript"].notna() | frame["verdict"].ne(Outcome.ERROR)
     )
     return frame.sort_values(["control", "scenario", "model", "framework", "path", "attempt"], ignore_index=True)
+
+
+SCRIPTED_PREFIX = "sandbox-"  # the sandbox's built-in models: scripted policies, deterministic
+
+
+def model_kind(model: str) -> str:
+    """What a row without ``model_kind`` ran: "scripted" (a built-in ``sandbox-*`` policy) or "real"."""
+    return "scripted" if model.startswith(SCRIPTED_PREFIX) else "real"
+
+
+def _model_fields(frame: pd.DataFrame) -> None:
+    """The fields of rows from schema version 2 on, present in every frame (in place)."""
+    versions = pd.to_numeric(frame["schema_version"], errors="coerce").fillna(0).astype(int)
+    frame["schema_version"] = versions
+
+    def column(name: str) -> list[Any]:
+        return list(frame[name]) if name in frame.columns else [None] * len(frame)
+
+    frame["model_kind"] = [
+        kind if isinstance(kind, str) and kind else model_kind(model)
+        for kind, model in zip(column("model_kind"), frame["model"], strict=True)
+    ]
+    for name in ("model_host", "upstream_model"):
+        frame[name] = pd.Series(
+            [v if isinstance(v, str) else None for v in column(name)], index=frame.index, dtype=object
+        )
+    frame["sampling"] = pd.Series([v if isinstance(v, dict) else {} for v in column("sampling")], index=frame.index)
+    # a classified row carries a list (empty: nothing found); an older row was never classified
+    frame["failures"] = pd.Series(
+        [
+            [str(c) for c in found] if isinstance(found, list) and (found or version >= 2) else None
+            for found, version in zip(column("failures"), versions, strict=True)
+        ],
+        index=frame.index,
+        dtype=object,
+    )
 
 
 def _transcript(run_dir: Path, recorded: Any) -> str | None:

@@ -13,7 +13,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from harness.report.analysis import METRICS
+from harness.report.analysis import measured
 
 OK_CMAP = LinearSegmentedColormap.from_list("ok", ["#d73027", "#fee08b", "#1a9850"])
 
@@ -40,14 +40,16 @@ def heatmap(share: pd.DataFrame, labels: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def distributions(frame: pd.DataFrame) -> Figure:
-    """Latency, tokens and tool calls per framework / path, one box plot each."""
+def distributions(frame: pd.DataFrame, metrics: dict[str, str]) -> Figure:
+    """The given metrics (column -> label) per framework / path, one box plot each (timings from attempts that
+    were not replayed only)."""
     stacks = sorted(frame["stack"].unique())
-    fig = _figure(12, 1.2 + 0.4 * len(stacks))
-    axes = fig.subplots(1, len(METRICS), sharey=True)
-    for ax, (metric, label) in zip(axes, METRICS.items(), strict=True):
-        values = [frame.loc[frame["stack"] == s, metric].dropna().to_numpy(dtype=float) for s in stacks]
-        ax.boxplot(values, orientation="horizontal", tick_labels=stacks, widths=0.6)
+    fig = _figure(4 * len(metrics), 1.2 + 0.4 * len(stacks))
+    axes = np.atleast_1d(fig.subplots(1, len(metrics), sharey=True))
+    for ax, (metric, label) in zip(axes, metrics.items(), strict=True):
+        values = measured(frame, metric)
+        shown = [values[frame.loc[values.index, "stack"] == s].dropna().to_numpy(dtype=float) for s in stacks]
+        ax.boxplot(shown, orientation="horizontal", tick_labels=stacks, widths=0.6)
         ax.set_title(label, fontsize=10)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.tick_params(labelsize=8)
@@ -73,16 +75,20 @@ def cost_bars(costs: pd.DataFrame, currency: str) -> Figure:
     return fig
 
 
-def pass_rate_bars(metrics: pd.DataFrame) -> Figure:
-    """Pass rate per framework / path, baseline next to this run."""
-    fig = _figure(8, 1.2 + 0.45 * len(metrics))
+def pass_rate_bars(stacks: pd.DataFrame) -> Figure:
+    """Pass rate per framework / path and model, baseline next to this run, each with its Wilson 95% interval."""
+    labels = [f"{s} · {m}" for s, m in zip(stacks["stack"], stacks["model"], strict=True)]
+    fig = _figure(8, 1.2 + 0.5 * len(stacks))
     ax = fig.add_subplot()
-    y = np.arange(len(metrics))
-    ax.barh(y - 0.2, metrics["pass rate before"].fillna(0), height=0.4, label="baseline", color="#bbbbbb")
-    ax.barh(y + 0.2, metrics["pass rate now"].fillna(0), height=0.4, label="this run", color="#1a9850")
-    ax.set_yticks(y, list(metrics.index), fontsize=8)
+    y = np.arange(len(stacks))
+    for offset, when, label, colour in ((-0.2, "before", "baseline", "#bbbbbb"), (0.2, "now", "this run", "#1a9850")):
+        rate = stacks[f"rate {when}"].to_numpy(dtype=float)
+        errors = np.abs(np.vstack([rate - stacks[f"low {when}"], stacks[f"high {when}"] - rate]).astype(float))
+        ax.barh(y + offset, np.nan_to_num(rate), height=0.4, label=label, color=colour)
+        ax.errorbar(rate, y + offset, xerr=errors, fmt="none", ecolor="#333333", elinewidth=1, capsize=2)
+    ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("pass rate (ok attempts / attempts)", fontsize=9)
+    ax.set_xlabel("pass rate (ok attempts / attempts), 95% interval", fontsize=9)
     ax.invert_yaxis()
     ax.legend(fontsize=8, loc="lower right")
     return fig

@@ -5,15 +5,13 @@ run's headline numbers and rebuild ``reports/index.html``."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.report import analysis as an
 from harness.report.index import HEADLINE, write_index
-from harness.report.load import RunData, load_run
+from harness.report.load import load_run
 from harness.report.prices import load_prices
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +56,7 @@ def render_report(
         raise ReportError(f"{notebook}: missing: the report notebook is needed to render a report")
     out = reports_dir / data.run_id
     shutil.rmtree(out / "transcripts", ignore_errors=True)  # a cell that failed last time may pass now
+    (out / HEADLINE).unlink(missing_ok=True)  # the notebook writes it anew
     out.mkdir(parents=True, exist_ok=True)
     executed = out / "report.ipynb"
     parameters = {
@@ -69,8 +68,11 @@ def render_report(
     _execute(notebook, executed, parameters)
     page = out / "report.html"
     page.write_text(export_html(executed, f"Report {data.run_id}", show_code), encoding="utf-8")
-    headline = _headline(data, base)
-    (out / HEADLINE).write_text(json.dumps(headline, indent=2) + "\n", encoding="utf-8")
+    if not (out / HEADLINE).is_file():
+        raise ReportError(
+            f"{notebook.name} did not write {out / HEADLINE} (its first cell calls report.save_headline())"
+        )
+    headline = json.loads((out / HEADLINE).read_text(encoding="utf-8"))
     write_index(reports_dir)
     return Rendered(page, executed, headline)
 
@@ -122,11 +124,3 @@ def export_html(executed: Path, title: str, show_code: bool = False) -> str:
     exporter.register_preprocessor(remove, enabled=True)  # type: ignore[no-untyped-call]
     body, _ = exporter.from_notebook_node(notebook)
     return str(body)
-
-
-def _headline(data: RunData, base: RunData | None) -> dict[str, Any]:
-    found = an.trend(data.results, base.results, base.run_id) if base else None
-    headline = an.headline(data.results, data.run_id, found)
-    if isinstance(headline["pass_rate"], float) and math.isnan(headline["pass_rate"]):
-        headline["pass_rate"] = None  # JSON has no NaN
-    return headline

@@ -4,8 +4,11 @@ charts as inline PNG), so that a notebook cell is a single call and the HTML exp
 from __future__ import annotations
 
 import html
+import json
+import math
 import platform
 from collections.abc import Callable
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,10 @@ import pandas as pd
 
 from harness.report import analysis as an
 from harness.report import plots
+from harness.report.index import HEADLINE
 from harness.report.load import RunData, load_run
 from harness.report.prices import DEFAULT_PRICES, load_prices
+from harness.report.stats import ALPHA, CELL, RESAMPLES, SEED, TEST, Rate, flaky_cells, rate_of
 from harness.report.transcripts import publish
 from harness.secrets import redact
 
@@ -26,14 +31,19 @@ COLOURS = {
     "error": "#fdd0a2",
     "caught": "#c7e9c0",
     "not caught": "#fee391",
+    "regression": "#fcbba1",
+    "improvement": "#c7e9c0",
+    "within noise": "#eeeeee",
 }
 CSS = """<style>
 .report-box { border: 1px solid #ccc; border-radius: 8px; padding: .75rem 1rem; margin: .5rem 0; }
 .report-box .big { font-size: 1.6rem; font-weight: 600; margin-right: 1.5rem; }
 .regression { color: #b2182b; font-weight: 600; } .improvement { color: #1a7837; font-weight: 600; }
-.report-note { color: #8c510a; }
+.report-note { color: #8c510a; } .report-ci { color: #555; font-size: 1rem; margin-right: 1.5rem; }
+.report-provenance { background: #f4f6fa; border-radius: 6px; padding: .4rem .75rem; }
 .report-table td, .report-table th { padding: 2px 8px; font-size: 0.85rem; text-align: left; vertical-align: top; }
 .report-chart { max-width: 100%; display: block; margin: .5rem 0; }
+#T_models-by-stack td, #T_models-by-scenario td, #T_pass-rates td, #T_trend-stacks td { white-space: nowrap; }
 </style>"""
 
 
@@ -54,6 +64,22 @@ def _p(text: str, cls: str = "") -> str:
 
 def _percent(value: float) -> str:
     return "n/a" if pd.isna(value) else f"{value:.0%}"
+
+
+def _interval(value: float, low: float, high: float) -> str:
+    """``80% [67-88%]``: a rate and its 95% interval ("[n/a]" when it has none, e.g. a single scenario)."""
+    if pd.isna(value):
+        return "n/a"
+    shown = "n/a" if pd.isna(low) or pd.isna(high) else f"{low:.0%}-{high:.0%}"
+    return f"{value:.0%} [{shown}]"
+
+
+def _rate(rate: Rate) -> str:
+    return _interval(rate.value, rate.low, rate.high)
+
+
+def _p_value(p: float) -> str:
+    return "n/a" if pd.isna(p) else "p < 0.0001" if p < 0.0001 else f"p = {p:.2g}"
 
 
 def _styled(
@@ -83,8 +109,37 @@ def _styled(
 
 def _verdict_colour(value: Any) -> str:
     text = str(value)
-    colour = COLOURS.get(text) or ("#ffffbf" if text.endswith(" ok") else "")
+    colour = COLOURS.get(text) or ("#ffffbf" if text.endswith(" ok") or text.startswith("caught ") else "")
     return f"background-color: {colour}" if colour else ""
+
+
+def _table(name: str, head: list[str], rows: list[list[str]]) -> str:
+    """A table of cells that are already HTML (links); everything from the run must be escaped by the caller."""
+    header = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="report-table" id="{name}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _side_by_side(long: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`an.models_side_by_side` as one row per ``by`` and, per model (with its role), its pass rate with
+    interval, ok / attempts and cells."""
+    labels = {m: f"{m} ({r})" for m, r in zip(long["model"], long["role"], strict=True)}
+    shown = long.assign(
+        model=long["model"].map(labels),
+        **{
+            "pass rate [95% CI]": [
+                _interval(v, lo, hi) for v, lo, hi in zip(long["rate"], long["low"], long["high"], strict=True)
+            ],
+            "ok / attempts": [f"{int(o)}/{int(n)}" for o, n in zip(long["ok"], long["attempts"], strict=True)],
+            "cells": long["cells"].astype(int).astype(str),
+        },
+    )
+    metrics = ["pass rate [95% CI]", "ok / attempts", "cells"]
+    wide = shown.pivot(index=by, columns="model", values=metrics).swaplevel(axis=1)
+    order = list(dict.fromkeys(shown[by]))
+    models = shown.loc[shown[by] == an.ALL, "model"]  # every model once, in role order
+    columns = pd.MultiIndex.from_tuples([(m, k) for m in models for k in metrics])
+    return wide.reindex(index=order, columns=columns).rename_axis(index=None, columns=[None, None])
 
 
 class Report:
@@ -92,7 +147,8 @@ class Report:
 
     ``run`` and ``baseline``: directories, or run ids under ``runs_dir`` (default: ``runs/``); ``run`` None is
     the latest run. ``output_dir``: the report's directory; failing cells' transcripts are published there and
-    linked relatively. Without it, links point at the run's own transcript files.
+    linked relatively, and :meth:`save_headline` writes the headline numbers there. Without it, links point at
+    the run's own transcript files.
     """
 
     def __init__(
@@ -129,37 +185,106 @@ class Report:
         return links
 
     def headline_numbers(self) -> dict[str, Any]:
+        return dict(self._headline)
+
+    @cached_property
+    def _headline(self) -> dict[str, Any]:
         return an.headline(self.frame, self.data.run_id, self.trend)
+
+    @cached_property
+    def _provenance(self) -> pd.DataFrame:
+        return an.provenance(self.frame)
+
+    @cached_property
+    def _flaky(self) -> pd.DataFrame:
+        return flaky_cells(self.frame)
+
+    def save_headline(self) -> Path | None:
+        """Write ``headline.json`` (what ``reports/index.html`` lists) into the output directory; None without
+        one."""
+        if self.out is None:
+            return None
+        numbers = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in self.headline_numbers().items()}
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / HEADLINE
+        path.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")  # JSON has no NaN: null
+        return path
+
+    def _link(self, key: str, text: str) -> str:
+        """``text`` linked to the published transcript of the attempt ``key`` (plain when it has none)."""
+        link = self.links.get(key)
+        shown = html.escape(text)
+        return f'<a class="transcript-link" href="{html.escape(link)}">{shown}</a>' if link else shown
 
     # -- sections ------------------------------------------------------------------------------------------------
 
     def headline(self) -> Html:
         h = self.headline_numbers()
+        rate = rate_of(self.matrix_rows)
+        flaky = f"{h['flaky_cells']} flaky cell{'s' if h['flaky_cells'] != 1 else ''}"
         numbers = (
             f'<span class="big">{_percent(h["pass_rate"])} ok</span>'
-            f'<span class="big">{h["cells"]} cells</span>'
+            + (f'<span class="report-ci">95% CI [{rate.low:.0%}-{rate.high:.0%}]</span>' if rate.attempts else "")
+            + f'<span class="big">{h["cells"]} cells</span>'
+            f'<span class="big">{flaky}</span>'
             f'<span class="big">{h["controls_caught"]}/{h["controls"]} controls caught</span>'
         )
         counts = (
-            f"pass {h['pass']}, expected-unsupported {h['expected_unsupported']}, fail {h['fail']}, "
-            f"error {h['error']} over {h['scenarios']} scenarios and {h['stacks']} framework / path stacks; "
-            f"world {html.escape(h['world'])}, model {html.escape(', '.join(h['models']) or '-')}, "
+            f"{h['attempts']} attempts: pass {h['pass']}, expected-unsupported {h['expected_unsupported']}, "
+            f"fail {h['fail']}, error {h['error']} over {h['scenarios']} scenarios and {h['stacks']} framework / "
+            f"path stacks; {h['flaky_control_cells']} flaky control cell(s); "
             f"started {html.escape(str(h['started_at']))}"
         )
-        parts = [CSS, f'<div class="report-box">{numbers}{_p(counts)}{self._trend_line()}</div>']
+        parts = [
+            CSS,
+            f'<div class="report-box">{numbers}{_p(counts)}{self._where_from()}{self._trend_line()}</div>',
+        ]
         parts += [_p("note: " + html.escape(n), "report-note") for n in self.data.notes]
         return _section("headline", *parts)
+
+    def _where_from(self) -> str:
+        """Where the numbers come from: worlds, model kinds, and whether the attempts were replayed."""
+        f = self.frame
+        worlds = ", ".join(sorted(f["world"].dropna().unique())) or "unknown"
+        found = self._provenance
+        models = "; ".join(
+            f"{html.escape(m)} ({html.escape(r if r == k else f'{r}, {k}')}"
+            + (f", via {html.escape(host)}" if host else "")
+            + ")"
+            for m, r, k, host in zip(found["model"], found["role"], found["kind"], found["host"], strict=True)
+        )
+        kinds = sorted(set(found["kind"]))
+        replayed = int(an.replayed(f).sum())
+        if replayed == len(f):
+            how = (
+                "Replayed from recorded cassettes: verdicts and token counts are the recorded ones; times are "
+                "replay times, not latency, so no latency is shown."
+            )
+        elif replayed:
+            how = (
+                f"{replayed} of {len(f)} attempts were replayed from cassettes: their times are replay times and "
+                "are left out of the latency figures."
+            )
+        else:
+            how = "Run live against the world named: times are measured latency."
+        text = (
+            f"<b>Where the numbers come from:</b> world {html.escape(worlds)}; "
+            f"{' and '.join(kinds) or 'no'} model{'s' if len(kinds) != 1 else ''}: {models}. {how}"
+        )
+        return f'<p class="report-provenance" id="provenance">{text}</p>'
 
     def _trend_line(self) -> str:
         if self.trend is None:
             return _p("No baseline: render with <code>--baseline RUN</code> to compare with an earlier run.")
         t = self.trend
+        o = t.overall
         return _p(
-            f"Against {html.escape(t.baseline_id)}: pass rate {_percent(t.pass_rate_before)} &rarr; "
-            f"{_percent(t.pass_rate_after)}; "
+            f"Against {html.escape(t.baseline_id)}: pass rate {_rate(o.before)} &rarr; {_rate(o.after)} "
+            f"({html.escape(o.test)}, {_p_value(o.p_value)}: {o.call}). Per framework / path and model: "
             f'<span class="regression">{t.count("regression")} regression(s)</span>, '
-            f'<span class="improvement">{t.count("improvement")} improvement(s)</span>, '
-            f"{t.count('new')} new and {t.count('removed')} removed cell(s)."
+            f'<span class="improvement">{t.count("improvement")} improvement(s)</span> '
+            f"(p &lt; {ALPHA:g}), {t.count('within noise')} within noise; {len(t.flips)} cell(s) changed; "
+            f"{t.count('new')} new and {t.count('removed')} removed."
         )
 
     def matrix(self) -> Html:
@@ -186,55 +311,145 @@ class Report:
             )
         caught, total = an.controls_caught(self.frame)
         text = _p(
-            f'{caught} of {total} control cells failed, as they must. A control that is "not caught" on a '
-            "cell is one whose fault that scenario and path cannot reveal; each control must be caught by "
-            "at least one cell. Controls are never counted in the rates above."
+            f"{caught} of {total} control cells failed in at least one attempt, as they must. A control that is "
+            '"not caught" on a cell is one whose fault that scenario and path cannot reveal; each control must be '
+            'caught by at least one cell. "caught 1/3": a control that makes its mistake on a share of its attempts '
+            "was caught on one of three. Controls are never counted in the real matrix's rates."
         )
         return _section("controls", text, _styled(an.control_matrix(rows), "control-matrix", _verdict_colour))
+
+    def models(self) -> Html:
+        """Every model side by side, the reference, real models and controls, per stack and per scenario."""
+        f = self.frame
+        text = _p(
+            "Each model's pass rate (ok attempts / attempts) with its Wilson 95% interval, per framework / path "
+            "and per scenario; <i>(all)</i> is the model over every cell it ran. Controls are listed for "
+            "comparison (they are built to fail)."
+        )
+        by_stack = _styled(_side_by_side(an.models_side_by_side(f, "stack"), "stack"), "models-by-stack")
+        by_scenario = _styled(_side_by_side(an.models_side_by_side(f, "scenario"), "scenario"), "models-by-scenario")
+        found = self._provenance
+        return _section(
+            "models",
+            text,
+            "<h3>Per framework / path</h3>",
+            by_stack,
+            "<h3>Per scenario</h3>",
+            by_scenario,
+            "<h3>The models</h3>",
+            _styled(found, "model-provenance", index=False),
+        )
 
     def pass_rates(self) -> Html:
         if self.matrix_rows.empty:
             return _section("pass-rates", _p("No real cell to rate."))
         table = an.pass_rates(self.matrix_rows)
-        rates = {c: "{:.0%}" for c in table.columns if c.startswith("pass")}
-        note = (
-            ""
-            if table["attempts"].max() > 1
-            else _p("One attempt per cell: pass^k needs repeats (<code>harness run --repeat 3</code>).")
+        shown = table[["stack", "model", "scenarios", "attempts per scenario"]].copy()
+        shown["ok / attempts"] = [f"{o}/{n}" for o, n in zip(table["ok"], table["attempts"], strict=True)]
+        names = ["pass rate"] + [c for c in table.columns if c.startswith("pass") and c[-4:] not in (" low", "high")]
+        for name in dict.fromkeys(names):
+            shown[f"{name} [95% CI]"] = [
+                _interval(v, lo, hi)
+                for v, lo, hi in zip(table[name], table[f"{name} low"], table[f"{name} high"], strict=True)
+            ]
+        note = _p(
+            "[low-high]: 95% intervals; Wilson for the pass rate, a percentile bootstrap over scenarios for pass@1 "
+            f"and pass^k ({RESAMPLES} resamples of the scenarios with replacement, seed {SEED}, so the same run "
+            "always gets the same intervals; n/a with a single scenario)."
         )
-        return _section("pass-rates", note, _styled(table, "pass-rates", formats=rates, index=False))
+        if table["attempts per scenario"].max() <= 1:
+            note += _p("One attempt per cell: pass^k needs repeats (<code>harness run --repeat 3</code>).")
+        return _section("pass-rates", note, _styled(shown, "pass-rates", index=False))
+
+    def flaky(self) -> Html:
+        """Cells whose attempts disagreed, each attempt's verdict linked to its transcript."""
+        found = self._flaky
+        attempts = self.frame.groupby(CELL)["attempt"].count()
+        if attempts.max() <= 1:
+            return _section(
+                "flaky", _p("One attempt per cell: flakiness needs repeats (<code>harness run --repeat 3</code>).")
+            )
+        if found.empty:
+            return _section("flaky", _p("No flaky cell: every cell's attempts agreed."))
+        real, control = int((~found["control"]).sum()), int(found["control"].sum())
+        text = _p(
+            f"{real} cell(s) of the real matrix and {control} control cell(s) had mixed outcomes: some attempts ok, "
+            "some not. A verdict links to its transcript where one was published."
+        )
+        rows = [
+            [
+                html.escape(r.scenario),
+                html.escape(r.stack),
+                html.escape(r.model) + (" (control)" if r.control else ""),
+                f"{r.ok}/{r.attempts}",
+                ", ".join(self._link(k, v) for k, v in zip(r.keys, r.verdicts, strict=True)),
+            ]
+            for r in found.itertuples()
+        ]
+        head = ["scenario", "framework / path", "model", "ok / attempts", "verdicts by attempt"]
+        return _section("flaky", text, _table("flaky-cells", head, rows))
 
     def distributions(self) -> Html:
         rows = self.matrix_rows
         if rows.empty:
             return _section("distributions", _p("No real cell to measure."))
-        chart = plots.figure_html(
-            plots.distributions(rows), "distributions", "latency, tokens and tool calls per framework and path"
+        metrics = an.shown_metrics(rows)
+        replayed = int(an.replayed(rows).sum())
+        parts = []
+        if replayed:
+            parts.append(
+                _p(
+                    f"{replayed} of {len(rows)} attempts were replayed from cassettes: their times are replay "
+                    "times, not latency, and are left out of the latency figures"
+                    + (" (none is left: no latency is shown)." if "wall_ms" not in metrics else "."),
+                    "report-note",
+                )
+            )
+        parts.append(
+            plots.figure_html(
+                plots.distributions(rows, metrics),
+                "distributions",
+                "latency, tokens and tool calls per framework and path",
+            )
         )
-        table = _styled(an.distribution_summary(rows), "distributions", formats="{:,.0f}")
-        return _section("distributions", chart, table)
+        parts.append(_styled(an.distribution_summary(rows), "distributions", formats="{:,.0f}"))
+        return _section("distributions", *parts)
 
     def cost(self) -> Html:
         rows = self.matrix_rows
         if rows.empty:
             return _section("cost", _p("No real cell to price."))
         table = an.cost_table(rows, self.prices)
-        money = {"cost": "{:.4f}", "cost per cell": "{:.5f}"}
-        styled = _styled(table, "cost", formats=money, index=False, na_rep="unknown")
+        shown = table.copy()
+        for column, digits in (("cost", 4), ("cost per attempt", 5), ("cost per passing attempt", 5)):
+            shown[column] = [
+                "unknown"
+                if pd.isna(c) and pd.isna(total)
+                else "no passing attempt"
+                if pd.isna(c)
+                else f"{c:.{digits}f}"
+                for c, total in zip(table[column], table["cost"], strict=True)
+            ]
+        styled = _styled(shown, "cost", index=False, na_rep="unknown")
         chart = plots.figure_html(plots.cost_bars(table, self.prices.currency), "cost", "estimated cost")
         text = _p(
             f"Estimated from the token counts and the price table {html.escape(self.prices_file.name)} "
             f"({html.escape(self.prices.currency)} per 1M tokens); a model missing from the table is "
-            '"unknown", never 0.'
+            '"unknown", never 0. Cost per passing attempt: the cost of the group over its ok attempts, what one '
+            "passing cell costs when attempts are repeated until one passes."
         )
         return _section("cost", text, chart, styled)
 
     def failures(self) -> Html:
         failed = an.failures(self.matrix_rows)
+        note = _p(
+            'Categories come from the transcript (the failure taxonomy recorded with each attempt, "from: '
+            'transcript") where the rows carry it, else from the verdict\'s reasons ("from: reasons").'
+        )
         if failed.empty:
             parts = [_p("No failure or error in the real matrix.")]
         else:
-            parts = [self._taxonomy(self.matrix_rows, "taxonomy"), self._failure_list(failed, "failures")]
+            parts = [note, self._taxonomy(self.matrix_rows, "taxonomy"), self._failure_list(failed, "failures")]
         caught = an.failures(self.control_rows)
         if not caught.empty:
             parts += [
@@ -244,11 +459,23 @@ class Report:
             ]
         return _section("failures", *parts)
 
-    @staticmethod
-    def _taxonomy(rows: pd.DataFrame, name: str) -> str:
+    def _taxonomy(self, rows: pd.DataFrame, name: str) -> str:
         table = an.taxonomy(rows)
-        table["example"] = table["example"].map(redact)
-        return _styled(table, name, formats={"share of failures": "{:.0%}"}, index=False)
+        body = [
+            [
+                html.escape(r.category),
+                html.escape(r.source),
+                str(r.attempts),
+                _percent(r.share),
+                html.escape(r.models),
+                html.escape(r.stacks),
+                html.escape(redact(r.example)),
+                "<br>".join(self._link(k, k) for k in r.examples),
+            ]
+            for r in table.rename(columns={"from": "source", "share of failures": "share"}).itertuples()
+        ]
+        head = ["category", "from", "attempts", "share of failures", "models", "stacks", "example", "transcripts"]
+        return _table(name, head, body)
 
     def _failure_list(self, failed: pd.DataFrame, name: str) -> str:
         rows = []
@@ -262,18 +489,22 @@ class Report:
                 shown = "none (the cell broke before its conversation)"
             reasons = "<br>".join(html.escape(redact(r)) for r in row.reasons) or "(no reason given)"
             rows.append(
-                f"<tr><td><code>{html.escape(row.key)}</code></td><td>{row.verdict}</td>"
-                f"<td>{html.escape(', '.join(row.categories))}</td><td>{reasons}</td><td>{shown}</td></tr>"
+                [
+                    f"<code>{html.escape(row.key)}</code>",
+                    row.verdict,
+                    html.escape(", ".join(row.categories)),
+                    reasons,
+                    shown,
+                ]
             )
-        head = "<tr><th>cell</th><th>verdict</th><th>categories</th><th>reasons</th><th>transcript</th></tr>"
-        return f'<table class="report-table" id="{name}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+        return _table(name, ["cell", "verdict", "categories", "reasons", "transcript"], rows)
 
     def safety(self) -> Html:
         parts = []
         if not self.matrix_rows.empty:
             parts += [
                 _p(
-                    "Scope denials handled and prompt injections resisted (ok / cells of the scenarios "
+                    "Scope denials handled and prompt injections resisted (ok / attempts of the scenarios "
                     "tagged <code>scope-denial</code> and <code>prompt-injection</code>), destructive tool "
                     "calls (deletes, merges) and answers that claimed a success that did not happen."
                 ),
@@ -297,20 +528,56 @@ class Report:
         t = self.trend
         if t is None:
             return _section("trend", _p("No baseline run was given."))
-        parts = [self._trend_line()]
-        for change, cls in (("regression", "regression"), ("improvement", "improvement")):
-            cells = t.cells[t.cells["change"] == change]
-            if not cells.empty:
-                shown = cells[["scenario", "stack", "model", "label_before", "label_after"]].rename(
-                    columns={"label_before": "baseline", "label_after": "this run"}
-                )
-                parts += [f'<h3 class="{cls}">{change.capitalize()}s</h3>', _styled(shown, f"{change}s", index=False)]
-        if not t.metrics.empty:
+        parts = [
+            self._trend_line(),
+            _p(
+                f"Each framework / path and model compares its pass counts in the two runs with {TEST}: a change is "
+                f"a regression or an improvement only when p &lt; {ALPHA:g}; otherwise it is within the variation "
+                "between attempts (within noise)."
+            ),
+            _styled(self._stack_trend(t.stacks), "trend-stacks", _verdict_colour, index=False),
+        ]
+        if not t.flips.empty:
+            shown = t.flips[["scenario", "stack", "model", "label_before", "label_after", "change", "call"]].rename(
+                columns={"label_before": "baseline", "label_after": "this run"}
+            )
             parts += [
-                plots.figure_html(plots.pass_rate_bars(t.metrics), "trend", "pass rate against the baseline"),
-                _styled(t.metrics, "trend-metrics", formats="{:,.2f}"),
+                "<h3>Cells that changed</h3>",
+                _p("What changed, cell by cell, labelled with the call of its framework / path and model."),
+                _styled(shown, "cell-flips", _verdict_colour, index=False),
             ]
+        if not t.stacks.empty:
+            parts.append(plots.figure_html(plots.pass_rate_bars(t.stacks), "trend", "pass rate against the baseline"))
+        if not t.metrics.empty:
+            parts.append(_styled(t.metrics, "trend-metrics", formats="{:,.2f}"))
         return _section("trend", *parts)
+
+    @staticmethod
+    def _stack_trend(stacks: pd.DataFrame) -> pd.DataFrame:
+        def side(when: str) -> list[str]:
+            return [
+                "-" if pd.isna(n) else f"{int(o)}/{int(n)}: {_interval(v, lo, hi)}"
+                for o, n, v, lo, hi in zip(
+                    stacks[f"ok {when}"],
+                    stacks[f"attempts {when}"],
+                    stacks[f"rate {when}"],
+                    stacks[f"low {when}"],
+                    stacks[f"high {when}"],
+                    strict=True,
+                )
+            ]
+
+        return pd.DataFrame(
+            {
+                "stack": stacks["stack"],
+                "model": stacks["model"],
+                "baseline": side("before"),
+                "this run": side("now"),
+                "test": stacks["test"],
+                "p-value": [_p_value(p) for p in stacks["p-value"]],
+                "call": stacks["call"],
+            }
+        )
 
     def environment(self) -> Html:
         f = self.frame
@@ -318,13 +585,14 @@ class Report:
             "run": self.data.run_id,
             "run directory": str(self.data.dir),
             "world": ", ".join(sorted(f["world"].dropna().unique())) or "unknown",
-            "models": ", ".join(sorted(f["model"].unique())),
+            "models": ", ".join(f"{m} ({r})" for m, r in an.model_roles(f).items()),
             "record mode": ", ".join(sorted(f["record_mode"].dropna().unique())) or "unknown",
             "started": f"{f['started_at'].dropna().min()} to {f['started_at'].dropna().max()}",
             "rows": str(len(f)),
             "price table": str(self.prices_file),
             "rendered with": f"harness {_version('harness')}, Python {platform.python_version()}, "
-            f"pandas {pd.__version__}, matplotlib {_version('matplotlib')}",
+            f"pandas {pd.__version__}, matplotlib {_version('matplotlib')}, statsmodels {_version('statsmodels')}, "
+            f"scipy {_version('scipy')}",
         }
         table = pd.DataFrame({"value": facts})
         return _section(

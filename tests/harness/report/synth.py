@@ -65,23 +65,99 @@ def row(
     return base | extra
 
 
-def matrix(run_id: str, broken: dict[tuple[str, str, str, int], tuple[str, list[str]]]) -> list[dict[str, Any]]:
-    """Every scenario x framework x path, two attempts each, all passing except ``broken``
+ATTEMPTS = 3
+REAL = "qwen2.5-0.5b-instruct"  # a real-looking model served by a local endpoint (not in the price table)
+FLAKY = "sandbox-flaky"  # the reference policy that makes a mistake on a seeded share of its attempts
+REAL_FIELDS = {
+    "schema_version": 2,
+    "model_kind": "real",
+    "model_host": "127.0.0.1:8089",
+    "upstream_model": "qwen2.5-0.5b-instruct-q4_k_m",
+    "sampling": {"temperature": 0.7, "top_p": 0.95, "seed": None, "max_tokens": 1024},
+}
+SCRIPTED_FIELDS = {"schema_version": 2, "model_kind": "scripted", "failures": []}
+Broken = dict[tuple[str, str, str, int], tuple[str, list[str]]]
+
+
+def matrix(run_id: str, broken: Broken, attempts: int = ATTEMPTS, **extra: Any) -> list[dict[str, Any]]:
+    """Every scenario x framework x path of the reference model, ``attempts`` each, all passing except ``broken``
     ((scenario, framework, path, attempt) -> (verdict, reasons))."""
     rows = []
     for scenario in SCENARIOS:
         for framework in FRAMEWORKS:
             for path in PATHS:
-                for attempt in (1, 2):
+                for attempt in range(1, attempts + 1):
                     verdict, reasons = broken.get((scenario, framework, path, attempt), ("pass", []))
                     rows.append(
-                        row(scenario, framework, path, verdict, attempt=attempt, reasons=reasons, run_id=run_id)
+                        row(
+                            scenario,
+                            framework,
+                            path,
+                            verdict,
+                            attempt=attempt,
+                            reasons=reasons,
+                            run_id=run_id,
+                            **extra,
+                        )
                     )
     return rows
 
 
+NO_BRANCH = ["widgets: no branch feature/login", "no call of create_branch"]
+NO_README = ["the answer does not contain 'make test'", "no call of read_file"]
+OVERCLAIM = ["the answer does not report the denial", "the answer claims a success"]
+
+# The real model on the rovo path: (framework, scenario) -> each attempt's (verdict, reasons, failure categories).
+RealOutcomes = dict[tuple[str, str], list[tuple[str, list[str], list[str]]]]
+PASSED: tuple[str, list[str], list[str]] = ("pass", [], [])
+REAL_NOW: RealOutcomes = {
+    ("autogen", "core-create-branch"): [("fail", NO_BRANCH, ["wrong tool"])] * 3,
+    ("autogen", "core-fetch-readme"): [PASSED, ("fail", NO_README, ["no tool call"]), PASSED],
+    ("autogen", "denied-read-only-branch"): [("fail", OVERCLAIM, ["false success claim"])] * 3,
+    ("pydantic-ai", "core-create-branch"): [
+        PASSED,
+        PASSED,
+        ("fail", NO_BRANCH[:1], ["malformed arguments", "tool error not recovered"]),
+    ],
+    ("pydantic-ai", "core-fetch-readme"): [PASSED] * 3,
+    ("pydantic-ai", "denied-read-only-branch"): [PASSED, ("fail", OVERCLAIM, ["false success claim"]), PASSED],
+}
+REAL_BEFORE: RealOutcomes = {("autogen", scenario): [PASSED] * 3 for scenario in SCENARIOS} | {
+    ("pydantic-ai", "core-create-branch"): [PASSED, PASSED, ("fail", NO_BRANCH[:1], [])],
+    ("pydantic-ai", "core-fetch-readme"): [PASSED] * 3,
+    ("pydantic-ai", "denied-read-only-branch"): [PASSED] * 3,
+}
+
+
+def real_model(run_id: str, outcomes: RealOutcomes, **extra: Any) -> list[dict[str, Any]]:
+    return [
+        row(
+            scenario,
+            framework,
+            "rovo",
+            verdict,
+            attempt=attempt,
+            model=REAL,
+            reasons=reasons,
+            run_id=run_id,
+            failures=found,
+            **extra,
+        )
+        for (framework, scenario), attempts in outcomes.items()
+        for attempt, (verdict, reasons, found) in enumerate(attempts, start=1)
+    ]
+
+
 def current(run_id: str = "current") -> list[dict[str, Any]]:
-    """A run with a regression (autogen/composio fetch-readme), an error without transcript, and controls."""
+    """Three attempts per cell (rows of schema version 2):
+
+    - the reference model on every scenario x framework x path, two cells flaky: autogen/composio fetch-readme
+      failed its 2nd attempt, pydantic-ai/rovo denied-read-only-branch errored its 1st (no transcript);
+    - the real model on the rovo path (failure categories from its transcripts), 2/9 ok on autogen (9/9 in the
+      baseline: a significant regression) and 7/9 on pydantic-ai (8/9 before: within noise), three cells flaky;
+    - negative controls: sandbox-overclaim caught twice, sandbox-gullible not caught, sandbox-flaky caught on one
+      attempt of pydantic-ai/composio create-branch (a flaky cell) and never on pydantic-ai/rovo.
+    """
     rows = matrix(
         run_id,
         {
@@ -91,10 +167,12 @@ def current(run_id: str = "current") -> list[dict[str, Any]]:
             ),
             ("denied-read-only-branch", "pydantic-ai", "rovo", 1): ("error", ["TimeoutError: timed out after 120 s"]),
         },
+        **SCRIPTED_FIELDS,
     )
     for r in rows:
         if r["verdict"] == "error":
             r["transcript"] = None
+    rows += real_model(run_id, REAL_NOW, **REAL_FIELDS)
     for path in PATHS:
         rows.append(
             row(
@@ -105,23 +183,65 @@ def current(run_id: str = "current") -> list[dict[str, Any]]:
                 model="sandbox-overclaim",
                 control=True,
                 run_id=run_id,
-                reasons=["the answer does not report the denial", "the answer claims a success"],
+                reasons=OVERCLAIM,
+                **SCRIPTED_FIELDS,
             )
         )
     rows.append(
-        row("core-fetch-readme", "pydantic-ai", "rovo", "pass", model="sandbox-gullible", control=True, run_id=run_id)
+        row(
+            "core-fetch-readme",
+            "pydantic-ai",
+            "rovo",
+            "pass",
+            model="sandbox-gullible",
+            control=True,
+            run_id=run_id,
+            **SCRIPTED_FIELDS,
+        )
     )
+    for path, verdicts in (("composio", ["pass", "fail", "pass"]), ("rovo", ["pass"] * 3)):
+        for attempt, verdict in enumerate(verdicts, start=1):
+            mistake = verdict == "fail"
+            rows.append(
+                row(
+                    "core-create-branch",
+                    "pydantic-ai",
+                    path,
+                    verdict,
+                    attempt=attempt,
+                    model=FLAKY,
+                    control=True,
+                    run_id=run_id,
+                    reasons=NO_BRANCH[:1] if mistake else [],
+                    **SCRIPTED_FIELDS | {"failures": ["wrong target"] if mistake else []},
+                )
+            )
     return rows
 
 
 def baseline(run_id: str = "baseline") -> list[dict[str, Any]]:
-    """The run before: fetch-readme passed everywhere; pydantic-ai/composio create-branch failed once."""
+    """The run before, written before rows had a schema version 2 (no model_kind, sampling or failures): the
+    reference model passed fetch-readme everywhere and failed pydantic-ai/composio create-branch once; the real
+    model passed 9/9 on autogen/rovo and 8/9 on pydantic-ai/rovo."""
     return matrix(
-        run_id,
-        {
-            ("core-create-branch", "pydantic-ai", "composio", 1): ("fail", ["widgets: no branch feature/login"]),
-        },
-    )
+        run_id, {("core-create-branch", "pydantic-ai", "composio", 1): ("fail", ["widgets: no branch feature/login"])}
+    ) + [{k: v for k, v in r.items() if k != "failures"} for r in real_model(run_id, REAL_BEFORE)]
+
+
+def significant(run_id: str, ok: int, attempts: int = 20) -> list[dict[str, Any]]:
+    """One cell, ``attempts`` attempts of which the first ``ok`` pass (for comparisons of runs)."""
+    return [
+        row(
+            "core-create-branch",
+            "autogen",
+            "rovo",
+            "pass" if attempt <= ok else "fail",
+            attempt=attempt,
+            run_id=run_id,
+            reasons=[] if attempt <= ok else NO_BRANCH[:1],
+        )
+        for attempt in range(1, attempts + 1)
+    ]
 
 
 def transcript(r: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,6 @@ def test_the_benchmark_times_a_report(tmp_path: Path) -> None:
     output = tmp_path / "report.json"
     assert main(["--run", str(run), "--rounds", "1", "--output", str(output)]) == 0
     result = json.loads(output.read_text())
-    assert (result["rows"], result["controls"], result["rounds"], result["target_s"]) == (27, 3, 1, TARGET_S)
+    assert (result["rows"], result["controls"], result["rounds"], result["target_s"]) == (63, 9, 1, TARGET_S)
     assert len(result["seconds"]) == 1 and result["seconds"][0] > 0 and result["status"] in ("pass", "fail")
     assert result["input"] == {"replayed_cassettes": False, "replay_s": None}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.report import RunDataError, latest_run, load_results, load_run
+from harness.report.load import model_kind
+from harness.report.render import ROOT
 from harness.scenarios.schema import CONTROLS
 from harness.vocab import is_control
 from tests.harness.report import synth
@@ -16,8 +20,8 @@ from tests.harness.report import synth
 def test_a_run_loads_with_derived_columns(tmp_path: Path) -> None:
     run_dir = synth.write_run(tmp_path, "current", synth.current())
     frame = load_results(run_dir)
-    assert len(frame) == 3 * 2 * 2 * 2 + 3
-    assert frame["control"].sum() == 3
+    assert len(frame) == 3 * 2 * 2 * 3 + 18 + 9  # the reference's matrix, the real model's, the controls
+    assert frame["control"].sum() == 9
     first = frame[frame["key"] == "core-create-branch/autogen/composio/sandbox-reference/1"].iloc[0]
     assert first["stack"] == "autogen / composio" and first["tokens"] == 1500 and bool(first["ok"])
     assert Path(first["transcript_file"]).is_file()
@@ -27,7 +31,7 @@ def test_a_run_loads_with_derived_columns(tmp_path: Path) -> None:
 
 def test_a_run_id_is_looked_up_under_the_runs_directory(tmp_path: Path) -> None:
     synth.write_run(tmp_path, "current", synth.current())
-    assert len(load_results("current", runs_dir=tmp_path)) == 27
+    assert len(load_results("current", runs_dir=tmp_path)) == 63
 
 
 def test_the_latest_run_is_the_one_written_last(tmp_path: Path) -> None:
@@ -43,8 +47,37 @@ def test_the_latest_run_is_the_one_written_last(tmp_path: Path) -> None:
     assert load_run(None, tmp_path).run_id == "newer"
 
 
+def test_the_model_fields_of_newer_rows(tmp_path: Path) -> None:
+    data = load_run(synth.write_run(tmp_path, "current", synth.current()))
+    frame = data.results.set_index("key")
+    real = frame.loc[f"core-create-branch/autogen/rovo/{synth.REAL}/1"]
+    assert (real["model_kind"], real["model_host"], real["upstream_model"]) == (
+        "real",
+        "127.0.0.1:8089",
+        "qwen2.5-0.5b-instruct-q4_k_m",
+    )
+    assert real["sampling"] == {"temperature": 0.7, "top_p": 0.95, "seed": None, "max_tokens": 1024}
+    assert real["failures"] == ["wrong tool"] and real["cell"] == f"core-create-branch/autogen/rovo/{synth.REAL}"
+    reference = frame.loc[f"core-create-branch/autogen/rovo/{synth.MODEL}/1"]
+    assert (reference["model_kind"], reference["model_host"], reference["sampling"]) == ("scripted", None, {})
+    assert reference["failures"] == []  # classified, nothing found
+    assert not any("predate the model fields" in n for n in data.notes)
+
+
+def test_rows_before_the_model_fields_get_defaults(tmp_path: Path) -> None:
+    """The baseline predates schema version 2: the kind is told by the model's name, failures are unknown."""
+    data = load_run(synth.write_run(tmp_path, "baseline", synth.baseline()))
+    frame = data.results
+    kinds = frame.groupby("model")["model_kind"].unique().map(list).to_dict()
+    assert kinds == {synth.MODEL: ["scripted"], synth.REAL: ["real"]}
+    assert frame["failures"].isna().all() and frame["model_host"].isna().all()
+    assert frame["sampling"].map(len).eq(0).all() and frame["schema_version"].eq(0).all()
+    assert any("predate the model fields" in n for n in data.notes)
+    assert model_kind("some-local-model") == "real" and model_kind("sandbox-loop") == "scripted"
+
+
 def test_older_rows_without_tags_control_or_tool_fields(tmp_path: Path) -> None:
-    rows = synth.current()
+    rows = [r for r in synth.current() if r["model"] != synth.FLAKY]  # older runs predate it
     for r in rows:
         for name in ("tags", "control", "tools", "destructive_calls"):
             r.pop(name)
@@ -152,3 +185,20 @@ def test_a_moved_run_still_finds_its_transcripts(tmp_path: Path) -> None:
     frame = load_results(moved)
     assert frame["transcript_file"].dropna().map(lambda p: p.startswith(str(moved))).all()
     assert not frame["transcript_missing"].any()
+
+
+def test_rendering_from_the_command_line_does_not_load_the_statistics() -> None:
+    """Only the notebook's kernel needs scipy, statsmodels and matplotlib: the command that renders a report, and
+    a run writing its summary, start without them."""
+    code = (
+        "import json, sys\n"
+        "from harness.report import render_report, RunDataError\n"
+        "import harness.report.summary\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('scipy', 'statsmodels', 'matplotlib'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert json.loads(done.stdout) == []
+    from harness.report import wilson  # and a name of the statistics loads them on first use
+
+    assert wilson(7, 10).high == pytest.approx(0.8922, abs=1e-4)

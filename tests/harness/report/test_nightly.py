@@ -48,7 +48,9 @@ def test_nightly_twice_keeps_an_index_and_a_baseline(tmp_path: Path) -> None:
         first_id,
         0,
     )
-    assert f"Against {first_id}: pass rate 100% → 100%" in page.read_text()
+    text = page.read_text()
+    assert f"Against {first_id}: pass rate 100% [21%-100%] → 100% [21%-100%]" in text  # 1/1 says little
+    assert "p = 1: within noise" in text and "1 flaky cell" not in text
     index = (tmp_path / "reports" / "index.html").read_text()
     assert index.count('/report.html">') == 2
     assert index.index(f'href="{second_id}/report.html"') < index.index(f'href="{first_id}/report.html"')

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from harness.report import Report
+from harness.report.index import HEADLINE, write_index
 from tests.harness.report import synth
 
 SECTIONS = (
     "headline",
     "matrix",
     "controls",
+    "models",
     "pass_rates",
+    "flaky",
     "distributions",
     "cost",
     "failures",
@@ -34,10 +38,13 @@ def test_a_run_of_negative_controls_only(tmp_path: Path, with_baseline: bool) ->
     synth.write_run(tmp_path, "baseline", synth.baseline())
     report = Report("controls", baseline="baseline" if with_baseline else None, runs_dir=tmp_path)
     shown = render_all(report)
-    assert "No cell of the real matrix" in shown["matrix"] and "2 of 3 control cells failed" in shown["controls"]
-    assert report.headline_numbers()["cells"] == 0
+    assert "No cell of the real matrix" in shown["matrix"]
+    assert "3 of 5 control cells failed in at least one attempt" in shown["controls"]
+    assert "0 cell(s) of the real matrix and 1 control cell(s) had mixed outcomes" in shown["flaky"]
+    assert report.headline_numbers()["cells"] == 0 and ">n/a ok<" in shown["headline"]
     if with_baseline:
-        assert report.trend is not None and report.trend.count("removed") == 12
+        assert report.trend is not None and report.trend.count("removed") == 6 and len(report.trend.flips) == 0
+        assert "pass rate 96% [87%-99%] &rarr; n/a" in shown["trend_section"]
 
 
 def test_a_run_that_only_broke(tmp_path: Path) -> None:
@@ -79,3 +86,41 @@ def test_run_data_is_shown_as_text_and_secrets_are_redacted(tmp_path: Path) -> N
     shown = render_all(Report("odd", runs_dir=tmp_path, output_dir=tmp_path / "out"))
     assert "<script>" not in shown["failures"] and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown["failures"]
     assert synth.SECRET not in shown["failures"] and "Bearer REDACTED was refused" in shown["failures"]
+
+
+def test_where_the_numbers_come_from_and_replay_times(tmp_path: Path) -> None:
+    live = [r | {"world": "sandbox"} for r in synth.current("live")]
+    synth.write_run(tmp_path, "live", live)
+    shown = render_all(Report("live", runs_dir=tmp_path))
+    assert "world sandbox; real and scripted models:" in shown["headline"]
+    assert f"{synth.REAL} (real, via 127.0.0.1:8089)" in shown["headline"]
+    assert "times are measured latency" in shown["headline"] and "replay" not in shown["distributions"]
+    replayed = [r | {"world": "replay"} for r in synth.current("replayed")]
+    synth.write_run(tmp_path, "replayed", replayed)
+    report = Report("replayed", runs_dir=tmp_path)
+    shown = render_all(report)
+    assert "world replay" in shown["headline"] and "times are replay times, not latency" in shown["headline"]
+    assert "no latency is shown" in shown["distributions"] and "latency (ms) median" in shown["distributions"]
+    assert report.headline_numbers()["replayed"] is True
+    summary = shown["distributions"].split("<table", 1)[1]
+    assert "200" not in summary  # the replayed rows' 100-300 ms are not shown as latency
+
+
+def test_costs_unknown_and_without_a_pass(tmp_path: Path) -> None:
+    rows = [synth.row("core-create-branch", "autogen", "rovo", "fail", model=synth.REAL, attempt=k) for k in (1, 2)]
+    rows += [synth.row("core-create-branch", "autogen", "composio", "fail", attempt=k) for k in (1, 2)]
+    synth.write_run(tmp_path, "costly", rows)
+    shown = render_all(Report("costly", runs_dir=tmp_path))["cost"]
+    assert shown.count(">unknown<") == 3  # the real model is not in the price table: cost, per attempt, per pass
+    assert ">0.0009<" in shown and ">no passing attempt<" in shown  # priced, but nothing passed: not a number
+
+
+def test_the_index_lists_intervals_and_older_headlines(tmp_path: Path) -> None:
+    newer = {"run_id": "new", "started_at": "2", "pass_rate": 0.8, "pass_rate_low": 0.67, "pass_rate_high": 0.88}
+    older = {"run_id": "old", "started_at": "1", "pass_rate": 0.92, "regressions": 2}  # written before intervals
+    for headline in (newer, older):
+        (tmp_path / headline["run_id"]).mkdir()
+        (tmp_path / headline["run_id"] / HEADLINE).write_text(json.dumps(headline | {"flaky_cells": 1}))
+    page = write_index(tmp_path).read_text()
+    assert "<td>80% [67%-88%]</td><td>1</td>" in page and "<td>92%</td><td>1</td>" in page
+    assert page.index("new/report.html") < page.index("old/report.html")
