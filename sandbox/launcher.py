@@ -67,6 +67,11 @@ class Sandbox:
         return cls(process, json.loads(state.read_text()), workdir)
 
     @property
+    def log_path(self) -> Path:
+        """The sandbox process's output (its log: warnings and errors, and anything it prints)."""
+        return self._workdir / "sandbox.log"
+
+    @property
     def urls(self) -> dict[str, str]:
         return {name: str(url) for name, url in self.info["urls"].items()}
 

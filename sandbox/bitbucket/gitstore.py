@@ -20,18 +20,19 @@ from pathlib import Path
 from dulwich.diff_tree import tree_changes
 from dulwich.errors import NotTreeError
 from dulwich.graph import find_merge_base
-from dulwich.index import commit_tree
+from dulwich.index import commit_tree, validate_path_element_hfs, validate_path_element_ntfs
 from dulwich.merge import three_way_merge
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.patch import write_tree_diff
-from dulwich.refs import Ref
+from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import BaseRepo, MemoryRepo, Repo
 
 HEADS = b"refs/heads/"
 _OBJECT_CACHE_SIZE = 4096
 _HEX = re.compile(r"[0-9a-f]{4,40}")
-_BAD_BRANCH = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(/\.)|(\.lock$)|(/$)|(\.$)|(//)")
+MAX_NAME_BYTES = 255  # one path component or one branch name: what file systems (and so git checkouts) hold
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RevisionNotFound(LookupError):
@@ -71,15 +72,37 @@ class Entry:
 
 
 def valid_branch_name(name: str) -> bool:
-    """git's ref-name rules, as Bitbucket applies them to branch names."""
-    return bool(name) and len(name) <= 255 and not _BAD_BRANCH.search(name)
+    """git's ref-name rules (``git check-ref-format --branch``), as Bitbucket applies them to branch names.
+
+    ``HEAD``, ``@`` and names starting with ``-`` are refused as git refuses them for branches.
+    """
+    raw = name.encode("utf-8", "surrogatepass")
+    return (
+        0 < len(raw) <= MAX_NAME_BYTES
+        and name not in ("HEAD", "@")
+        and not name.startswith("-")
+        and check_ref_format(Ref(HEADS + raw))
+    )
 
 
 def clean_path(path: str) -> str:
-    """Normalise a repository path; refuse traversal outside the tree."""
+    """Normalise a repository path; refuse what ``git fsck`` or a checkout would refuse.
+
+    Refused: traversal (``..``), ``.git`` in any component and in its NTFS and HFS+ spellings (``.GIT``,
+    ``git~1``, ``.git.``), control characters (a newline corrupts tree listings in tools), backslashes (a
+    separator on Windows) and components longer than file systems hold.
+    """
     parts = [p for p in path.strip("/").split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts) or any("\x00" in p for p in parts) or (parts and parts[0] == ".git"):
-        raise InvalidPath(path)
+    for part in parts:
+        raw = part.encode("utf-8", "surrogatepass")
+        if (
+            part == ".."
+            or "\\" in part
+            or _CONTROL.search(part)
+            or len(raw) > MAX_NAME_BYTES
+            or not (validate_path_element_ntfs(raw) and validate_path_element_hfs(raw))
+        ):
+            raise InvalidPath(path)
     return "/".join(parts)
 
 

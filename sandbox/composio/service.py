@@ -50,7 +50,12 @@ class ComposioService:
         self.sessions = Sessions(ctx.world)
         self.upstream = BitbucketUpstream(ctx.bitbucket_api)
         self.router = Router(ctx.world, self.accounts, self.upstream, self.settings)
-        self.mcp = McpEndpoint(build_server(self), "stateless-json", gate=self.gate)
+        self.mcp = McpEndpoint(
+            build_server(self),
+            "stateless-json",
+            gate=self.gate,
+            allowed_origins=lambda: self.settings.mcp_allowed_origins,
+        )
         self.mcp.set_mode(self.settings.mcp_transport)
         self.rest = RestApi(self)
         self._ids = itertools.count(1)
