@@ -113,6 +113,7 @@ class GitRepo:
     def __init__(self, repo: BaseRepo) -> None:
         self._repo = repo
         self._heads: dict[str, str] | None = None
+        self._sorted: tuple[tuple[str, str], ...] | None = None  # branches() in name order, until a ref changes
         self._commits: dict[str, CommitInfo] = {}
         self._generations: dict[str, int] = {}
         self._objects: dict[ObjectID, ShaFile] = {}  # parsed trees and blobs; the store copies on every read
@@ -128,8 +129,11 @@ class GitRepo:
             self._heads = {r[len(HEADS) :].decode(): sha.decode() for r, sha in refs.items() if r.startswith(HEADS)}
         return self._heads
 
-    def branches(self) -> list[tuple[str, str]]:
-        return sorted(self._branch_heads().items())
+    def branches(self) -> tuple[tuple[str, str], ...]:
+        """(name, head) of every branch, by name; kept until a ref changes, so a page costs no sort."""
+        if self._sorted is None:
+            self._sorted = tuple(sorted(self._branch_heads().items()))
+        return self._sorted
 
     def branch_head(self, name: str) -> str | None:
         return self._branch_heads().get(name)
@@ -137,6 +141,7 @@ class GitRepo:
     def set_branch(self, name: str, sha: str) -> None:
         self._repo.refs[Ref(HEADS + name.encode())] = ObjectID(sha.encode())
         self._branch_heads()[name] = sha
+        self._sorted = None
 
     def conflicting_branch(self, name: str) -> str | None:
         """A branch that rules ``name`` out: refs are paths, so ``a`` and ``a/b`` cannot both exist."""
@@ -154,6 +159,7 @@ class GitRepo:
             return False
         del self._repo.refs[ref]
         self._branch_heads().pop(name, None)
+        self._sorted = None
         return True
 
     def resolve(self, rev: str) -> str:
