@@ -22,8 +22,9 @@ class Deviation:
     when: str  # which answers: one of WHEN
     reason: str
 
-    def covers(self, check: str, operation: str) -> bool:
-        return check == self.check and (ANY in self.operations or operation in self.operations)
+    def applies(self, operation: str, when: set[str]) -> bool:
+        """Whether it exempts an answer of ``operation`` ("METHOD /template") meeting the conditions ``when``."""
+        return (ANY in self.operations or operation in self.operations) and self.when in when
 
 
 WHEN = {

@@ -129,11 +129,11 @@ class GitRepo:
             self._heads = {r[len(HEADS) :].decode(): sha.decode() for r, sha in refs.items() if r.startswith(HEADS)}
         return self._heads
 
-    def branches(self) -> tuple[tuple[str, str], ...]:
-        """(name, head) of every branch, by name; kept until a ref changes, so a page costs no sort."""
+    def branches(self) -> list[tuple[str, str]]:
+        """(name, head) of every branch, by name; the order is kept until a ref changes, so a page costs no sort."""
         if self._sorted is None:
             self._sorted = tuple(sorted(self._branch_heads().items()))
-        return self._sorted
+        return list(self._sorted)
 
     def branch_head(self, name: str) -> str | None:
         return self._branch_heads().get(name)

@@ -251,7 +251,7 @@ def _when(case: schemathesis.Case, response: schemathesis.Response) -> set[str]:
 def _exempted(case: schemathesis.Case, response: schemathesis.Response) -> list[Any]:
     """The checks that the listed deviations exempt for this answer, and only those."""
     operation, when = f"{case.method} {case.operation.path}", _when(case, response)
-    names = {d.check for d in DEVIATIONS if d.covers(d.check, operation) and d.when in when}
+    names = {d.check for d in DEVIATIONS if d.applies(operation, when)}
     return [REGISTRY.get_one(name) for name in sorted(names)]
 
 
