@@ -151,7 +151,7 @@ def test_state_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         preexec_fn=lambda: os.umask(0o022),
     )
     try:
-        wait_for(state, up)
+        wait_for(state, up, timeout=90)
         assert stat.S_IMODE(state.stat().st_mode) == 0o600
         assert "admin_key" in json.loads(state.read_text())
     finally:
@@ -163,7 +163,7 @@ def test_state_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         preexec_fn=lambda: os.umask(0o000),
     )
     try:
-        wait_for(fresh, server)
+        wait_for(fresh, server, timeout=90)
         assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
         assert stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
     finally:
