@@ -9,15 +9,17 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from dataclasses import fields as dc_fields
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.bitbucket.world import Settings
 from sandbox.fixtures import Fixture, parse_fixture
 from sandbox.info import ADMIN_HEADER
 from yamlio import InputError
@@ -26,10 +28,18 @@ if TYPE_CHECKING:
     from sandbox.server import SandboxServer
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+_SETTINGS = TypeAdapter(Settings)
 
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def describe(exc: Exception) -> str:
+    """One line naming each field at fault (pydantic's own text spans lines and links to its docs)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+    return str(exc)
 
 
 class AdminAPI:
@@ -48,7 +58,7 @@ class AdminAPI:
             except InputError as exc:
                 return _error(400, str(exc))
             except (ValueError, ValidationError) as exc:
-                return _error(400, str(exc))
+                return _error(400, describe(exc))
 
         return guarded
 
@@ -106,7 +116,16 @@ class AdminAPI:
         if request.method == "POST":
             spec = await request.json()
             specs = spec if isinstance(spec, list) else [spec]
-            return JSONResponse({"added": [plan.add(**s).public() for s in specs]}, status_code=201)
+            for n, one in enumerate(specs, 1):
+                if not isinstance(one, dict):
+                    raise ValueError(f"fault rule {n}: a JSON object is required (server, method, path, status...)")
+            added = []
+            for n, one in enumerate(specs, 1):
+                try:
+                    added.append(plan.add(**one).public())
+                except ValueError as exc:
+                    raise ValueError(f"fault rule {n}: {describe(exc)}") from None
+            return JSONResponse({"added": added}, status_code=201)
         if request.method == "DELETE":
             plan.clear()
         return JSONResponse({"rules": plan.rules()})
@@ -119,18 +138,24 @@ class AdminAPI:
         settings = self.sb.world.settings
         if request.method == "PATCH":
             changes = await request.json()
+            if not isinstance(changes, dict):
+                return _error(400, "request body: a JSON object of settings to change is required")
             known = {f.name for f in dc_fields(settings)}
             unknown = set(changes) - known
             if unknown:
                 return _error(400, f"unknown settings: {sorted(unknown)}; known: {sorted(known)}")
-            for key, value in changes.items():
-                setattr(settings, key, tuple(value) if isinstance(value, list) else value)
+            checked = _SETTINGS.validate_python({**asdict(settings), **changes})  # names the field at fault
+            for key in changes:
+                setattr(settings, key, getattr(checked, key))
             self.sb.world.rebuild_credentials()
         return JSONResponse({f.name: getattr(settings, f.name) for f in dc_fields(settings)})
 
     async def advance(self, request: Request) -> Response:
-        body: dict[str, Any] = await request.json()
-        self.sb.world.time_offset += float(body.get("seconds", 0))
+        body: Any = await request.json()
+        seconds = body.get("seconds", 0) if isinstance(body, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            return _error(400, 'request body: {"seconds": <number>} is required (seconds: the time to add)')
+        self.sb.world.time_offset += float(seconds)
         return JSONResponse({"time_offset": self.sb.world.time_offset})
 
     async def deliveries(self, request: Request) -> Response:

@@ -15,9 +15,25 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Action = Literal["status", "delay", "drop"]
+
+
+class FaultSpec(BaseModel):
+    """What a client may set on a rule (the admin API's body), with the type each field must have."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    server: str = "bitbucket"
+    method: str = "*"
+    path: str = ".*"
+    count: int = 1
+    action: Action = "status"
+    status: int = 500
+    delay_ms: int = 0
+    retry_after: int = 1
 
 
 @dataclass
@@ -49,12 +65,7 @@ class FaultPlan:
         self._lock = threading.Lock()
 
     def add(self, **spec: Any) -> FaultRule:
-        unknown = set(spec) - {"server", "method", "path", "count", "action", "status", "delay_ms", "retry_after"}
-        if unknown:
-            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        rule = FaultRule(**spec)
-        if rule.action not in ("status", "delay", "drop"):
-            raise ValueError("action must be one of status, delay, drop")
+        rule = FaultRule(**FaultSpec.model_validate(spec).model_dump())  # ValidationError names each bad field
         if rule.count < 1 or not 100 <= rule.status <= 599 or rule.delay_ms < 0:
             raise ValueError("count must be >= 1, status 100-599, delay_ms >= 0")
         try:

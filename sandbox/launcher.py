@@ -42,7 +42,7 @@ class Sandbox:
         data_dir: Path | None = None,
         frozen_at: str | None = None,
         ports: dict[str, int] | None = None,
-        timeout: float = 90.0,  # a busy machine imports slowly; a healthy start takes a few seconds
+        timeout: float = 90.0,  # imports alone take ~20 s on a busy 2-core machine; a quiet one starts in a few
         local_model: str | None = None,  # also serve this local model (sandbox.model.local; the local-model extra)
     ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
@@ -79,6 +79,11 @@ class Sandbox:
                 raise SandboxError(f"the sandbox did not start (exit {process.returncode}):\n{output}")
             time.sleep(0.02)
         return cls(process, json.loads(state.read_text()), workdir)
+
+    @property
+    def log_path(self) -> Path:
+        """The sandbox process's output (its log: warnings and errors, and anything it prints)."""
+        return self._workdir / "sandbox.log"
 
     @property
     def urls(self) -> dict[str, str]:

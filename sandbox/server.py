@@ -284,10 +284,7 @@ async def serve(sb: SandboxServer, state_file: Path | None, announce: bool, pare
     if server.started:
         info = sb.info()
         if state_file:
-            state_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = state_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(info, indent=2))
-            tmp.replace(state_file)
+            write_private(state_file, json.dumps(info, indent=2))
         if announce:
             print(json.dumps(info, indent=2), flush=True)
     await task
@@ -295,6 +292,18 @@ async def serve(sb: SandboxServer, state_file: Path | None, announce: bool, pare
         watch.cancel()
     if state_file:
         state_file.unlink(missing_ok=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only (0600; a new directory 0700): it holds the admin key and the
+    fixture credentials. Written under a temporary name and renamed, so a reader never sees half a file."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)  # a leftover may carry wider permissions; O_EXCL below refuses to reuse it
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    tmp.replace(path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from sandbox.bitbucket import handlers  # noqa: F401  (registers the handlers)
 from sandbox.bitbucket.context import Ctx
@@ -25,6 +25,7 @@ from sandbox.bitbucket.ratelimit import RateLimiter
 from sandbox.bitbucket.render import Renderer
 from sandbox.bitbucket.routing import ENDPOINTS, Endpoint, Handler
 from sandbox.bitbucket.scopes import missing_scopes, required_scopes
+from sandbox.bitbucket.validation import FORM_TYPES, check_content_type, check_query, media_type
 from sandbox.bitbucket.world import World
 
 log = logging.getLogger("sandbox.bitbucket")
@@ -33,7 +34,6 @@ NO_API = (
     "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the "
     "documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/"
 )
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 # What json.dumps(content, ensure_ascii=False, separators=(",", ":")) builds on every call, built once.
@@ -166,6 +166,7 @@ class BitbucketAPI:
             err = BitbucketError(405, f"Method {request.method} is not allowed on this resource")
         else:
             err = BitbucketError(exc.status_code, exc.detail or "Error")
+        err.headers = dict(exc.headers or {})  # a 405 names the methods the resource takes (Allow, RFC 9110)
         return error_response(err)
 
     async def _crash(self, request: Request, exc: Exception) -> Response:
@@ -208,6 +209,7 @@ class BitbucketAPI:
                 request.query_params,
                 _path(request),
             )
+            check_query(op.method, op.path, request.query_params)
             await self._read_body(request, ctx)
             with world.transaction():
                 result = handler(ctx)
@@ -244,16 +246,16 @@ class BitbucketAPI:
         return f"{request.scope.get('scheme', 'http')}://{host}"
 
     async def _read_body(self, request: Request, ctx: Ctx) -> None:
-        limit = self.world.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise BitbucketError(413, "Request entity too large", detail=f"The limit is {limit} bytes.")
         if request.method in ("GET", "DELETE", "HEAD"):
             return
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype in _FORM_TYPES:
+        limit = self.world.settings.max_body_bytes
+        raw = await read_limited(request, limit)
+        content_type = request.headers.get("content-type")
+        check_content_type(content_type, raw)
+        if media_type(content_type) in FORM_TYPES:
             try:
-                form = await request.form(max_files=1000, max_fields=1000)
+                parser = Request(request.scope, replay(raw))
+                form = await parser.form(max_files=1000, max_fields=1000, max_part_size=limit)
             except Exception as exc:  # multipart parser errors have no common base class
                 raise bad_request(f"Malformed form body: {exc}") from None
             fields: list[tuple[str, str | bytes]] = []
@@ -261,9 +263,6 @@ class BitbucketAPI:
                 fields.append((key, value if isinstance(value, str) else await value.read()))
             ctx.form = fields
             return
-        raw = await request.body()
-        if len(raw) > limit:
-            raise BitbucketError(413, "Request entity too large", detail=f"The limit is {limit} bytes.")
         if raw.strip():
             try:
                 ctx.body = json.loads(raw)
@@ -278,6 +277,39 @@ class BitbucketAPI:
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         status, body = token_endpoint(self.world, request.headers.get("authorization"), fields)
         return Json(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def too_large(limit: int) -> BitbucketError:
+    return BitbucketError(413, "Request entity too large", detail=f"The limit is {limit} bytes.")
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, counted as it arrives: a chunked upload declares no length, so the bytes read are what count."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def replay(body: bytes) -> Receive:
+    """A ``receive`` that hands an already-read body to a parser (the form parser reads from the stream)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def create_app(world: World) -> tuple[Starlette, BitbucketAPI]:

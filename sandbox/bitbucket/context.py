@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -54,20 +55,37 @@ class Ctx:
         p = self.cred.principal
         return self.r.pseudo_user(p.uuid, p.display_name) if p else {}
 
-    def fields(self) -> J:
-        """A flat body: JSON object, or form fields (Bitbucket accepts both for flat bodies)."""
+    def fields(self, clearable: tuple[str, ...] = ()) -> J:
+        """A flat body: JSON object, or form fields (Bitbucket accepts both for flat bodies).
+
+        An optional field sent as ``null`` counts as absent, at any depth, as on Bitbucket (clients send
+        ``"description": null`` for "no description"); ``clearable`` names the top-level fields where ``null``
+        means "clear it" instead (PUT on an issue with ``"assignee": null``) and is kept.
+        """
         if self.body is not None:
             if not isinstance(self.body, dict):
                 raise bad_request("The request body must be a JSON object.")
             _require_unicode(self.body)
-            return self.body
+            return {k: _without_nulls(v) for k, v in self.body.items() if v is not None or k in clearable}
         if self.form is not None:
             return {k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v for k, v in self.form}
         return {}
 
-    def page(self, values: list[J], default_pagelen: int = 10, filterable: bool = True) -> J:
-        """Filter (``q``), sort and cut one page, with absolute ``next``/``previous`` links."""
-        if filterable:
+    def page(
+        self,
+        values: Sequence[Any],
+        default_pagelen: int = 10,
+        filterable: bool = True,
+        render: Callable[[Any], J] | None = None,
+    ) -> J:
+        """Filter (``q``), sort and cut one page, with absolute ``next``/``previous`` links.
+
+        With ``render``, ``values`` are records and only the page's records are rendered, so a page costs the
+        same whatever the size of the list; a ``q`` or ``sort`` reads rendered fields, so it renders them all.
+        """
+        if render is not None and filterable and (self.query.get("q") or self.query.get("sort")):
+            values, render = [render(v) for v in values], None
+        if filterable and render is None:
             try:
                 values = list(bbql.filter_objects(values, self.query.get("q")))
                 values = bbql.sort_objects(values, self.query.get("sort"))
@@ -81,7 +99,13 @@ class Ctx:
         pagelen = self._int("pagelen", default_pagelen, 1, 100)
         page = self._int("page", 1, 1, 10**6)
         start = (page - 1) * pagelen
-        out: J = {"pagelen": pagelen, "size": len(values), "page": page, "values": values[start : start + pagelen]}
+        cut = values[start : start + pagelen]
+        out: J = {
+            "pagelen": pagelen,
+            "size": len(values),
+            "page": page,
+            "values": [render(v) for v in cut] if render is not None else list(cut),
+        }
         if start + pagelen < len(values):
             out["next"] = self._page_url(page + 1)
         if page > 1:
@@ -103,6 +127,12 @@ class Ctx:
     def _page_url(self, page: int) -> str:
         items = [(k, v) for k, v in self.query.multi_items() if k != "page"] + [("page", str(page))]
         return f"{self.r.base}{self.url_path}?{urlencode(items)}"
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def _require_unicode(body: J) -> None:

@@ -20,18 +20,19 @@ from pathlib import Path
 from dulwich.diff_tree import tree_changes
 from dulwich.errors import NotTreeError
 from dulwich.graph import find_merge_base
-from dulwich.index import commit_tree
+from dulwich.index import commit_tree, validate_path_element_hfs, validate_path_element_ntfs
 from dulwich.merge import three_way_merge
 from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
 from dulwich.patch import write_tree_diff
-from dulwich.refs import Ref
+from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import BaseRepo, MemoryRepo, Repo
 
 HEADS = b"refs/heads/"
 _OBJECT_CACHE_SIZE = 4096
 _HEX = re.compile(r"[0-9a-f]{4,40}")
-_BAD_BRANCH = re.compile(r"(^[./-])|(\.\.)|([\x00-\x20\x7f~^:?*\[\\])|(@\{)|(/\.)|(\.lock$)|(/$)|(\.$)|(//)")
+MAX_NAME_BYTES = 255  # one path component or one branch name: what file systems (and so git checkouts) hold
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RevisionNotFound(LookupError):
@@ -71,15 +72,37 @@ class Entry:
 
 
 def valid_branch_name(name: str) -> bool:
-    """git's ref-name rules, as Bitbucket applies them to branch names."""
-    return bool(name) and len(name) <= 255 and not _BAD_BRANCH.search(name)
+    """git's ref-name rules (``git check-ref-format --branch``), as Bitbucket applies them to branch names.
+
+    ``HEAD``, ``@`` and names starting with ``-`` are refused as git refuses them for branches.
+    """
+    raw = name.encode("utf-8", "surrogatepass")
+    return (
+        0 < len(raw) <= MAX_NAME_BYTES
+        and name not in ("HEAD", "@")
+        and not name.startswith("-")
+        and check_ref_format(Ref(HEADS + raw))
+    )
 
 
 def clean_path(path: str) -> str:
-    """Normalise a repository path; refuse traversal outside the tree."""
+    """Normalise a repository path; refuse what ``git fsck`` or a checkout would refuse.
+
+    Refused: traversal (``..``), ``.git`` in any component and in its NTFS and HFS+ spellings (``.GIT``,
+    ``git~1``, ``.git.``), control characters (a newline corrupts tree listings in tools), backslashes (a
+    separator on Windows) and components longer than file systems hold.
+    """
     parts = [p for p in path.strip("/").split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts) or any("\x00" in p for p in parts) or (parts and parts[0] == ".git"):
-        raise InvalidPath(path)
+    for part in parts:
+        raw = part.encode("utf-8", "surrogatepass")
+        if (
+            part == ".."
+            or "\\" in part
+            or _CONTROL.search(part)
+            or len(raw) > MAX_NAME_BYTES
+            or not (validate_path_element_ntfs(raw) and validate_path_element_hfs(raw))
+        ):
+            raise InvalidPath(path)
     return "/".join(parts)
 
 
@@ -90,6 +113,7 @@ class GitRepo:
     def __init__(self, repo: BaseRepo) -> None:
         self._repo = repo
         self._heads: dict[str, str] | None = None
+        self._sorted: tuple[tuple[str, str], ...] | None = None  # branches() in name order, until a ref changes
         self._commits: dict[str, CommitInfo] = {}
         self._generations: dict[str, int] = {}
         self._objects: dict[ObjectID, ShaFile] = {}  # parsed trees and blobs; the store copies on every read
@@ -106,7 +130,10 @@ class GitRepo:
         return self._heads
 
     def branches(self) -> list[tuple[str, str]]:
-        return sorted(self._branch_heads().items())
+        """(name, head) of every branch, by name; the order is kept until a ref changes, so a page costs no sort."""
+        if self._sorted is None:
+            self._sorted = tuple(sorted(self._branch_heads().items()))
+        return list(self._sorted)
 
     def branch_head(self, name: str) -> str | None:
         return self._branch_heads().get(name)
@@ -114,6 +141,7 @@ class GitRepo:
     def set_branch(self, name: str, sha: str) -> None:
         self._repo.refs[Ref(HEADS + name.encode())] = ObjectID(sha.encode())
         self._branch_heads()[name] = sha
+        self._sorted = None
 
     def conflicting_branch(self, name: str) -> str | None:
         """A branch that rules ``name`` out: refs are paths, so ``a`` and ``a/b`` cannot both exist."""
@@ -131,6 +159,7 @@ class GitRepo:
             return False
         del self._repo.refs[ref]
         self._branch_heads().pop(name, None)
+        self._sorted = None
         return True
 
     def resolve(self, rev: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.bitbucket.gitstore import CommitInfo
+from sandbox.bitbucket.markup import rendered
 from sandbox.bitbucket.store import Doc
 from sandbox.clock import isoformat
 
@@ -258,7 +259,7 @@ class Renderer:
                 "date": isoformat(info.date),
                 "message": info.message,
                 "author": author,
-                "summary": {"raw": info.message, "markup": "markdown", "html": f"<p>{info.message.strip()}</p>"},
+                "summary": rendered(info.message),
                 "parents": [
                     {
                         "type": "commit",
@@ -354,19 +355,8 @@ class Renderer:
             "id": pr["id"],
             "title": pr["title"],
             "description": pr["description"],
-            "rendered": {
-                "title": {"raw": pr["title"], "markup": "markdown", "html": f"<p>{pr['title']}</p>"},
-                "description": {
-                    "raw": pr["description"],
-                    "markup": "markdown",
-                    "html": f"<p>{pr['description']}</p>" if pr["description"] else "",
-                },
-            },
-            "summary": {
-                "raw": pr["description"],
-                "markup": "markdown",
-                "html": f"<p>{pr['description']}</p>" if pr["description"] else "",
-            },
+            "rendered": {"title": rendered(pr["title"]), "description": rendered(pr["description"])},
+            "summary": rendered(pr["description"]),
             "state": pr["state"],
             "draft": pr["draft"],
             "queued": False,
@@ -410,7 +400,7 @@ class Renderer:
             "id": c["id"],
             "created_on": c["created_on"],
             "updated_on": c["updated_on"],
-            "content": {"raw": c["content"], "markup": "markdown", "html": f"<p>{c['content']}</p>"},
+            "content": rendered(c["content"]),
             "user": self.user(users.get(c["user"] or "")),
             "deleted": c["deleted"],
             "links": {"self": href(self_url), "html": href(html_url)},
@@ -457,11 +447,7 @@ class Renderer:
                 "state": issue["state"],
                 "kind": issue["kind"],
                 "priority": issue["priority"],
-                "content": {
-                    "raw": issue["content"],
-                    "markup": "markdown",
-                    "html": f"<p>{issue['content']}</p>" if issue["content"] else "",
-                },
+                "content": rendered(issue["content"]),
                 "votes": issue["votes"],
                 "created_on": issue["created_on"],
                 "updated_on": issue["updated_on"],

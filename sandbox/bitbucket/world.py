@@ -134,6 +134,15 @@ class World:
             return ws in p.workspaces
         return self.membership(ws, p.username) is not None
 
+    def require_workspace(self, cred: Credential, ref: str, public: bool = False) -> Doc:
+        """A workspace the caller may see (``public``: or any public one); 401 to an anonymous caller, else 404."""
+        ws = self.workspace(ref)
+        if ws is not None and (self.can_see_workspace(cred, ws["slug"]) or (public and not ws["is_private"])):
+            return ws
+        if ws is not None and cred.anonymous:
+            raise BitbucketError(401, "You must be authenticated to access this workspace.")
+        raise BitbucketError(404, f"Workspace {ref} not found")
+
     def repo_permission(self, cred: Credential, repo: Doc) -> str | None:
         """ "admin", "write", "read" or None, from workspace membership or the token's binding."""
         p = cred.principal

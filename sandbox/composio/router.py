@@ -7,7 +7,7 @@ validated (a failed result) and only then is Bitbucket called. A refused or inva
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sandbox.bitbucket.world import World
@@ -43,6 +43,9 @@ class Settings:
     search_results: int = 6  # tools a search returns per use case
     full_schemas_in_search: int = 3  # of which the first ones come with their full input schema
     wait_poll_seconds: float = 0.2
+    # Browser origins the MCP endpoint accepts besides loopback ones ("*": any), for a sandbox behind a proxy or a
+    # web page; a request without an Origin header (every SDK) is always accepted.
+    mcp_allowed_origins: list[str] = field(default_factory=list)
 
     def update(self, changes: Any) -> None:
         if not isinstance(changes, dict):
@@ -53,6 +56,9 @@ class Settings:
             raise ValueError(f"unknown settings: {sorted(unknown)}; known: {sorted(known)}")
         if "mcp_transport" in changes and changes["mcp_transport"] not in TRANSPORT_MODES:
             raise ValueError(f"mcp_transport must be one of {', '.join(TRANSPORT_MODES)}")
+        origins = changes.get("mcp_allowed_origins", [])
+        if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+            raise ValueError("setting mcp_allowed_origins must be a list of origins such as https://app.example.com")
         for name, value in changes.items():
             expected = type(getattr(self, name))
             if expected is float and isinstance(value, int) and not isinstance(value, bool):

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp
 
 from sandbox.composio.accounts import Accounts
@@ -50,7 +50,12 @@ class ComposioService:
         self.sessions = Sessions(ctx.world)
         self.upstream = BitbucketUpstream(ctx.bitbucket_api)
         self.router = Router(ctx.world, self.accounts, self.upstream, self.settings)
-        self.mcp = McpEndpoint(build_server(self), "stateless-json", gate=self.gate)
+        self.mcp = McpEndpoint(
+            build_server(self),
+            "stateless-json",
+            gate=self.gate,
+            allowed_origins=lambda: self.settings.mcp_allowed_origins,
+        )
         self.mcp.set_mode(self.settings.mcp_transport)
         self.rest = RestApi(self)
         self._ids = itertools.count(1)
@@ -71,7 +76,16 @@ class ComposioService:
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = "Method not allowed" if exc.status_code == 405 else f"No route for {request.url.path}"
-        return error_response(ComposioApiError(exc.status_code, NOT_FOUND, message), self.next_id("req_"))
+        response = error_response(ComposioApiError(exc.status_code, NOT_FOUND, message), self.next_id("req_"))
+        if exc.status_code == 405:  # name every method the path takes (RFC 9110), from all routes on that path
+            allowed = {
+                method
+                for route in request.app.router.routes
+                if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+                for method in route.methods or ()
+            }
+            response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
 
     async def _crash(self, request: Request, exc: Exception) -> Response:
         log.exception("unhandled error for %s %s", request.method, request.url.path)

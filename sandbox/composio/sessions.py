@@ -1,17 +1,21 @@
 """Tool Router sessions: the create request's options, normalised into the config Composio echoes back.
 
 A session is stored in the world's store (kind ``composio_session``), so it lives as long as the world: it
-survives a restart with ``--data-dir`` and disappears on reset. Session ids are ``trs_`` plus 12 url-safe
-characters derived from a counter in the store, so a frozen sandbox hands out the same ids run after run.
+survives a restart with ``--data-dir`` and disappears on reset. Session ids are ``trs_`` plus 12 random url-safe
+characters, and the sandbox never hands out the same id twice: a session URL is a bearer of the session's user, so
+a stale client holding an id from before a reset must get 404, never someone else's new session. This is random
+even with a frozen clock (which keeps timestamps reproducible): recorded cassettes hold the ids they saw, and a
+replay never asks the sandbox for a new one.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from sandbox.bitbucket.world import World
-from sandbox.composio.accounts import Accounts, stable_id
+from sandbox.composio.accounts import Accounts
 from sandbox.composio.bitbucket_tools import BITBUCKET_TOOLS
 from sandbox.composio.errors import BAD_REQUEST, INVALID_ACCOUNT_IDS, ComposioApiError, J
 
@@ -210,11 +214,18 @@ class Session:
 class Sessions:
     def __init__(self, world: World) -> None:
         self.world = world
+        self._issued: set[str] = set()  # every id this process handed out, across resets
+
+    def _new_id(self) -> str:
+        while True:
+            session_id = "trs_" + secrets.token_urlsafe(9)  # 72 random bits, 12 characters
+            if session_id not in self._issued and self.world.store.get(SESSION, session_id) is None:
+                self._issued.add(session_id)
+                return session_id
 
     def create(self, config: J) -> Session:
         with self.world.transaction():
-            n = self.world.store.next_value("composio:session")
-            session_id = stable_id("trs_", self.world.ids.stable("composio-session"), str(n))
+            session_id = self._new_id()
             self.world.store.put(
                 SESSION,
                 session_id,

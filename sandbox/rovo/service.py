@@ -74,7 +74,12 @@ class RovoService:
         self.settings = RovoSettings()
         self.upstream = BitbucketUpstream(ctx.bitbucket_api)
         self.tools = RovoTools(ctx.world, self.upstream, lambda: self.settings)
-        self.endpoint = McpEndpoint(self.tools.server, self.settings.mcp_transport, gate_for(ctx.world))
+        self.endpoint = McpEndpoint(
+            self.tools.server,
+            self.settings.mcp_transport,
+            gate_for(ctx.world),
+            allowed_origins=lambda: self.settings.mcp_allowed_origins,
+        )
 
     def asgi(self) -> ASGIApp:
         app = Starlette(

@@ -34,6 +34,9 @@ class RovoSettings:
     # The observed bitbucketPullRequest action enum has no decline/update; other sources mention both.
     # Off by default (as observed); on, the tool also offers them.
     extra_pull_request_actions: bool = False
+    # Browser origins the MCP endpoint accepts besides loopback ones ("*": any), for a sandbox behind a proxy or a
+    # web page; a request without an Origin header (every SDK) is always accepted.
+    mcp_allowed_origins: list[str] = field(default_factory=list)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply admin changes after checking every one, so a bad request changes nothing."""
@@ -55,6 +58,9 @@ def _check(key: str, value: Any) -> Any:
     elif key == "blocked_permission_groups":
         if not isinstance(value, list) or any(v not in PERMISSION_GROUPS for v in value):
             raise ValueError(f"blocked_permission_groups must be a list drawn from {', '.join(PERMISSION_GROUPS)}")
+    elif key == "mcp_allowed_origins":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("mcp_allowed_origins must be a list of origins such as https://app.example.com")
     elif key == "extra_pull_request_actions":
         if not isinstance(value, bool):
             raise ValueError("extra_pull_request_actions must be true or false")

@@ -69,7 +69,7 @@ def _validated(body: J, partial: bool = False) -> J:
 @route("get", HOOKS)
 def list_hooks(ctx: Ctx) -> J:
     repo = repo_for(ctx, "admin")
-    return ctx.page([ctx.r.hook(repo, h) for h in ctx.world.store.children("hook", repo["full_name"])])
+    return ctx.page(ctx.world.store.children("hook", repo["full_name"]), render=lambda h: ctx.r.hook(repo, h))
 
 
 @route("post", HOOKS)
@@ -101,7 +101,7 @@ def get_hook(ctx: Ctx) -> J:
 def update_hook(ctx: Ctx) -> J:
     repo = repo_for(ctx, "admin")
     hook = _hook(ctx, repo)
-    hook.update(_validated(ctx.fields(), partial=True))
+    hook.update(_validated(ctx.fields(clearable=("secret",)), partial=True))  # "secret": null removes it
     ctx.world.store.put("hook", hook["uuid"], hook, parent=repo["full_name"])
     return ctx.r.hook(repo, hook)
 

@@ -55,6 +55,8 @@ def _content(body: J, required: bool) -> str | None:
             return ""
         return None
     content = body["content"]
+    if content is None:  # PUT with "content": null clears it
+        return ""
     raw = content.get("raw") if isinstance(content, dict) else content if isinstance(content, str) else None
     if not isinstance(raw, str):
         raise field_error("content", "content.raw must be a string.")
@@ -78,7 +80,9 @@ def _checked(body: J) -> J:
 @route("get", ISSUES)
 def list_issues(ctx: Ctx) -> J:
     repo = _tracker(ctx)
-    return ctx.page([ctx.r.issue(repo, i, ctx.users) for i in ctx.world.store.children("issue", repo["full_name"])])
+    return ctx.page(
+        ctx.world.store.children("issue", repo["full_name"]), render=lambda i: ctx.r.issue(repo, i, ctx.users)
+    )
 
 
 @route("post", ISSUES)
@@ -122,7 +126,7 @@ def get_issue(ctx: Ctx) -> J:
 def update_issue(ctx: Ctx) -> J:
     repo = _tracker(ctx)
     issue = _issue(ctx, repo)
-    body = ctx.fields()
+    body = ctx.fields(clearable=("assignee", "content"))  # null clears these (the others cannot be empty)
     issue.update(_checked(body))
     content = _content(body, False)
     if content is not None:
@@ -150,7 +154,7 @@ def list_issue_comments(ctx: Ctx) -> J:
     repo = _tracker(ctx)
     issue = _issue(ctx, repo)
     comments = ctx.world.store.children("issue_comment", f"{repo['full_name']}#{issue['id']}")
-    return ctx.page([ctx.r.issue_comment(repo, issue, c, ctx.users) for c in comments])
+    return ctx.page(comments, render=lambda c: ctx.r.issue_comment(repo, issue, c, ctx.users))
 
 
 @route("post", ISSUES + "/{issue_id}/comments")

@@ -63,7 +63,7 @@ def list_pullrequests(ctx: Ctx) -> J:
     if any(s not in STATES for s in states):
         raise BitbucketError(400, "Invalid state", fields={"state": [f"Must be one of {', '.join(STATES)}."]})
     docs = [p for p in ctx.world.store.children("pullrequest", repo["full_name"]) if p["state"] in states]
-    return ctx.page([render(ctx, repo, p, full=False) for p in docs])
+    return ctx.page(docs, render=lambda p: render(ctx, repo, p, full=False))
 
 
 def _name(body: J, side: str) -> str | None:
@@ -97,6 +97,9 @@ def create_pullrequest(ctx: Ctx) -> Response:
     if not isinstance(description, str):
         raise field_error("description", "A string is required.")
     reviewers = _reviewers(ctx, body.get("reviewers"))
+    for flag in ("close_source_branch", "draft"):
+        if not isinstance(body.get(flag, False), bool):
+            raise field_error(flag, "A boolean is required.")
     for open_pr in ctx.world.store.children("pullrequest", repo["full_name"]):
         if (
             open_pr["state"] == "OPEN"
@@ -182,7 +185,7 @@ def list_comments(ctx: Ctx) -> J:
     repo = repo_for(ctx)
     pr = _pr(ctx, repo)
     comments = ctx.world.store.children("pr_comment", _key(repo, pr["id"]))
-    return ctx.page([ctx.r.pr_comment(repo, pr, c, ctx.users) for c in comments])
+    return ctx.page(comments, render=lambda c: ctx.r.pr_comment(repo, pr, c, ctx.users))
 
 
 @route("post", PR + "/{pull_request_id}/comments")

@@ -48,9 +48,7 @@ def get_repository(ctx: Ctx) -> J:
 
 @route("post", "/repositories/{workspace}/{repo_slug}")
 def create_repository(ctx: Ctx) -> J:
-    ws = ctx.world.workspace(ctx.param("workspace"))
-    if ws is None or not ctx.world.can_see_workspace(ctx.cred, ws["slug"]):
-        raise BitbucketError(404, f"Workspace {ctx.param('workspace')} not found")
+    ws = ctx.world.require_workspace(ctx.cred, ctx.param("workspace"))
     member = ctx.world.membership(ws["slug"], ctx.cred.principal.username if ctx.cred.principal else None)
     if ctx.cred.principal and ctx.cred.principal.workspaces is None and (member is None):
         raise BitbucketError(403, "You do not have permission to create repositories in this workspace.")

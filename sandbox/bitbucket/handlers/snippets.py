@@ -15,10 +15,7 @@ from sandbox.bitbucket.store import Doc
 
 
 def _ws(ctx: Ctx) -> Doc:
-    ws = ctx.world.workspace(ctx.param("workspace"))
-    if ws is None or not ctx.world.can_see_workspace(ctx.cred, ws["slug"]):
-        raise BitbucketError(404, f"Workspace {ctx.param('workspace')} not found")
-    return ws
+    return ctx.world.require_workspace(ctx.cred, ctx.param("workspace"))
 
 
 def _snippet(ctx: Ctx, ws: Doc) -> Doc:
@@ -115,7 +112,7 @@ def list_snippet_comments(ctx: Ctx) -> J:
     ws = _ws(ctx)
     snip = _snippet(ctx, ws)
     comments = ctx.world.store.children("snippet_comment", f"{ws['slug']}/{snip['encoded_id']}")
-    return ctx.page([ctx.r.snippet_comment(ws, snip, c, ctx.users) for c in comments])
+    return ctx.page(comments, render=lambda c: ctx.r.snippet_comment(ws, snip, c, ctx.users))
 
 
 @route("post", "/snippets/{workspace}/{encoded_id}/comments")

@@ -8,6 +8,7 @@ import re
 from starlette.responses import RedirectResponse, Response
 
 from sandbox.bitbucket.context import Ctx, J
+from sandbox.bitbucket.deviations import RENDERED_EXTENSIONS
 from sandbox.bitbucket.errors import BitbucketError, bad_request, field_error
 from sandbox.bitbucket.gitstore import (
     AmbiguousRevision,
@@ -18,6 +19,7 @@ from sandbox.bitbucket.gitstore import (
     valid_branch_name,
 )
 from sandbox.bitbucket.handlers.repositories import repo_for
+from sandbox.bitbucket.markup import rendered
 from sandbox.bitbucket.records import author_line
 from sandbox.bitbucket.routing import route
 from sandbox.bitbucket.store import Doc
@@ -67,7 +69,7 @@ def branch_json(ctx: Ctx, repo: Doc, git: GitRepo, name: str, sha: str) -> J:
 def list_branches(ctx: Ctx) -> J:
     repo = repo_for(ctx)
     git = ctx.world.repo_git(repo)
-    return ctx.page([branch_json(ctx, repo, git, name, sha) for name, sha in git.branches()])
+    return ctx.page(git.branches(), render=lambda branch: branch_json(ctx, repo, git, *branch))
 
 
 @route("get", "/repositories/{workspace}/{repo_slug}/refs/branches/{name}", greedy=("name",))
@@ -164,6 +166,8 @@ def read_src(ctx: Ctx) -> Response | J:
     if isinstance(found, bytes):
         if meta:
             return {**ctx.r.tree_entry(repo, sha, path, False, len(found)), "commit": commit_json(ctx, repo, git, sha)}
+        if ctx.query.get("format") == "rendered":
+            return _rendered(path, found)
         return Response(
             found,
             headers={
@@ -178,6 +182,18 @@ def read_src(ctx: Ctx) -> Response | J:
     entries: list[J] = []
     _walk(ctx, repo, git, sha, path, depth, entries)
     return ctx.page(entries)
+
+
+def _rendered(path: str, content: bytes) -> J:
+    """format=rendered: the file as ``{raw, markup, html}``, for the file types the document lists."""
+    name = path.rsplit("/", 1)[-1].lower()
+    markup = next((m for ext, m in RENDERED_EXTENSIONS.items() if name.endswith(ext)), None)
+    if markup is None:
+        supported = ", ".join(RENDERED_EXTENSIONS)
+        raise field_error("format", f"format=rendered supports only these file types: {supported}.")
+    if b"\0" in content:
+        raise field_error("format", "format=rendered needs a text file; this one is binary.")
+    return rendered(content.decode("utf-8", "replace"), markup)
 
 
 def _max_depth(ctx: Ctx) -> int:
@@ -252,9 +268,9 @@ def _path(raw: str) -> str:
     try:
         path = clean_path(raw)
     except InvalidPath:
-        raise bad_request(f"Invalid path: {raw}") from None
+        path = ""
     if not path:
-        raise bad_request(f"Invalid path: {raw!r}")
+        raise bad_request(f"Invalid path: {raw!r}", fields={"path": [f"{raw!r} is not a valid file path in git."]})
     return path
 
 

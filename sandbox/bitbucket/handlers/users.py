@@ -85,10 +85,7 @@ def workspaces(ctx: Ctx) -> J:
 
 
 def _workspace(ctx: Ctx) -> Doc:
-    ws = ctx.world.workspace(ctx.param("workspace"))
-    if ws is None or not (ctx.world.can_see_workspace(ctx.cred, ws["slug"]) or not ws["is_private"]):
-        raise BitbucketError(404, f"Workspace {ctx.param('workspace')} not found")
-    return ws
+    return ctx.world.require_workspace(ctx.cred, ctx.param("workspace"), public=True)
 
 
 @route("get", "/workspaces/{workspace}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 import time
@@ -134,3 +136,36 @@ def test_data_dir_survives_a_restart(tmp_path: Path) -> None:
         )
         comments = httpx.get(f"{base}/repositories/acme/widgets/issues/1/comments", auth=auth, trust_env=False)
         assert [c["content"]["raw"] for c in comments.json()["values"]] == ["persisted"]
+
+
+def test_state_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds the admin key: 0600 (its new directory 0700), whatever the umask, even over a leftover .tmp."""
+    state = tmp_path / ".sandbox" / "sandbox.json"
+    state.parent.mkdir(mode=0o755)
+    leftover = state.with_suffix(".tmp")
+    leftover.write_text("{}")
+    leftover.chmod(0o644)
+    up = subprocess.Popen(
+        [*HARNESS, "sandbox", "up", "--state-file", str(state)],
+        stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: os.umask(0o022),
+    )
+    try:
+        wait_for(state, up, timeout=90)
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600
+        assert "admin_key" in json.loads(state.read_text())
+    finally:
+        up.terminate()
+        up.wait(timeout=15)
+    fresh = tmp_path / "new-dir" / "state.json"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.server", "--quiet", "--state-file", str(fresh)],
+        preexec_fn=lambda: os.umask(0o000),
+    )
+    try:
+        wait_for(fresh, server, timeout=90)
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+        assert stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+    finally:
+        server.terminate()
+        server.wait(timeout=15)

@@ -187,3 +187,11 @@ def test_malformed_requests_are_400s(sandbox: Sandbox) -> None:
         assert r.status_code == 400, (name, r.text)
         assert r.json()["error"]["slug"] == "ToolRouterV2_BadRequest", name
     assert unknown_route.status_code == 404 and "error" in unknown_route.json()
+
+
+def test_405_names_the_allowed_methods(sandbox: Sandbox) -> None:
+    session = create_session(sandbox)
+    with rest(sandbox) as c:
+        refused = c.put(f"{BASE}/{session['session_id']}")
+    assert refused.status_code == 405 and refused.json()["error"]["message"] == "Method not allowed"
+    assert {m.strip() for m in refused.headers["allow"].split(",")} == {"GET", "HEAD", "DELETE"}

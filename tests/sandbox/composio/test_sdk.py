@@ -154,11 +154,21 @@ def test_unknown_and_deleted_sessions_are_404(sandbox: Sandbox) -> None:
     assert r.status_code == 404 and r.json()["error"]["slug"] == "ToolRouterV2_SessionNotFound"
 
 
-def test_session_ids_are_reproducible_after_reset(sandbox: Sandbox) -> None:
-    first = [create_session(sandbox)["session_id"] for _ in range(2)]
+def test_session_ids_are_random_and_never_reused(sandbox: Sandbox) -> None:
+    """A session URL acts as its user: after a reset, a stale client's URL must be 404, not the next user's session."""
+    first = [create_session(sandbox) for _ in range(2)]
+    ids = [s["session_id"] for s in first]
     sandbox.reset()
-    again = [create_session(sandbox)["session_id"] for _ in range(2)]
-    assert first == again and first[0] != first[1]
+    again = create_session(sandbox, user_id="user-2")
+    assert len({*ids, again["session_id"]}) == 3
+    assert all(i.startswith("trs_") and len(i) == 16 for i in [*ids, again["session_id"]])
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    with rest(sandbox) as c:
+        for stale in first:
+            assert c.get(f"{BASE}/{stale['session_id']}").status_code == 404
+            gone = c.post(stale["mcp"]["url"], json=ping, headers={"accept": "application/json, text/event-stream"})
+            assert gone.status_code == 404, gone.text
+        assert c.get(f"{BASE}/{again['session_id']}").json()["config"]["user_id"] == "user-2"
 
 
 def test_workbench_tools_refuse_clearly(sandbox: Sandbox) -> None:
