@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from harness.sync.bitbucket import CONNECTION_FAILED
+from harness.sync.config import SANDBOX_WEBHOOK_SECRET, sync_config
 from harness.sync.store import SyncStore
 from sandbox import Sandbox
 from sandbox.fixtures import DEFAULT_FIXTURE
-from tests.harness.sync.helpers import cli, create_repository, oracle, write_env
+from tests.harness.sync.helpers import cli, create_repository, oracle, webhook_url, write_env
 
 REPO = "acme/eval-suites"
 
@@ -157,3 +158,21 @@ def test_push_needs_a_connection_and_entities(setup: tuple[Sandbox, dict[str, st
     assert empty.exit_code == 1 and "the database holds no entities: run `harness sync import` first" in empty.output
     other = cli("push", "--repo", "acme/widgets", env_file=env_file, db=db)
     assert "this database syncs acme/eval-suites, not acme/widgets" in other.output
+
+
+def test_the_sandbox_env_drives_the_sync_and_connecting_again_keeps_one_webhook(
+    setup: tuple[Sandbox, dict[str, str], Path],
+) -> None:
+    sandbox, env, tmp = setup
+    config = sync_config(env)  # `harness sandbox up --env` carries every variable the sync reads
+    assert (config.workspace, config.webhook_secret) == ("acme", SANDBOX_WEBHOOK_SECRET)
+    assert config.api_url == sandbox.urls["bitbucket_api"]
+    env_file, db = tmp / "sandbox.env", tmp / "sync.db"
+    for _ in range(2):
+        connected = cli("connect", "--repo", REPO, "--webhook-url", webhook_url(8787), env_file=env_file, db=db)
+        assert connected.exit_code == 0, connected.output
+    with oracle(sandbox, env) as c:
+        (hook,) = c.get(f"repositories/{REPO}/hooks").json()["values"]
+    assert hook["url"] == webhook_url(8787) and hook["events"] == ["repo:push"] and hook["secret_set"] is True
+    saved = SyncStore(db).connection()
+    assert saved is not None and saved.webhook_uuid == hook["uuid"] and saved.branch == "main"

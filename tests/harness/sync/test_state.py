@@ -11,7 +11,8 @@ import pytest
 
 from harness.results import ResultRow
 from harness.sync.entities import Entity, EntityError, dumps
-from harness.sync.inbound import Applied, Change, Fetched, Finding, apply
+from harness.sync.inbound import Applied, Change, Fetched, Finding, apply, changes_of
+from harness.sync.push import TRAILER
 from harness.sync.receiver import signed
 from harness.sync.runs import Matrix, cell_annotations, failing, plan, report_body, status_body
 from harness.sync.status import status_lines
@@ -188,3 +189,23 @@ def test_the_signature_is_the_hmac_of_the_raw_body() -> None:
     assert not signed("other", body, good)  # another secret
     assert not signed("s3cret", body, good.replace("sha256=", "sha1="))
     assert not signed("s3cret", body, None) and not signed("s3cret", body, "")
+
+
+def test_only_the_synced_branch_is_applied_and_the_syncs_own_commits_are_known() -> None:
+    def change(kind: str, name: str, message: str) -> dict[str, object]:
+        target = {"hash": name[0] * 40, "message": message, "date": "2026-06-01T10:00:00+00:00"}
+        return {"new": {"type": kind, "name": name, "target": target}, "old": {"target": {"hash": "0" * 40}}}
+
+    payload = {
+        "push": {
+            "changes": [
+                change("branch", "main", "Edit a scenario\n"),
+                change("branch", "feature/x", "Elsewhere\n"),
+                change("tag", "main", "A tag named like the branch\n"),
+                {"new": None, "old": {"type": "branch", "name": "main"}, "closed": True},
+            ]
+        }
+    }
+    assert changes_of(payload, "main") == [Change("m" * 40, "0" * 40, "2026-06-01T10:00:00+00:00", own=False)]
+    payload["push"]["changes"] = [change("branch", "main", f"Add scenario x\n\nscenarios/x.yaml\n\n{TRAILER}\n")]  # type: ignore[index]
+    assert changes_of(payload, "main")[0].own
