@@ -30,9 +30,11 @@ STATE_FILE = Path(".sandbox/sandbox.json")
 
 def env_lines(info: dict[str, Any]) -> list[str]:
     """A .env for the sandbox: every variable the live world reads, so that its code runs against the sandbox."""
+    from harness.sync.config import SANDBOX_WEBHOOK_SECRET
     from harness.worlds import sandbox_world, world_env
 
     env = world_env(sandbox_world(info)) | {
+        "BITBUCKET_WEBHOOK_SECRET": SANDBOX_WEBHOOK_SECRET,  # harness sync: the secret its webhook signs with
         "SANDBOX_ADMIN_URL": info["urls"]["admin"],
         "SANDBOX_ADMIN_KEY": info["admin_key"],
     }
@@ -325,6 +327,7 @@ def run_command(
     baseline: Annotated[str | None, typer.Option(help="An earlier run the report compares with.")] = None,
     reports_dir: ReportsDirOption = Path("reports"),
     prices: PricesOption = None,
+    junit_xml: Annotated[Path | None, typer.Option(help="Also write the results as JUnit XML (for any CI).")] = None,
 ) -> None:
     """Run scenarios x frameworks x paths x models; write runs/<run-id>/results.jsonl and transcripts, then the
     report (reports/<run-id>/report.html, whose path is the last line printed)."""
@@ -332,6 +335,10 @@ def run_command(
         raise typer.BadParameter("give --run-id (resume a run) or --new-run-id (start one), not both")
     run_id = run_id or new_run_id or _fresh_run_id(runs_dir)
     code = _start_run(_options(ctx, run_id, resume=new_run_id is None and ctx.params["run_id"] is not None))
+    if code == 0 and junit_xml:
+        from harness.report.junit import write_junit
+
+        write_junit(runs_dir / run_id, junit_xml)
     if code == 0 and report:
         typer.echo(f"rendering the report of {run_id} ...", err=True)
         typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
@@ -479,6 +486,206 @@ def tools_list(
     found = tool_lists.drift(reference, tools)
     typer.echo("\n".join(found.lines()))
     raise typer.Exit(0 if found.none else 1)
+
+
+# sync: suites as code in Bitbucket -------------------------------------------------------------------------------
+sync_app = typer.Typer(
+    help="Suites as code in Bitbucket: two-way sync over an OAuth consumer, signed push webhooks, results on the "
+    "commit.",
+    no_args_is_help=True,
+)
+app.add_typer(sync_app, name="sync")
+RepoOption = Annotated[str, typer.Option("--repo", help="The sync repository, WORKSPACE/REPO_SLUG.")]
+SyncDbOption = Annotated[
+    Path | None, typer.Option("--db", help="The sync database (default: $HARNESS_SYNC_DB or .harness/sync.db).")
+]
+SyncEnvOption = Annotated[
+    Path | None, typer.Option(help="A .env with the BITBUCKET_* variables (`harness sandbox up --env` writes one).")
+]
+DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8787/api/bitbucket/webhook"
+
+
+def _sync_setup(env_file: Path | None, db: Path | None, need_config: bool = True) -> tuple[Any, Any]:
+    """The sync configuration (None when not needed and incomplete) and the database; a problem exits 2."""
+    from harness.sync.config import database_path, sync_config
+    from harness.sync.store import SyncStore
+    from harness.worlds import ConfigError, load_env
+
+    try:
+        env = load_env(env_file)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    try:
+        config = sync_config(env)
+    except ConfigError as exc:
+        if need_config:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        config = None
+    return config, SyncStore(database_path(db, env))
+
+
+def _sync_problem(exc: Exception) -> typer.Exit:
+    typer.echo(str(exc), err=True)
+    return typer.Exit(1)
+
+
+@sync_app.command("connect")
+def sync_connect(
+    repo: RepoOption,
+    branch: Annotated[str | None, typer.Option(help="The branch to sync (default: the main branch).")] = None,
+    webhook_url: Annotated[
+        str, typer.Option(help="Where Bitbucket delivers pushes: `harness sync serve`'s public URL.")
+    ] = DEFAULT_WEBHOOK_URL,
+    webhook: Annotated[bool, typer.Option(help="Register the push webhook (--no-webhook: added by hand).")] = True,
+    env_file: SyncEnvOption = None,
+    db: SyncDbOption = None,
+) -> None:
+    """Test the connection (workspace, OAuth consumer, repository, permissions, branch) and register the
+    repository's push webhook, signed with BITBUCKET_WEBHOOK_SECRET."""
+    import asyncio
+
+    from harness.sync.connect import SyncProblem, connect
+
+    config, store = _sync_setup(env_file, db)
+    try:
+        connection, checked = asyncio.run(connect(config, repo, branch, webhook_url if webhook else None, store))
+    except SyncProblem as exc:
+        raise _sync_problem(exc) from None
+    typer.echo(f"connection ok: {connection.repository} @ {connection.branch} (head {checked.head[:12]})")
+    if connection.webhook_uuid:
+        typer.echo(f"push webhook {connection.webhook_uuid} -> {connection.webhook_url} (repo:push, signed)")
+
+
+@sync_app.command("import")
+def sync_import(
+    scenarios: Annotated[Path | None, typer.Option(help="The scenario library.")] = Path("scenarios"),
+    models: Annotated[Path | None, typer.Option(help="A models file (models: [{name, base_url, ...}]).")] = None,
+    skills: Annotated[Path | None, typer.Option(help="A directory of skills (each with its SKILL.md).")] = None,
+    builtin: Annotated[bool, typer.Option(help="The harness's own MCP servers, clients, toolkits, skill.")] = True,
+    tool_list: Annotated[
+        list[str] | None,
+        typer.Option(help="SERVER=FILE: an MCP server's tools from a `harness tools list` snapshot; repeatable."),
+    ] = None,
+    env_file: SyncEnvOption = None,
+    db: SyncDbOption = None,
+) -> None:
+    """Read the project's entities into the sync database; changed ones wait for `harness sync push`."""
+    from harness.sync.library import read_library
+
+    lists = {}
+    for item in tool_list or []:
+        name, sep, file = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--tool-list {item!r}: expected SERVER=FILE")
+        lists[name] = Path(file)
+    config, store = _sync_setup(env_file, db, need_config=False)
+    try:
+        library = read_library(scenarios, models, skills, builtin, lists, config.secrets() if config else ())
+    except ValueError as exc:  # an unreadable tool list
+        raise _sync_problem(exc) from None
+    with store.transaction():
+        changed = [e for e in library.entities if store.save_local(e)]
+    for entity in changed:
+        typer.echo(f"  changed  {entity.kind} {entity.slug}")
+    typer.echo(f"imported {len(library.entities)} entities: {len(changed)} changed (run `harness sync push`)")
+    for problem in library.problems:
+        typer.echo(f"not imported: {problem}", err=True)
+    if library.problems:
+        raise typer.Exit(1)
+
+
+@sync_app.command("push")
+def sync_push(repo: RepoOption, env_file: SyncEnvOption = None, db: SyncDbOption = None) -> None:
+    """Database -> Bitbucket: one commit per changed entity, through the REST src endpoint."""
+    import asyncio
+
+    from harness.sync.connect import SyncProblem, connected
+    from harness.sync.push import push
+
+    config, store = _sync_setup(env_file, db)
+    try:
+        connection = connected(store, repo)
+        result = asyncio.run(push(config, store, connection))
+    except SyncProblem as exc:
+        raise _sync_problem(exc) from None
+    typer.echo("\n".join(result.lines(connection)))
+
+
+@sync_app.command("serve")
+def sync_serve(
+    repo: RepoOption,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one, printed).")] = 8787,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    public_url: Annotated[
+        str | None, typer.Option(help="How Bitbucket and people reach this server (links to reports).")
+    ] = None,
+    runs: Annotated[bool, typer.Option(help="Run what a push changed and post results on its commit.")] = True,
+    frameworks: FrameworksOption = ALL_FRAMEWORKS,
+    paths: PathsOption = ALL_ROUTES,
+    model: ModelOption = None,
+    world: WorldOption = "sandbox",
+    timeout: TimeoutOption = 300.0,
+    runs_dir: RunsDirOption = Path("runs"),
+    reports_dir: ReportsDirOption = Path("reports"),
+    report: Annotated[bool, typer.Option(help="Render each run's HTML report (else link its summary).")] = True,
+    env_file: SyncEnvOption = None,
+    db: SyncDbOption = None,
+) -> None:
+    """The push webhook's receiver: verifies X-Hub-Signature, applies each delivery once, records errors per
+    entity, and runs the scenarios a push changed (on this matrix), posting a build status and a Code Insights
+    report on the pushed commit."""
+    import logging
+    import socket
+
+    import uvicorn
+
+    from harness.sync.bitbucket import Bitbucket
+    from harness.sync.connect import SyncProblem, connected
+    from harness.sync.receiver import WEBHOOK_PATH, Receiver
+    from harness.sync.runs import Matrix, RunQueue
+
+    config, store = _sync_setup(env_file, db)
+    try:
+        connection = connected(store, repo)
+    except SyncProblem as exc:
+        raise _sync_problem(exc) from None
+    matrix = Matrix(
+        _csv(frameworks),
+        _csv(paths),
+        tuple(split_names(model)),
+        world,
+        env_file,
+        timeout,
+        runs_dir,
+        reports_dir,
+        report,
+    )
+    problems = matrix.options(Path("scenarios"), "check").problems()
+    if problems:
+        raise typer.BadParameter("; ".join(problems))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    base = f"http://{host}:{sock.getsockname()[1]}"
+    queue = RunQueue(store, Bitbucket(config, connection.repository), matrix, public_url or base) if runs else None
+    receiver = Receiver(config, store, connection, queue)
+    typer.echo(f"listening on {base}{WEBHOOK_PATH} for pushes to {connection.repository} @ {connection.branch}")
+    uvicorn.Server(uvicorn.Config(receiver.app(), log_level="info")).run(sockets=[sock])
+
+
+@sync_app.command("status")
+def sync_status(env_file: SyncEnvOption = None, db: SyncDbOption = None) -> None:
+    """Every entity, its last synced commit, and its error (code, message) marked clearly; exit 1 on errors."""
+    from harness.sync.status import status_lines
+
+    _, store = _sync_setup(env_file, db, need_config=False)
+    records = store.records()
+    typer.echo("\n".join(status_lines(store.connection(), records)))
+    if any(r.git_integration for r in records):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

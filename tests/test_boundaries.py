@@ -65,6 +65,17 @@ def test_the_report_reads_results_only() -> None:
     assert {file: mods for file, mods in static.items() if mods} == {}
 
 
+def test_the_sync_reaches_bitbucket_over_http_only() -> None:
+    """``harness.sync`` talks to a Bitbucket (live or embedded) over HTTP and never imports the emulator."""
+    static = {
+        str(p.relative_to(ROOT)): sorted(m for m in imported_modules(p) if top(m) == "sandbox")
+        for p in sorted((ROOT / "harness" / "sync").rglob("*.py"))
+    }
+    assert static and {file: mods for file, mods in static.items() if mods} == {}
+    loaded = loaded_after("harness.sync.receiver", "harness.sync.push", "harness.sync.connect", "harness.sync.status")
+    assert [m for m in loaded if m.startswith(("sandbox", "harness.report", "harness.frameworks."))] == []
+
+
 def test_scoring_and_the_scenario_format_do_not_load_the_emulator_or_the_frameworks() -> None:
     loaded = loaded_after("harness.scoring", "harness.scenarios")
     assert [m for m in loaded if m.startswith(("sandbox", "harness.frameworks", "harness.runner"))] == []

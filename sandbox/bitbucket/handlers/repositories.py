@@ -109,13 +109,14 @@ def delete_repository(ctx: Ctx) -> Response:
     repo = repo_for(ctx, "admin")
     store = ctx.world.store
     full = repo["full_name"]
-    for kind in ("pullrequest", "issue", "hook"):
+    for kind in ("pullrequest", "issue", "hook", "commit_status", "report", "annotation", "branch_restriction"):
         for doc in store.children(kind, full):
             if kind in ("pullrequest", "issue"):
                 comment_kind = "pr_comment" if kind == "pullrequest" else "issue_comment"
                 store.delete_children(comment_kind, f"{full}#{doc['id']}")
         store.delete_children(kind, full)
-    for counter in ("pr", "issue"):  # a repository created again under this name numbers from 1, as on Bitbucket
+    # A repository created again under this name numbers from 1, as on Bitbucket.
+    for counter in ("pr", "issue", "branch_restriction"):
         store.drop_counter(f"{counter}:{full}")
     store.delete("repository", full)
     ctx.world.git.delete(repo["uuid"])

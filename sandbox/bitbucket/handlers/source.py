@@ -95,6 +95,7 @@ def create_branch(ctx: Ctx) -> Response:
         raise field_error("name", f'"{name}" is not a valid branch name.')
     if not isinstance(target, dict) or not isinstance(target.get("hash"), str) or not target["hash"]:
         raise field_error("target", "target.hash is required: a commit hash or a branch name.")
+    _restricted(ctx, repo, name, "push")
     if git.branch_head(name) is not None:
         raise BitbucketError(
             400,
@@ -117,11 +118,18 @@ def delete_branch(ctx: Ctx) -> Response:
     name = ctx.param("name")
     if name == repo["mainbranch"]:
         raise BitbucketError(400, "You can't delete the main branch.")
+    _restricted(ctx, repo, name, "delete")
     old = git.branch_head(name)
     if old is None or not git.delete_branch(name):
         raise BitbucketError(404, f'Branch "{name}" not found')
     ctx.world.emit(repo["full_name"], "repo:push", push_payload(ctx, repo, git, name, old=old, new=None))
     return Response(status_code=204)
+
+
+def _restricted(ctx: Ctx, repo: Doc, branch: str, kind: str) -> None:
+    from sandbox.bitbucket.handlers.restrictions import check_branch  # it builds on this module
+
+    check_branch(ctx, repo, branch, kind)
 
 
 def _no_conflict(git: GitRepo, name: str, field: str) -> None:
@@ -238,6 +246,7 @@ def commit_src(ctx: Ctx) -> Response:
     branch = meta.get("branch") or repo["mainbranch"]
     if not valid_branch_name(branch):
         raise field_error("branch", f'"{branch}" is not a valid branch name.')
+    _restricted(ctx, repo, branch, "push")
     old = git.branch_head(branch)
     if old is None:
         _no_conflict(git, branch, "branch")

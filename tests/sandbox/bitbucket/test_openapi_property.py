@@ -97,6 +97,10 @@ REAL: dict[str, list[Any]] = {
     "spec": ["main", "feature/login..main", "topic"],
     "uid": [],
     "encoded_id": [],
+    "key": ["harness"],
+    "reportId": ["harness-run"],
+    "annotationId": ["harness-cell-1"],
+    "id": [1],
 }
 QUERY: dict[str, list[Any]] = {
     "q": ['state = "OPEN"', 'title ~ "widget" AND kind = "bug"', 'name = "main"', "created_on > 2020-01-01"],
@@ -131,6 +135,17 @@ BODIES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/snippets"): (JSON, {"title": "Fuzzed", "files": {"f.txt": {"content": "x"}}}),
     ("POST", "/snippets/{workspace}"): (JSON, {"title": "Fuzzed", "files": {"f.txt": {"content": "x"}}}),
     ("POST", "/snippets/{workspace}/{encoded_id}/comments"): (JSON, {"content": {"raw": "Nice"}}),
+    ("POST", R + "/commit/{commit}/statuses/build"): (JSON, {"key": "harness", "state": "SUCCESSFUL"}),
+    ("PUT", R + "/commit/{commit}/statuses/build/{key}"): (JSON, {"state": "FAILED"}),
+    ("PUT", R + "/commit/{commit}/reports/{reportId}"): (
+        JSON,
+        {"title": "Fuzzed", "details": "Fuzzed report", "report_type": "TEST", "result": "PASSED"},
+    ),
+    ("PUT", R + "/commit/{commit}/reports/{reportId}/annotations/{annotationId}"): (
+        JSON,
+        {"annotation_type": "BUG", "summary": "Fuzzed annotation"},
+    ),
+    ("POST", R + "/branch-restrictions"): (JSON, {"kind": "delete", "pattern": "fuzz/*"}),
 }
 
 
@@ -216,10 +231,20 @@ def world(sandbox: Sandbox) -> Sandbox:
             c.post(w + "hooks", json={"url": HOOK_URL, "events": ["repo:push", "issue:created"], "secret": "s"}),
             c.post(w + "src", data={"/topic.txt": "topic\n", "branch": "topic", "message": "Topic"}),
             c.post("snippets/acme", json={"title": "Snippet", "files": {"a.txt": {"content": "x"}}}),
+            c.post(w + "commit/main/statuses/build", json={"key": "harness", "state": "INPROGRESS"}),
+            c.put(
+                w + "commit/main/reports/harness-run",
+                json={"title": "Run", "details": "One cell", "report_type": "TEST", "result": "FAILED"},
+            ),
+            c.post(
+                w + "commit/main/reports/harness-run/annotations",
+                json=[{"external_id": "harness-cell-1", "annotation_type": "BUG", "summary": "fail"}],
+            ),
+            c.post(w + "branch-restrictions", json={"kind": "push", "pattern": "release/*", "users": []}),
         ]
         assert all(r.status_code in (200, 201) for r in steps), [(r.request.url, r.text) for r in steps]
         REAL["uid"][:] = [steps[6].json()["uuid"]]
-        snippet = steps[-1].json()["links"]["self"]["href"].rsplit("/", 1)[1]
+        snippet = steps[8].json()["links"]["self"]["href"].rsplit("/", 1)[1]
         REAL["encoded_id"][:] = [snippet]
         reply = c.post(f"snippets/acme/{snippet}/comments", json={"content": {"raw": "Hi"}})
         assert reply.status_code == 201, reply.text
