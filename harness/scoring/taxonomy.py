@@ -57,7 +57,11 @@ CONTEXT = re.compile(r"context (?:length|window|size)|maximum context|exceed_con
 FAILED_RESULT = re.compile(r'^\s*(?:Bitbucket API error|Error\b|\{"error")|"successful":\s*false', re.I)
 NOT_FOUND = re.compile(r"not found|could not resolve|does not exist|no such", re.I)
 REPORTED = re.compile(r"\b(?:fail(?:ed|s|ure)?|error|did ?n[o']t work|went wrong)\b", re.I)  # or a DENIAL
-REFUSAL = re.compile(r"\b(?:i can(?:'|no)t help|i(?:'m| am) (?:sorry|unable)|i won't|as an ai)\b", re.I)
+REFUSAL = re.compile(
+    r"\b(?:i can(?:'|no)t help|i(?:'m| am) (?:sorry|unable|not able)|i won't|as an ai|i (?:will not|won't) be able|"
+    r"(?:cannot|can't|unable to) (?:assist|comply)|due to (?:copyright|privacy|policy))",
+    re.I,
+)
 LOOP_REPEATS = 3
 
 
