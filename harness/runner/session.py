@@ -65,19 +65,25 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
     from sandbox import Sandbox
 
     with Sandbox.start(local_model=local) as sandbox:
-        yield furnished(sandbox, [s.scenario for s in sources], catalog, list(options.models), env)
+        yield furnished(sandbox, [s.scenario for s in sources], catalog, list(options.models), env, options.timeout_s)
 
 
 def furnished(
-    sandbox: Any, scenarios: list[Scenario], catalog: Catalog, models: list[str], env: Mapping[str, str]
+    sandbox: Any,
+    scenarios: list[Scenario],
+    catalog: Catalog,
+    models: list[str],
+    env: Mapping[str, str],
+    timeout_s: float | None = None,
 ) -> WorldConfig:
     """A running sandbox made ready for a run: the reference model knows the scenarios' plans, and a gateway
     stands in front of each real model (the hosted variant's MCP runs there, and streaming is emulated for
-    endpoints that cannot stream tool calls). Returns the world it is."""
+    endpoints that cannot stream tool calls), waiting for the model as long as a cell may take. Returns the world
+    it is."""
     sandbox.register_plans(compiled_plans(scenarios))
     catalog = with_local_model(catalog, sandbox.info)
     gateways = {
-        m: sandbox.register_gateway(gateway_name(m), spec.base_url, spec.upstream, spec.stream)
+        m: sandbox.register_gateway(gateway_name(m), spec.base_url, spec.upstream, spec.stream, timeout=timeout_s)
         for m in models
         if (spec := catalog.spec(m))
     }
