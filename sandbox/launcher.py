@@ -42,7 +42,7 @@ class Sandbox:
         data_dir: Path | None = None,
         frozen_at: str | None = None,
         ports: dict[str, int] | None = None,
-        timeout: float = 60.0,  # imports alone take ~20 s on a busy 2-core machine
+        timeout: float = 120.0,  # imports alone take ~20 s on a busy 2-core machine; a crash is seen at once
     ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         state = workdir / "state.json"
