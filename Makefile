@@ -42,5 +42,7 @@ bench: $(STAMP)  ## the performance benchmarks (results in bench/results/)
 	$(VENV)/bin/python bench/bench_harness.py
 	$(VENV)/bin/python bench/bench_report.py
 	$(VENV)/bin/python bench/bench_replay.py
+	$(VENV)/bin/python bench/bench_branches.py
+	$(VENV)/bin/python bench/bench_load.py
 
 .PHONY: install run nightly sandbox lint test bench lab help

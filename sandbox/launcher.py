@@ -42,7 +42,7 @@ class Sandbox:
         data_dir: Path | None = None,
         frozen_at: str | None = None,
         ports: dict[str, int] | None = None,
-        timeout: float = 90.0,  # imports alone take ~20 s on a busy 2-core machine; a quiet one starts in a few
+        timeout: float = 120.0,  # imports alone take ~20 s on a busy 2-core machine; a crash is seen at once
         local_model: str | None = None,  # also serve this local model (sandbox.model.local; the local-model extra)
     ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
