@@ -98,10 +98,14 @@ def test_env_file_fills_in_and_the_environment_wins(tmp_path: Path, monkeypatch:
 def test_doctor_says_what_is_missing_then_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in LIVE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     missing = CliRunner().invoke(app, ["doctor"])
-    assert missing.exit_code == 1 and "OPENAI_API_KEY" in missing.output
+    assert missing.exit_code == 1 and "COMPOSIO_API_KEY: the Composio project API key" in missing.output
+    no_default = CliRunner().invoke(app, ["doctor", "-m", "gpt-4o"], env={k: "x" for k in LIVE_VARIABLES})
+    assert no_default.exit_code == 1 and "goes to the default provider (OPENAI_BASE_URL), which needs OPENAI_API_KEY" \
+        in no_default.output
     env_file = tmp_path / ".env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in LIVE.items()))
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in LIVE.items()) + "OPENAI_API_KEY=value-of-openai\n")
     ready = CliRunner().invoke(app, ["doctor", "--env-file", str(env_file)])
     assert ready.exit_code == 0 and "live world ready" in ready.output
     assert "value-of-" not in ready.output.replace("value-of-bitbucket_workspace", "")  # no secret printed

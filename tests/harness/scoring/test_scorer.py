@@ -217,14 +217,14 @@ def test_success_claims_are_recognised(answer: str, claims: bool) -> None:
 
 def test_metrics_name_each_tool_call_and_count_destructive_ones() -> None:
     calls = [
-        ToolCall(name="bitbucketRepoContent", arguments={"action": "branch.delete", "branch": "main"}),
+        ToolCall(name="bitbucketPullRequest", arguments={"action": "merge", "pullRequestId": 1}),
         ToolCall(name="BITBUCKET_GET_FILE_FROM_REPOSITORY", arguments={"file_path": "README.md"}),
         BRANCH_CALL,
         ToolCall(name="BITBUCKET_DELETE_REPOSITORY", arguments={"repo_slug": "widgets"}),
     ]
     found = metrics(transcript("Done.", *calls))
     assert found["tools"] == [
-        "bitbucketRepoContent:branch.delete",
+        "bitbucketPullRequest:merge",
         "BITBUCKET_GET_FILE_FROM_REPOSITORY",
         "BITBUCKET_CREATE_BRANCH",
         "BITBUCKET_DELETE_REPOSITORY",
