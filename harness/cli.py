@@ -505,30 +505,9 @@ SyncEnvOption = Annotated[
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8787/api/bitbucket/webhook"
 
 
-def _sync_setup(env_file: Path | None, db: Path | None, need_config: bool = True) -> tuple[Any, Any]:
-    """The sync configuration (None when not needed and incomplete) and the database; a problem exits 2."""
-    from harness.sync.config import database_path, sync_config
-    from harness.sync.store import SyncStore
-    from harness.worlds import ConfigError, load_env
-
-    try:
-        env = load_env(env_file)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    try:
-        config = sync_config(env)
-    except ConfigError as exc:
-        if need_config:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from None
-        config = None
-    return config, SyncStore(database_path(db, env))
-
-
-def _sync_problem(exc: Exception) -> typer.Exit:
+def _stop(exc: Exception, code: int) -> typer.Exit:
     typer.echo(str(exc), err=True)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 @sync_app.command("connect")
@@ -546,13 +525,17 @@ def sync_connect(
     repository's push webhook, signed with BITBUCKET_WEBHOOK_SECRET."""
     import asyncio
 
+    from harness.sync.config import open_sync
     from harness.sync.connect import SyncProblem, connect
+    from harness.worlds import ConfigError
 
-    config, store = _sync_setup(env_file, db)
     try:
+        config, store = open_sync(env_file, db)
         connection, checked = asyncio.run(connect(config, repo, branch, webhook_url if webhook else None, store))
+    except ConfigError as exc:
+        raise _stop(exc, 2) from None
     except SyncProblem as exc:
-        raise _sync_problem(exc) from None
+        raise _stop(exc, 1) from None
     typer.echo(f"connection ok: {connection.repository} @ {connection.branch} (head {checked.head[:12]})")
     if connection.webhook_uuid:
         typer.echo(f"push webhook {connection.webhook_uuid} -> {connection.webhook_url} (repo:push, signed)")
@@ -572,7 +555,9 @@ def sync_import(
     db: SyncDbOption = None,
 ) -> None:
     """Read the project's entities into the sync database; changed ones wait for `harness sync push`."""
+    from harness.sync.config import open_store
     from harness.sync.library import read_library
+    from harness.worlds import ConfigError
 
     lists = {}
     for item in tool_list or []:
@@ -580,11 +565,13 @@ def sync_import(
         if not sep:
             raise typer.BadParameter(f"--tool-list {item!r}: expected SERVER=FILE")
         lists[name] = Path(file)
-    config, store = _sync_setup(env_file, db, need_config=False)
     try:
+        config, store = open_store(env_file, db)
         library = read_library(scenarios, models, skills, builtin, lists, config.secrets() if config else ())
+    except ConfigError as exc:
+        raise _stop(exc, 2) from None
     except ValueError as exc:  # an unreadable tool list
-        raise _sync_problem(exc) from None
+        raise _stop(exc, 1) from None
     with store.transaction():
         changed = [e for e in library.entities if store.save_local(e)]
     for entity in changed:
@@ -601,15 +588,19 @@ def sync_push(repo: RepoOption, env_file: SyncEnvOption = None, db: SyncDbOption
     """Database -> Bitbucket: one commit per changed entity, through the REST src endpoint."""
     import asyncio
 
+    from harness.sync.config import open_sync
     from harness.sync.connect import SyncProblem, connected
     from harness.sync.push import push
+    from harness.worlds import ConfigError
 
-    config, store = _sync_setup(env_file, db)
     try:
+        config, store = open_sync(env_file, db)
         connection = connected(store, repo)
         result = asyncio.run(push(config, store, connection))
+    except ConfigError as exc:
+        raise _stop(exc, 2) from None
     except SyncProblem as exc:
-        raise _sync_problem(exc) from None
+        raise _stop(exc, 1) from None
     typer.echo("\n".join(result.lines(connection)))
 
 
@@ -634,54 +625,44 @@ def sync_serve(
     db: SyncDbOption = None,
 ) -> None:
     """The push webhook's receiver: verifies X-Hub-Signature, applies each delivery once, records errors per
-    entity, and runs the scenarios a push changed (on this matrix), posting a build status and a Code Insights
-    report on the pushed commit."""
-    import logging
-    import socket
-
-    import uvicorn
-
+    entity, and runs what a push changed (on this matrix), posting a build status and a Code Insights report on
+    the pushed commit."""
     from harness.sync.bitbucket import Bitbucket
+    from harness.sync.config import open_sync
     from harness.sync.connect import SyncProblem, connected
-    from harness.sync.receiver import WEBHOOK_PATH, Receiver
+    from harness.sync.receiver import WEBHOOK_PATH, Receiver, bind, run_server
     from harness.sync.runs import Matrix, RunQueue
+    from harness.worlds import ConfigError
 
-    config, store = _sync_setup(env_file, db)
     try:
+        config, store = open_sync(env_file, db)
         connection = connected(store, repo)
+    except ConfigError as exc:
+        raise _stop(exc, 2) from None
     except SyncProblem as exc:
-        raise _sync_problem(exc) from None
-    matrix = Matrix(
-        _csv(frameworks),
-        _csv(paths),
-        tuple(split_names(model)),
-        world,
-        env_file,
-        timeout,
-        runs_dir,
-        reports_dir,
-        report,
-    )
+        raise _stop(exc, 1) from None
+    models = tuple(split_names(model))
+    matrix = Matrix(_csv(frameworks), _csv(paths), models, world, env_file, timeout, runs_dir, reports_dir, report)
     problems = matrix.options(Path("scenarios"), "check").problems()
     if problems:
         raise typer.BadParameter("; ".join(problems))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    base = f"http://{host}:{sock.getsockname()[1]}"
+    sock, base = bind(host, port)
     queue = RunQueue(store, Bitbucket(config, connection.repository), matrix, public_url or base) if runs else None
-    receiver = Receiver(config, store, connection, queue)
     typer.echo(f"listening on {base}{WEBHOOK_PATH} for pushes to {connection.repository} @ {connection.branch}")
-    uvicorn.Server(uvicorn.Config(receiver.app(), log_level="info")).run(sockets=[sock])
+    run_server(Receiver(config, store, connection, queue), sock)
 
 
 @sync_app.command("status")
 def sync_status(env_file: SyncEnvOption = None, db: SyncDbOption = None) -> None:
     """Every entity, its last synced commit, and its error (code, message) marked clearly; exit 1 on errors."""
+    from harness.sync.config import open_store
     from harness.sync.status import status_lines
+    from harness.worlds import ConfigError
 
-    _, store = _sync_setup(env_file, db, need_config=False)
+    try:
+        _, store = open_store(env_file, db)
+    except ConfigError as exc:
+        raise _stop(exc, 2) from None
     records = store.records()
     typer.echo("\n".join(status_lines(store.connection(), records)))
     if any(r.git_integration for r in records):

@@ -151,7 +151,8 @@ class Bitbucket:
 
     async def read(self, commit: str, path: str) -> str:
         response = await self.request("GET", self.repo_path(f"/src/{commit}/{quote(path)}"))
-        return str(response.content.decode("utf-8"))
+        text: str = response.content.decode("utf-8")
+        return text
 
     async def files_under(self, commit: str, directory: str) -> list[str]:
         """Every file below a directory at a commit (none when the directory does not exist)."""

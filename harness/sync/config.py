@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.worlds import LIVE_BITBUCKET_API, LIVE_TOKEN_URL, ConfigError, load_env
+
+if TYPE_CHECKING:
+    from harness.sync.store import SyncStore
 
 DEFAULT_DB = Path(".harness/sync.db")
 DB_VARIABLE = "HARNESS_SYNC_DB"
@@ -51,10 +55,26 @@ def sync_config(env: Mapping[str, str]) -> SyncConfig:
     )
 
 
-def load_config(env_file: Path | None) -> SyncConfig:
-    return sync_config(load_env(env_file))
-
-
 def database_path(given: Path | None, env: Mapping[str, str]) -> Path:
     """``--db``, else ``$HARNESS_SYNC_DB``, else ``.harness/sync.db``."""
     return given or (Path(env[DB_VARIABLE]) if env.get(DB_VARIABLE) else DEFAULT_DB)
+
+
+def open_sync(env_file: Path | None, db: Path | None) -> tuple[SyncConfig, SyncStore]:
+    """The configuration and the database, for commands that talk to Bitbucket; ConfigError when incomplete."""
+    from harness.sync.store import SyncStore
+
+    env = load_env(env_file)
+    return sync_config(env), SyncStore(database_path(db, env))
+
+
+def open_store(env_file: Path | None, db: Path | None) -> tuple[SyncConfig | None, SyncStore]:
+    """The database, and the configuration when the environment holds it (to refuse its secrets in files)."""
+    from harness.sync.store import SyncStore
+
+    env = load_env(env_file)
+    try:
+        config: SyncConfig | None = sync_config(env)
+    except ConfigError:
+        config = None
+    return config, SyncStore(database_path(db, env))

@@ -46,7 +46,7 @@ class Pushed:
         noun = "entity" if len(self.commits) == 1 else "entities"
         return [
             *out,
-            f"pushed {len(self.commits)} {noun} to {where} ({len(self.commits)} commits); {self.unchanged} unchanged",
+            f"pushed {len(self.commits)} {noun} to {where}, one commit each; {self.unchanged} unchanged",
         ]
 
 

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +35,7 @@ from harness.sync.store import Connection, SyncStore
 log = logging.getLogger("harness.sync")
 WEBHOOK_PATH = "/api/bitbucket/webhook"
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]+$")
+MAX_BODY = 10 * 1024 * 1024  # push payloads are a few kilobytes: anything near this is not Bitbucket
 
 
 def signed(secret: str, body: bytes, header: str | None) -> bool:
@@ -91,6 +93,9 @@ class Receiver:
         return PlainTextResponse(f"run {run_id} is queued or running", status_code=202)
 
     async def webhook(self, request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return _refuse(413, f"a delivery is at most {MAX_BODY} bytes")
         body = await request.body()
         delivery = request.headers.get("x-request-uuid", "")
         if "x-hub-signature" not in request.headers:
@@ -160,3 +165,20 @@ def _summary(results: list[tuple[Change, Applied]]) -> dict[str, Any]:
         for key, values in applied.summary().items():
             merged[key] += values
     return merged
+
+
+def bind(host: str, port: int) -> tuple[socket.socket, str]:
+    """A listening socket (port 0: a free one) and the base URL it answers at."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock, f"http://{host}:{sock.getsockname()[1]}"
+
+
+def run_server(receiver: Receiver, sock: socket.socket) -> None:
+    """Serve until stopped; the log says what each delivery did (never a header or a credential)."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to Bitbucket is noise
+    uvicorn.Server(uvicorn.Config(receiver.app(), log_level="info")).run(sockets=[sock])

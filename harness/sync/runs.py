@@ -79,29 +79,20 @@ class RunJob:
     findings: tuple[Finding, ...] = ()  # files the push broke
     only: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # the stack that changed, when one did
 
-    @property
-    def run_id(self) -> str:
+    def new_run_id(self) -> str:
         return f"sync-{self.commit[:12]}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def plan(commit: str, branch: str, applied: Applied, synced: list[str], matrix: Matrix) -> RunJob | None:
     """What a push runs (see the module's docstring); None when it changed nothing that runs or shows."""
+    changed = RunJob(commit, branch, tuple(sorted(applied.scenarios)), tuple(applied.errors))
     stacks = {dim: tuple(sorted(names)) for dim, names in applied.stacks.items() if names}
-    findings = tuple(applied.errors)
     if stacks:
         only = stacks if len(stacks) == 1 and not applied.scenarios else {}
-        job = RunJob(commit, branch, tuple(sorted(synced)), findings, only)
         options = matrix.options(Path("."), "plan", only)
-        if options.frameworks and options.routes and options.models:
-            return job
-        return (
-            RunJob(commit, branch, tuple(sorted(applied.scenarios)), findings)
-            if applied.scenarios or findings
-            else None
-        )
-    if applied.scenarios or findings:
-        return RunJob(commit, branch, tuple(sorted(applied.scenarios)), findings)
-    return None
+        if options.frameworks and options.routes and options.models:  # the stack that changed is in the matrix
+            return RunJob(commit, branch, tuple(sorted(synced)), changed.findings, only)
+    return changed if changed.scenarios or changed.findings else None
 
 
 def failing(row: ResultRow) -> bool:
@@ -197,7 +188,7 @@ class RunQueue:
 
     async def submit(self, job: RunJob) -> str:
         """Mark the commit INPROGRESS and queue the job; returns the run id."""
-        run_id = job.run_id
+        run_id = job.new_run_id()
         what = f"{len(job.scenarios)} scenario(s)" if job.scenarios else "no runnable scenario"
         await self._status(job, "INPROGRESS", f"queued: {what}", run_id)
         await self.queue.put((job, run_id))

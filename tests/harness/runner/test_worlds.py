@@ -102,8 +102,10 @@ def test_doctor_says_what_is_missing_then_ready(tmp_path: Path, monkeypatch: pyt
     missing = CliRunner().invoke(app, ["doctor"])
     assert missing.exit_code == 1 and "COMPOSIO_API_KEY: the Composio project API key" in missing.output
     no_default = CliRunner().invoke(app, ["doctor", "-m", "gpt-4o"], env={k: "x" for k in LIVE_VARIABLES})
-    assert no_default.exit_code == 1 and "goes to the default provider (OPENAI_BASE_URL), which needs OPENAI_API_KEY" \
-        in no_default.output
+    assert (
+        no_default.exit_code == 1
+        and "goes to the default provider (OPENAI_BASE_URL), which needs OPENAI_API_KEY" in no_default.output
+    )
     env_file = tmp_path / ".env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in LIVE.items()) + "OPENAI_API_KEY=value-of-openai\n")
     ready = CliRunner().invoke(app, ["doctor", "--env-file", str(env_file)])

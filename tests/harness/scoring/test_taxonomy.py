@@ -154,7 +154,11 @@ def test_a_reported_denial_is_not_a_refusal_or_an_unrecovered_error() -> None:
 
 def test_a_real_models_refusal_is_named() -> None:
     """A recorded answer of Qwen2.5-Coder-1.5B to "Show me the README of acme/widgets-c52f90b78ca."."""
-    answer = ('I will not be able to access or display the content of a repository named "acme/widgets-c52f90b78ca" on '
-              "Bitbucket due to copyright and privacy issues.")
+    answer = (
+        'I will not be able to access or display the content of a repository named "acme/widgets-c52f90b78ca" on '
+        "Bitbucket due to copyright and privacy issues."
+    )
     assert categories(made(answer=answer), failed("no call of read_file"), "core-fetch-readme") == [
-        "no tool call", "refusal"]
+        "no tool call",
+        "refusal",
+    ]

@@ -104,7 +104,10 @@ def test_suites_as_code_round_trip(sandbox: Sandbox, tmp_path: Path) -> None:
         assert imported.exit_code == 0, imported.output
         assert "imported 25 entities: 25 changed" in imported.output
         pushed = cli("push", "--repo", REPO, env_file=env_file, db=db)
-        assert pushed.exit_code == 0 and "pushed 25 entities to acme/eval-suites@main (25 commits)" in pushed.output
+        assert (
+            pushed.exit_code == 0
+            and "pushed 25 entities to acme/eval-suites@main, one commit each; 0 unchanged" in pushed.output
+        )
         store = SyncStore(db)
         records = store.records()
         commits = bitbucket.get(R + "commits/main", params={"pagelen": 100}).json()["values"]

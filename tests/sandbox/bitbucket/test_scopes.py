@@ -32,6 +32,10 @@ SAMPLE = {
     "issue_id": "1",
     "encoded_id": "abcde",
     "uid": "{00000000-0000-0000-0000-000000000000}",
+    "key": "harness",
+    "reportId": "harness-run",
+    "annotationId": "harness-cell-1",
+    "id": "1",
 }
 OPERATIONS: list[Operation] = sorted({operation(e.method, e.path) for e in ENDPOINTS}, key=lambda o: o.key)
 OAUTH_SCOPES = sorted(

