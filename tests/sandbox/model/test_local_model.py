@@ -5,6 +5,7 @@ llama-server: ``pytest -m local_model``) a real tool call from the served model.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import httpx
@@ -57,12 +58,12 @@ def test_weights_are_assembled_once_in_order_and_checked(tmp_path: Path, monkeyp
 
 
 def test_an_unknown_model_and_a_missing_server_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    with pytest.raises(local.LocalModelError, match="choose from qwen2.5-coder-1.5b, qwen2.5-coder-0.5b"):
+    with pytest.raises(local.LocalModelError, match=re.escape("choose from qwen2.5-coder-1.5b, qwen2.5-coder-0.5b")):
         local.model("gpt-5")
     monkeypatch.setenv("SANDBOX_LLAMA_SERVER", str(tmp_path / "nothing"))
     monkeypatch.setenv("SANDBOX_CACHE", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(local.LocalModelError, match="python -m sandbox.model.local build"):
+    with pytest.raises(local.LocalModelError, match=re.escape("python -m sandbox.model.local build")):
         local.server_binary()
 
 
