@@ -86,7 +86,7 @@ def test_harness_run_writes_junit_for_a_replayed_run(tmp_path: Path) -> None:
             "pydantic-ai",
             "--runs-dir",
             str(tmp_path / "runs"),
-            "--run-id",
+            "--new-run-id",
             "replayed",
             "--concurrency",
             "1",  # one worker process: its imports are most of a replay's time

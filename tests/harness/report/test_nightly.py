@@ -57,7 +57,7 @@ def test_nightly_twice_keeps_an_index_and_a_baseline(tmp_path: Path) -> None:
 
 
 def test_run_ends_with_the_report_path_and_no_report_skips_it(tmp_path: Path) -> None:
-    replay = ["--world", "replay", "--cassettes", str(ROOT / "cassettes"), "--run-id", "replayed", *TINY]
+    replay = ["--world", "replay", "--cassettes", str(ROOT / "cassettes"), "--new-run-id", "replayed", *TINY]
     skipped = CliRunner().invoke(
         app,
         [
@@ -72,6 +72,7 @@ def test_run_ends_with_the_report_path_and_no_report_skips_it(tmp_path: Path) ->
     )  # in-process: one start-up less
     assert skipped.exit_code == 0, skipped.output
     assert (tmp_path / "runs" / "replayed" / "results.jsonl").is_file() and not (tmp_path / "reports").exists()
-    resumed = harness("run", *replay, cwd=tmp_path)  # ./runs, ./reports; every cell is done: only the report is new
+    resume = ["--run-id" if arg == "--new-run-id" else arg for arg in replay]  # the same options: accepted
+    resumed = harness("run", *resume, cwd=tmp_path)  # ./runs, ./reports; every cell is done: only the report is new
     assert resumed.stdout.splitlines()[-1] == "reports/replayed/report.html"
     assert (tmp_path / "reports" / "replayed" / "report.html").is_file()
