@@ -55,6 +55,20 @@ def _text(body: J, name: str, required: bool = False, limit: int = 4000) -> str 
     return value
 
 
+# Report and annotation links must be absolute http(s) URLs: the OpenAPI document gives them ``format: uri`` and
+# Bitbucket's own pages link to them. The check is RFC 3986's grammar restricted to http(s) (an ASCII host, valid
+# percent-escapes); anything else is a 400 naming the field, never an echo of a malformed link.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_URL = re.compile(rf"https?://[A-Za-z0-9.\-]+(?::[0-9]{{1,5}})?(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?")
+
+
+def _url(body: J, name: str) -> str | None:
+    value = _text(body, name)
+    if value is not None and not _URL.fullmatch(value):
+        raise field_error(name, "An absolute http(s) URL is required.")
+    return value
+
+
 def _choice(body: J, name: str, choices: tuple[str, ...], required: bool = False) -> str | None:
     value = _text(body, name, required)
     if value is not None and value not in choices:
@@ -283,8 +297,9 @@ def _report_fields(body: J) -> J:
         "report_type": _choice(body, "report_type", REPORT_TYPES, required=True),
         "result": _choice(body, "result", REPORT_RESULTS),
     }
-    for name in ("reporter", "link", "logo_url"):
-        out[name] = _text(body, name)
+    out["reporter"] = _text(body, "reporter")
+    for name in ("link", "logo_url"):
+        out[name] = _url(body, name)
     if "remote_link_enabled" in body:
         if not isinstance(body["remote_link_enabled"], bool):
             raise field_error("remote_link_enabled", "A boolean is required.")
@@ -376,7 +391,7 @@ def _annotation_fields(body: Any, where: str = "") -> J:
             "result": _choice(body, "result", ANNOTATION_RESULTS),
             "severity": _choice(body, "severity", SEVERITIES),
             "path": _text(body, "path", limit=1000),
-            "link": _text(body, "link"),
+            "link": _url(body, "link"),
         }
         line = body.get("line")
         if line is not None and (not isinstance(line, int) or isinstance(line, bool) or line < 1):

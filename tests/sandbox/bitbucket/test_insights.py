@@ -194,3 +194,31 @@ def test_diffstat_lists_what_a_push_changed(sandbox: Sandbox, head: str) -> None
         assert (readme["lines_added"], readme["lines_removed"]) == (1, 1)
         assert "old" not in next(d for d in stat.json()["values"] if d["status"] == "added")
         assert c.get(f"{W}diffstat/{new}").json()["values"] == stat.json()["values"]  # against its parent
+
+
+@pytest.mark.parametrize(
+    ("link", "ok"),
+    [
+        ("https://ci.example.com/runs/42?cell=a%2Fb#top", True),
+        ("http://127.0.0.1:8080/report", True),
+        ("ci.example.com/runs/42", False),  # not absolute
+        ("javascript:alert(1)", False),
+        ("https://ci.example.com/a b", False),
+        ("https://ci.example.com/%zz", False),
+        ("\u009a\u00a0v7J1", False),
+    ],
+)
+def test_report_and_annotation_links_must_be_urls(sandbox: Sandbox, head: str, link: str, ok: bool) -> None:
+    report = {"title": "Harness", "details": "d", "report_type": "TEST", "link": link, "logo_url": link}
+    with api(sandbox) as c:
+        put = c.put(f"{W}commit/{head}/reports/links", json=report)
+        assert (put.status_code == 200) is ok, put.text
+        if not ok:
+            assert set(put.json()["error"]["fields"]) == {"link"}  # the first bad field is named
+            return
+        assert put.json()["link"] == put.json()["logo_url"] == link
+        note = [{"external_id": "n1", "annotation_type": "BUG", "summary": "s", "link": link}]
+        assert c.post(f"{W}commit/{head}/reports/links/annotations", json=note).status_code == 200
+        bad = [{"external_id": "n2", "annotation_type": "BUG", "summary": "s", "link": "no url"}]
+        refused = c.post(f"{W}commit/{head}/reports/links/annotations", json=bad)
+        assert refused.status_code == 400 and "[0].link" in refused.json()["error"]["fields"]
