@@ -216,9 +216,11 @@ class RunningModel:
                 self.process.wait()
 
 
-def start(name: str, port: int, threads: int = 1, log: Path | None = None) -> RunningModel:
-    """Serve ``name`` on 127.0.0.1:``port`` and wait until it answers. One thread by default: on a 2-core machine
-    that also runs the sandbox and the frameworks, a second thread made generation slower, not faster."""
+def start(name: str, port: int, threads: int | None = None, log: Path | None = None) -> RunningModel:
+    """Serve ``name`` on 127.0.0.1:``port`` and wait until it answers. ``SANDBOX_LLAMA_THREADS`` (default 1) sets
+    its threads: on a 2-core machine that also runs the sandbox and the frameworks, a second thread made generation
+    slower, not faster; a machine with cores to spare (or one where the model has them to itself) sets more."""
+    threads = threads or int(os.environ.get("SANDBOX_LLAMA_THREADS") or 1)
     spec = model(name)
     gguf = weights(spec)
     command = [
