@@ -41,9 +41,14 @@ class RunOptions:
         """The options that define the run's matrix, as ``run.json`` keeps them."""
         return {name: _plain(getattr(self, name)) for name in IDENTITY} | {"record_mode": self.mode}
 
+    def settings(self) -> dict[str, Any]:
+        """How the run was driven, as ``run.json`` keeps it: a resume reuses these unless told otherwise."""
+        return {name: getattr(self, name) for name in SETTINGS}
+
     def save(self, run_dir: Path) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / RUN_FILE).write_text(json.dumps({"options": self.identity()}, indent=2) + "\n")
+        saved = {"options": self.identity(), "settings": self.settings()}
+        (run_dir / RUN_FILE).write_text(json.dumps(saved, indent=2) + "\n")
 
     def resumed(self, run_dir: Path, given: Collection[str] = ()) -> RunOptions:
         """These options with the matrix of the run in ``run_dir``; ValueError when the run does not exist or an
@@ -60,7 +65,9 @@ class RunOptions:
                 f"run {run_dir.name} was started with other options; resume it without them, or start a "
                 "new run:\n  " + "\n  ".join(differ)
             )
-        return replace(self, **{name: _typed(name, stored[name]) for name in IDENTITY if name in stored}, resume=True)
+        kept = {name: _typed(name, stored[name]) for name in IDENTITY if name in stored}
+        kept |= {name: value for name, value in stored_settings(run_dir).items() if name not in given}
+        return replace(self, **kept, resume=True)
 
     def problems(self) -> list[str]:
         """What is wrong with these options, each naming the option at fault."""
@@ -95,6 +102,9 @@ IDENTITY = (
     "cassettes",
     "control_frameworks",
 )
+# Not the matrix, but how it was driven: a resume keeps them (a run started with a long timeout for a slow model
+# resumes with it) unless the command line names them again.
+SETTINGS = ("timeout_s", "concurrency")
 _FLAGS = {"routes": "paths", "models": "model", "models_file": "models", "control_frameworks": "controls"}
 
 
@@ -111,6 +121,15 @@ def stored_identity(run_dir: Path) -> dict[str, Any]:
         return dict(json.loads(path.read_text())["options"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not a run's options ({exc})") from None
+
+
+def stored_settings(run_dir: Path) -> dict[str, Any]:
+    """The settings a run was started with (none for a run from before runs kept them)."""
+    try:
+        saved = json.loads((run_dir / RUN_FILE).read_text()).get("settings") or {}
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+    return {name: saved[name] for name in SETTINGS if name in saved}
 
 
 def _plain(value: Any) -> Any:

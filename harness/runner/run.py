@@ -118,6 +118,17 @@ def _execute(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None])
                         row = future.result()  # raises BrokenProcessPool while the cell is still in ``flying``
                         del flying[future]
                         yield row
+            except KeyboardInterrupt:
+                _stop_now(pool)
+                raise
             except BrokenProcessPool:  # a worker died (killed, crashed): its cells are errors, a new pool goes on
                 for cell in flying.values():
                     yield row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=["the worker process died"])
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """An interrupt stops the cells in flight at once rather than waiting for them (their rows are not written, so
+    a resume runs them again)."""
+    for process in list(pool._processes.values()):  # no public way before Python 3.14's terminate_workers()
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import read_rows
+from harness.runner.options import RunOptions
 
 ROOT = Path(__file__).resolve().parents[3]
 LIBRARY = ROOT / "scenarios"
@@ -129,6 +130,8 @@ def started(tmp_path: Path, run_id: str) -> tuple[subprocess.Popen[str], set[int
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a shell's background job would otherwise pass SIGINT on ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     results = tmp_path / run_id / "results.jsonl"
     deadline = time.monotonic() + 300
@@ -188,3 +191,13 @@ def test_make_help_lists_the_targets(target: str) -> None:
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run(["make", "-s", target], capture_output=True, text=True, cwd=root, timeout=60)
     assert out.returncode == 0 and "run" in out.stdout and "test" in out.stdout and "lab" in out.stdout
+
+
+def test_a_resume_keeps_how_the_run_was_driven_unless_told_otherwise(tmp_path: Path) -> None:
+    RunOptions(timeout_s=900.0, concurrency=1).save(tmp_path)
+    assert RunOptions().resumed(tmp_path).timeout_s == 900.0  # not the default 300 s: a slow model keeps its time
+    assert RunOptions().resumed(tmp_path).concurrency == 1
+    again = RunOptions(timeout_s=60.0, concurrency=2).resumed(tmp_path, given={"timeout_s"})
+    assert (again.timeout_s, again.concurrency) == (60.0, 1)
+    (tmp_path / "run.json").write_text('{"options": {}}')  # a run from before runs kept their settings
+    assert RunOptions().resumed(tmp_path).timeout_s == 300.0
