@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -59,7 +59,7 @@ RUNS_KEY = "harness-runs"  # the scheduler's metadata: run token -> cell key -> 
 LOST_TWICE = "its Dask worker was lost twice while running it"
 
 
-def cluster_rows(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None]) -> Iterator[ResultRow]:
+def cluster_rows(plan: RunPlan, cells: list[Cell]) -> Iterator[ResultRow]:
     """Each cell's row, in the order they finish."""
     token = f"{plan.run_dir.name}-{uuid.uuid4().hex[:8]}"
     if isinstance(plan.world, MachineSandbox):
@@ -71,9 +71,8 @@ def cluster_rows(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], No
         shared = client.scatter(plan, broadcast=True)  # sent once per worker, not once per cell
         executor = client.get_executor(pure=False)
         futures: dict[Future[ResultRow], Cell] = {}
-        for cell in cells:
+        for cell in cells:  # all at once: the scheduler starts them as workers free up (on_start would lie)
             futures[executor.submit(run_on_worker, shared, cell, caps, token)] = cell
-            on_start(cell)
         try:
             for future in as_completed(futures):
                 yield _row(plan, futures[future], future)

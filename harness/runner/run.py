@@ -102,7 +102,7 @@ def _execute(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None])
     if plan.options.executor == "dask":
         from harness.runner.cluster import cluster_rows
 
-        yield from cluster_rows(plan, cells, on_start)
+        yield from cluster_rows(plan, cells)
     else:
         yield from _pool_rows(plan, cells, on_start)
 
