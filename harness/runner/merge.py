@@ -130,7 +130,6 @@ def _check_disjoint(parts: list[_Part]) -> None:
 
 
 def _write_run_file(stored: dict[str, Any], into: Path) -> None:
-
     into.mkdir(parents=True, exist_ok=True)
     merged = stored | {"options": stored["options"] | {"shard": None}}  # the whole matrix: resume fills it
     (into / RUN_FILE).write_text(json.dumps(merged, indent=2) + "\n")
