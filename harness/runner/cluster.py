@@ -13,9 +13,10 @@
   shared directory on each.
 * Provider caps (``harness.runner.caps``) are Dask semaphores named ``harness-cap-<provider>``: every run on the
   cluster that caps a provider shares its leases.
-* A worker lost mid-cell (killed, crashed, its machine gone): Dask runs the cell again on another worker; the cell
-  knows, from the scheduler's metadata, where it started before, and its row says so (``retried_from``). A cell
-  lost twice is an ``error`` row.
+* A worker lost mid-cell (killed, crashed, its machine gone): Dask runs the cell again on another worker, as many
+  times as the scheduler's ``allowed-failures`` allows (the embedded cluster: once; a second loss is an ``error``
+  row). Each start of a cell is an event the worker logs without waiting (topic ``harness-cells-<token>``), which
+  the client follows: a row whose cell started on a worker since lost says which (``retried_from``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, LocalCluster, Semaphore, get_client, get_worker
+from distributed import Client, LocalCluster, Semaphore, get_worker
 
 from harness.results import ResultRow
 from harness.runner.caps import held_by
@@ -46,8 +47,8 @@ from harness.vocab import Outcome
 from harness.worlds import ConfigError
 
 # Worker processes that may start processes (a cell's); a cell lost with its worker is run once more, and a
-# second loss gives up on it (see run_on_worker). A cluster started elsewhere needs the first: its workers are
-# started with DASK_DISTRIBUTED__WORKER__DAEMON=False.
+# second loss gives up on it. A cluster started elsewhere is given both by the environment of its workers
+# (DASK_DISTRIBUTED__WORKER__DAEMON=False) and of its scheduler (DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1).
 CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 1}
 DAEMONIC = (
     "the Dask worker is a daemonic process, which cannot start the cell's process: start the workers with "
@@ -55,8 +56,7 @@ DAEMONIC = (
 )
 CAP_PREFIX = "harness-cap-"
 CONNECT_TIMEOUT_S = 30
-RUNS_KEY = "harness-runs"  # the scheduler's metadata: run token -> cell key -> workers that started the cell
-LOST_TWICE = "its Dask worker was lost twice while running it"
+STARTS = "harness-cells-"  # + the run's token: the topic of the events "this cell started on this worker"
 
 
 def cluster_rows(plan: RunPlan, cells: list[Cell]) -> Iterator[ResultRow]:
@@ -66,6 +66,7 @@ def cluster_rows(plan: RunPlan, cells: list[Cell]) -> Iterator[ResultRow]:
         plan = replace(plan, world=replace(plan.world, token=token))
     caps = plan.options.caps
     with connected(plan.options) as client:
+        starts = Starts(client, STARTS + token)
         for name, count in caps:  # created here, so that the cluster has them with these counts
             Semaphore(max_leases=count, name=CAP_PREFIX + name).register()
         shared = client.scatter(plan, broadcast=True)  # sent once per worker, not once per cell
@@ -75,12 +76,12 @@ def cluster_rows(plan: RunPlan, cells: list[Cell]) -> Iterator[ResultRow]:
             futures[executor.submit(run_on_worker, shared, cell, caps, token)] = cell
         try:
             for future in as_completed(futures):
-                yield _row(plan, futures[future], future)
+                yield starts.label(_row(plan, futures[future], future))
         finally:
             for future in futures:
                 future.cancel()
             client.run(finish_on_worker, token)
-            client.set_metadata([RUNS_KEY, token], None)
+            client.unsubscribe_topic(starts.topic)
 
 
 @contextlib.contextmanager
@@ -108,6 +109,28 @@ def connected(options: RunOptions) -> Iterator[Client]:
         yield client
 
 
+class Starts:
+    """Where each cell of the run started, as the workers' events tell the client."""
+
+    def __init__(self, client: Client, topic: str) -> None:
+        self.client, self.topic = client, topic
+        self.where: dict[str, list[str]] = {}
+        client.subscribe_topic(topic, self._add)
+
+    def _add(self, event: tuple[float, dict[str, str]]) -> None:
+        self.where.setdefault(event[1]["key"], []).append(event[1]["worker"])
+
+    def label(self, row: ResultRow) -> ResultRow:
+        """The row, with the worker lost while the cell ran there before (if any)."""
+        if row.worker is None:  # the cell did not run (the cluster gave up on it)
+            return row
+        where = self.where.get(row.key, [])
+        if row.worker not in where:  # its start event is still on its way: ask the scheduler
+            where = [msg["worker"] for _, msg in self.client.get_events(self.topic) if msg["key"] == row.key]
+        lost = [w for w in where if w != row.worker]
+        return row.model_copy(update={"retried_from": lost[0]}) if lost else row
+
+
 def _row(plan: RunPlan, cell: Cell, future: Future[ResultRow]) -> ResultRow:
     try:
         return future.result()
@@ -122,14 +145,12 @@ _SEMAPHORES: dict[str, Semaphore] = {}
 
 
 def run_on_worker(plan: RunPlan, cell: Cell, caps: tuple[tuple[str, int], ...], token: str) -> ResultRow:
-    """Run one cell in this worker's pool, holding its caps' leases; its row names this worker and, when the
-    cell was started before on a worker since lost, that worker."""
+    """Run one cell in this worker's pool, holding its caps' leases; its row names this worker."""
     worker = get_worker()
-    before = _started(token, cell, worker.address)
-    retried = {"worker": worker.address, "retried_from": before[0] if before else None}
-    if len(before) > 1 or current_process().daemon:
-        why = LOST_TWICE if len(before) > 1 else DAEMONIC
-        return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=[why], **retried)
+    worker.log_event(STARTS + token, {"key": cell.key, "worker": worker.address})  # sent without waiting
+    here = {"worker": worker.address}
+    if current_process().daemon:
+        return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=[DAEMONIC], **here)
     try:
         world = plan.world
         if isinstance(world, MachineSandbox):  # the sandbox outlives this worker while the worker's nanny lives
@@ -141,10 +162,10 @@ def run_on_worker(plan: RunPlan, cell: Cell, caps: tuple[tuple[str, int], ...], 
             row = _pool(plan.log, worker.state.nthreads).submit(run_cell, job).result()
     except BrokenProcessPool:  # the cell's process died: the pool goes, the next cell starts a new one
         _POOL.pop(plan.log).shutdown(wait=False)
-        return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=["the worker process died"], **retried)
+        return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=["the worker process died"], **here)
     except Exception as exc:  # the machine's sandbox did not start, the scheduler went away
-        return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=[f"{type(exc).__name__}: {exc}"], **retried)
-    return row.model_copy(update=retried)
+        return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=[f"{type(exc).__name__}: {exc}"], **here)
+    return row.model_copy(update=here)
 
 
 def finish_on_worker(token: str) -> None:
@@ -153,15 +174,6 @@ def finish_on_worker(token: str) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
     _POOL.clear()
     stop_machine_sandbox(token)
-
-
-def _started(token: str, cell: Cell, address: str) -> list[str]:
-    """The workers this cell started on before (each since lost), and this one recorded."""
-    client = get_client()
-    where = [RUNS_KEY, token, cell.key]
-    before: list[str] = list(client.get_metadata(where, None) or [])
-    client.set_metadata(where, [*before, address])
-    return before
 
 
 def _semaphore(name: str, count: int) -> Any:

@@ -18,7 +18,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from harness.results import CellRecord, ResultRow, read_rows
-from harness.runner.cluster import CLUSTER_CONFIG, RUNS_KEY
+from harness.runner.cluster import CLUSTER_CONFIG, STARTS
 from harness.runner.options import RunOptions
 from harness.runner.session import execute_run
 
@@ -115,10 +115,10 @@ def test_a_killed_workers_cell_runs_again_elsewhere_and_its_row_says_so(cluster:
     deadline = time.monotonic() + 240
     while victim is None and time.monotonic() < deadline:  # a worker with a cell started and not finished
         finished = {r.key for r in read_rows(results, torn="skip")}
-        runs = cluster.get_metadata([RUNS_KEY], None) or {}
-        started = next((cells for token, cells in runs.items() if token.startswith("killed-") and cells), {})
+        events = cluster.cluster.scheduler.get_events()  # the scheduler runs in this process
+        started = [m for topic, got in events.items() if topic.startswith(STARTS + "killed-") for _, m in got]
         if finished:
-            victim = next((where[-1] for key, where in started.items() if key not in finished), None)
+            victim = next((m["worker"] for m in reversed(started) if m["key"] not in finished), None)
         time.sleep(0.1)
     assert victim is not None
     (pid,) = cluster.run(os.getpid, workers=[victim]).values()
