@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -142,6 +143,7 @@ def _row(plan: RunPlan, cell: Cell, future: Future[ResultRow]) -> ResultRow:
 # On a worker ------------------------------------------------------------------------------------------------
 _POOL: dict[Path, ProcessPoolExecutor] = {}  # by the run's log (one run at a time uses a worker's pool)
 _SEMAPHORES: dict[str, Semaphore] = {}
+_LOCK = threading.Lock()  # a worker's threads share its pool and semaphores
 
 
 def run_on_worker(plan: RunPlan, cell: Cell, caps: tuple[tuple[str, int], ...], token: str) -> ResultRow:
@@ -161,7 +163,10 @@ def run_on_worker(plan: RunPlan, cell: Cell, caps: tuple[tuple[str, int], ...], 
                 leases.enter_context(_semaphore(name, count))
             row = _pool(plan.log, worker.state.nthreads).submit(run_cell, job).result()
     except BrokenProcessPool:  # the cell's process died: the pool goes, the next cell starts a new one
-        _POOL.pop(plan.log).shutdown(wait=False)
+        with _LOCK:
+            broken = _POOL.pop(plan.log, None)
+        if broken is not None:
+            broken.shutdown(wait=False)
         return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=["the worker process died"], **here)
     except Exception as exc:  # the machine's sandbox did not start, the scheduler went away
         return row_of(plan.job(cell), verdict=Outcome.ERROR, reasons=[f"{type(exc).__name__}: {exc}"], **here)
@@ -170,24 +175,31 @@ def run_on_worker(plan: RunPlan, cell: Cell, caps: tuple[tuple[str, int], ...], 
 
 def finish_on_worker(token: str) -> None:
     """The run is over: this worker's cell processes exit, and its machine's sandbox (if any) stops."""
-    for pool in _POOL.values():
+    with _LOCK:
+        pools = list(_POOL.values())
+        _POOL.clear()
+    for pool in pools:
         pool.shutdown(wait=True, cancel_futures=True)
-    _POOL.clear()
     stop_machine_sandbox(token)
 
 
 def _semaphore(name: str, count: int) -> Any:
-    if name not in _SEMAPHORES:
-        _SEMAPHORES[name] = Semaphore(max_leases=count, name=CAP_PREFIX + name)
-    return _SEMAPHORES[name]
+    with _LOCK:
+        if name not in _SEMAPHORES:
+            _SEMAPHORES[name] = Semaphore(max_leases=count, name=CAP_PREFIX + name)
+        return _SEMAPHORES[name]
 
 
 def _pool(log: Path, width: int) -> ProcessPoolExecutor:
-    if log not in _POOL:
-        for old in _POOL.values():  # another run's
-            old.shutdown(wait=False)
-        _POOL.clear()
-        _POOL[log] = ProcessPoolExecutor(
-            max_workers=width, mp_context=get_context("spawn"), initializer=worker_init, initargs=(os.getpid(), log)
-        )
-    return _POOL[log]
+    with _LOCK:
+        if log not in _POOL:
+            for old in _POOL.values():  # another run's
+                old.shutdown(wait=False)
+            _POOL.clear()
+            _POOL[log] = ProcessPoolExecutor(
+                max_workers=width,
+                mp_context=get_context("spawn"),
+                initializer=worker_init,
+                initargs=(os.getpid(), log),
+            )
+        return _POOL[log]

@@ -67,7 +67,8 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
         return
     if options.executor == "dask":  # each worker machine starts its own sandbox
         scenarios = tuple(s.scenario for s in sources)
-        yield MachineSandbox(scenarios, catalog, options.models, env, options.timeout_s, options.local_model)
+        keys = {v: env[v] for spec in catalog.declared.values() if (v := spec.api_key_env) and v in env}  # no more
+        yield MachineSandbox(scenarios, catalog, options.models, keys, options.timeout_s, options.local_model)
         return
     from sandbox import Sandbox
 
