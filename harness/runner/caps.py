@@ -23,9 +23,16 @@ def parse_cap(text: str) -> tuple[str, int]:
     name = name.strip()
     if not sep or not count.strip().isdigit():
         raise ValueError(f"--cap {text!r}: expected PROVIDER=N, e.g. model=4")
-    if name not in PROVIDERS and not (name.startswith("model:") and name[len("model:") :]):
-        raise ValueError(f"--cap {text!r}: the provider is one of {', '.join(PROVIDERS)} or model:<name>")
+    if not is_provider(name):
+        raise ValueError(f"--cap {text!r}: {UNKNOWN}")
     return name, int(count)
+
+
+UNKNOWN = f"the provider is one of {', '.join(PROVIDERS)} or model:<name>"
+
+
+def is_provider(name: str) -> bool:
+    return name in PROVIDERS or (name.startswith("model:") and len(name) > len("model:"))
 
 
 def held_by(cell: Cell, caps: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.runner.caps import UNKNOWN, is_provider
+from harness.runner.shards import Shard
 from harness.vocab import FRAMEWORKS, RECORD_MODES, REFERENCE_MODEL, ROUTES, WORLDS, RecordMode, WorldName
 
 
@@ -88,8 +90,6 @@ class RunOptions:
         if self.world == "replay" and self.cassettes is None:
             found.append("--world replay needs --cassettes (the directory that holds the recordings)")
         if self.shard is not None:
-            from harness.runner.shards import Shard
-
             try:
                 Shard.parse(self.shard)
             except ValueError as exc:
@@ -99,6 +99,7 @@ class RunOptions:
         if self.executor != "dask" and (self.scheduler or self.caps):
             found.append("--scheduler and --cap need --executor dask (the local pool's --concurrency bounds it)")
         found += [f"--cap {name}={n}: a cap is at least 1" for name, n in self.caps if n < 1]
+        found += [f"--cap {name}={n}: {UNKNOWN}" for name, n in self.caps if not is_provider(name)]
         return found
 
 

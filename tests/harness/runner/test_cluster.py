@@ -18,12 +18,26 @@ import pytest
 from distributed import Client, LocalCluster
 
 from harness.results import CellRecord, ResultRow, read_rows
+from harness.runner.caps import UNKNOWN, held_by, parse_cap
 from harness.runner.cluster import CLUSTER_CONFIG, STARTS
+from harness.runner.matrix import Cell
 from harness.runner.options import RunOptions
 from harness.runner.session import execute_run
 
 LIBRARY = Path(__file__).resolve().parents[3] / "scenarios"
 SMALL = (LIBRARY / "core-fetch-readme.yaml", LIBRARY / "core-comment-latest-issue.yaml")
+
+
+def test_caps_name_their_providers_and_a_cell_holds_those_it_talks_to() -> None:
+    assert parse_cap("model=4") == ("model", 4) and parse_cap(" model:gpt-4o = 1") == ("model:gpt-4o", 1)
+    for bad, message in [("model", "expected PROVIDER=N"), ("gpu=2", "the provider is one of"), ("model:=1", "one of")]:
+        with pytest.raises(ValueError, match=message):
+            parse_cap(bad)
+    assert RunOptions(executor="dask", caps=(("gpu", 1),)).problems() == [f"--cap gpu=1: {UNKNOWN}"]
+    assert "need --executor dask" in RunOptions(caps=(("model", 1),)).problems()[0]
+    caps = [("composio", 1), ("rovo", 2), ("model:m", 1), ("model:other", 1), ("bitbucket", 3), ("model", 5)]
+    held = held_by(Cell("s", "pydantic-ai", "rovo", "m", 1), caps)
+    assert held == [("bitbucket", 3), ("model", 5), ("model:m", 1), ("rovo", 2)]  # one order: no two cells deadlock
 
 
 @pytest.fixture(scope="module")
