@@ -102,6 +102,7 @@ def uncapped(cluster: Client, tmp_path_factory: pytest.TempPathFactory) -> list[
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a cluster, a sandbox and each worker's cell process to start: minutes on a busy machine
 def test_dask_gives_the_verdicts_of_the_local_pool(uncapped: list[ResultRow], tmp_path: Path) -> None:
     local = run(tmp_path, "local", concurrency=2)
     assert {r.key: r.verdict for r in uncapped} == {r.key: r.verdict for r in local}
@@ -112,6 +113,7 @@ def test_dask_gives_the_verdicts_of_the_local_pool(uncapped: list[ResultRow], tm
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a cluster, a sandbox and each worker's cell process to start: minutes on a busy machine
 def test_a_cap_of_one_keeps_cells_from_overlapping(cluster: Client, uncapped: list[ResultRow], tmp_path: Path) -> None:
     assert overlapping(uncapped), "without a cap the two workers run cells side by side"
     capped = on(cluster, tmp_path, "capped", caps=(("bitbucket", 1),))
@@ -120,6 +122,7 @@ def test_a_cap_of_one_keeps_cells_from_overlapping(cluster: Client, uncapped: li
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a cluster, a sandbox and each worker's cell process to start: minutes on a busy machine
 def test_a_killed_workers_cell_runs_again_elsewhere_and_its_row_says_so(cluster: Client, tmp_path: Path) -> None:
     results = tmp_path / "killed" / "results.jsonl"
     done: list[list[ResultRow]] = []

@@ -146,7 +146,7 @@ def test_merge_on_the_command_line_refuses_with_exit_code_2(tmp_path: Path) -> N
 def replayed(tmp: Path, run_id: str, **options: Any) -> list[ResultRow]:
     settings: dict[str, Any] = {
         "scenarios": (LIBRARY / "core-fetch-readme.yaml", LIBRARY / "core-comment-latest-issue.yaml"),
-        "frameworks": ("pydantic-ai", "openai-agents-client"),
+        "frameworks": ("pydantic-ai",),
         "routes": tuple(ROUTES),
         "world": "replay",
         "cassettes": ROOT / "cassettes",
@@ -163,10 +163,11 @@ def verdicts(rows: list[ResultRow]) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # four runs, each starting its processes: minutes on a busy machine
 def test_two_shards_merged_are_the_unsharded_run_and_a_partial_merge_resumes(tmp_path: Path) -> None:
     whole = replayed(tmp_path, "whole")
     first, second = replayed(tmp_path, "s1", shard="1/2"), replayed(tmp_path, "s2", shard="2/2")
-    assert first and second and len(first) + len(second) == len(whole) == 8
+    assert first and second and len(first) + len(second) == len(whole) == 4
     merged = merge_runs([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
     rows = read_rows(merged.run_dir / "results.jsonl")
     assert Counter(r.key for r in rows) == Counter(r.key for r in whole)  # every cell exactly once
