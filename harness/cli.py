@@ -12,7 +12,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from harness.models import split_names
-from harness.runner.options import RunOptions
+from harness.runner.options import Executor, RunOptions
 from harness.vocab import FRAMEWORKS, ROUTES, RecordMode, WorldName
 
 app = typer.Typer(help="Evaluate AI agents that work on Bitbucket through MCP.", no_args_is_help=True)
@@ -191,6 +191,21 @@ ControlsOption = Annotated[
         help="Also run each scenario's negative controls on these comma-separated frameworks (e.g. pydantic-ai)."
     ),
 ]
+ExecutorOption = Annotated[
+    str, typer.Option(help="local: a process pool here; dask: a Dask cluster (--scheduler, or a local one).")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="The Dask scheduler's address, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster here)."),
+]
+CapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cap",
+        help="PROVIDER=N: at most N cells in flight on the provider across the Dask cluster; repeatable. "
+        "Providers: model, composio, rovo, bitbucket, model:<name>.",
+    ),
+]
 ReportsDirOption = Annotated[Path, typer.Option(help="Where reports are written (reports/<run-id>/report.html).")]
 PricesOption = Annotated[
     Path | None, typer.Option(help="Price table for the cost estimate (default: harness/report/prices.yaml).")
@@ -216,6 +231,7 @@ _OPTION_FIELDS = {
     "env_file": "env_file",
     "timeout": "timeout_s",
     "controls": "control_frameworks",
+    "shard": "shard",
 }
 
 
@@ -240,6 +256,10 @@ def _options(ctx: typer.Context, run_id: str, resume: bool = False) -> RunOption
         env_file=p["env_file"],
         timeout_s=p["timeout"],
         control_frameworks=_csv(p["controls"]),
+        shard=p.get("shard"),
+        executor=cast(Executor, p["executor"]),  # checked by problems() below
+        scheduler=p["scheduler"],
+        caps=_caps(p["cap"] or []),
     )
     if resume:
         given = {field for name, field in _OPTION_FIELDS.items() if _given(ctx, name)}
@@ -251,6 +271,15 @@ def _options(ctx: typer.Context, run_id: str, resume: bool = False) -> RunOption
     if problems:
         raise typer.BadParameter("; ".join(problems))
     return options
+
+
+def _caps(values: list[str]) -> tuple[tuple[str, int], ...]:
+    from harness.runner.caps import parse_cap
+
+    try:
+        return tuple(parse_cap(v) for v in values)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -323,6 +352,13 @@ def run_command(
     env_file: EnvFileOption = None,
     timeout: TimeoutOption = 300.0,
     controls: ControlsOption = "",
+    shard: Annotated[
+        str | None,
+        typer.Option(help="K/N: run only the K-th of N shards of the matrix (merge them with `harness merge`)."),
+    ] = None,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    cap: CapOption = None,
     report: Annotated[bool, typer.Option(help="Render the run's HTML report at the end and print its path.")] = True,
     baseline: Annotated[str | None, typer.Option(help="An earlier run the report compares with.")] = None,
     reports_dir: ReportsDirOption = Path("reports"),
@@ -343,6 +379,39 @@ def run_command(
         typer.echo(f"rendering the report of {run_id} ...", err=True)
         typer.echo(_render(runs_dir / run_id, baseline, runs_dir, reports_dir, prices))
     raise typer.Exit(code)
+
+
+@app.command("merge")
+def merge_command(
+    runs: Annotated[list[str], typer.Argument(help="Shard runs: directories, or run ids under --runs-dir.")],
+    into: Annotated[
+        str | None, typer.Option(help="The merged run: a new one, or an earlier merge to add to (default: new).")
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where run ids are looked up and a new merged run goes.")] = Path(
+        "runs"
+    ),
+) -> None:
+    """Merge the shards of a matrix (`harness run --shard K/N`) into one run: rows, transcripts and cassettes.
+    Refuses runs of different matrices, harness versions or scenarios, and runs that share a cell."""
+    from harness.runner.merge import MergeError, merge_runs
+
+    target = _run_dir(into, runs_dir) if into else runs_dir / _fresh_run_id(runs_dir)
+    try:
+        merged = merge_runs([_run_dir(r, runs_dir) for r in runs], target)
+    except MergeError as exc:
+        typer.echo(f"merge: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"merged {merged.added} rows of {merged.runs} runs into {merged.run_dir}; run any cell no shard finished "
+        f"with: harness run --run-id {merged.run_dir.name} --runs-dir {merged.run_dir.parent}",
+        err=True,
+    )
+    typer.echo(merged.run_dir)
+
+
+def _run_dir(name: str, runs_dir: Path) -> Path:
+    """A run named by its directory, or by its id under ``runs_dir``."""
+    return Path(name) if Path(name).is_dir() or "/" in name else runs_dir / name
 
 
 @app.command("report")
@@ -378,6 +447,9 @@ def nightly_command(
     env_file: EnvFileOption = None,
     timeout: TimeoutOption = 300.0,
     controls: ControlsOption = "pydantic-ai",
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    cap: CapOption = None,
     prices: PricesOption = None,
 ) -> None:
     """A new run of the full matrix (with the negative controls), its report against the most recent previous

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.vocab import ModelKind, Outcome, is_control, model_kind
 
-SCHEMA_VERSION = 2  # 2: model_kind, model_host, upstream_model, sampling, failures, not_applicable
+SCHEMA_VERSION = 3  # 2: model_kind, model_host, upstream_model, sampling, failures, not_applicable; 3: worker,
+# retried_from
 RESULTS_FILE = "results.jsonl"
 # Counted metrics that a replay must reproduce exactly (timings are not among them).
 REPRODUCIBLE = ("turns", "model_calls", "tool_calls", "tool_errors", "input_tokens", "output_tokens")
@@ -91,6 +92,8 @@ class ResultRow(CellKey):
     upstream_model: str | None = None  # the model id sent upstream
     sampling: dict[str, Any] = {}  # temperature, top_p, seed, max_tokens as sent
     failures: list[str] = []  # the failure taxonomy's categories (harness.scoring.taxonomy)
+    worker: str | None = None  # the Dask worker that ran the cell (None: the local pool)
+    retried_from: str | None = None  # the Dask worker lost while it ran the cell, which then ran here again
 
     @model_validator(mode="before")
     @classmethod

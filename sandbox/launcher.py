@@ -44,11 +44,12 @@ class Sandbox:
         ports: dict[str, int] | None = None,
         timeout: float = 120.0,  # imports alone take ~20 s on a busy 2-core machine; a crash is seen at once
         local_model: str | None = None,  # also serve this local model (sandbox.model.local; the local-model extra)
+        parent_pid: int | None = None,  # the sandbox stops when this process is gone (default: this one)
     ) -> Sandbox:
         workdir = Path(tempfile.mkdtemp(prefix="harness-sandbox-"))
         state = workdir / "state.json"
         log = (workdir / "sandbox.log").open("wb")
-        # --parent-pid: the sandbox stops when this process is gone, however it went (even kill -9)
+        # --parent-pid: the sandbox stops when that process is gone, however it went (even kill -9)
         cmd = [
             sys.executable,
             "-m",
@@ -57,7 +58,7 @@ class Sandbox:
             "--state-file",
             str(state),
             "--parent-pid",
-            str(os.getpid()),
+            str(parent_pid or os.getpid()),
         ]
         if fixture:
             cmd += ["--fixture", str(fixture)]

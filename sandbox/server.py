@@ -255,11 +255,23 @@ def run(sb: SandboxServer, state_file: Path | None, announce: bool, parent_pid: 
 
 
 async def stop_when_orphaned(server: _Server, parent_pid: int, every_s: float = 0.5) -> None:
-    """Stop once the process that started this sandbox is gone (its children are re-parented): a harness killed
-    without a chance to clean up must not leave its sandbox running."""
-    while os.getppid() == parent_pid:
+    """Stop once the process that started this sandbox (or another it was told to outlive no longer than) is
+    gone: a harness killed without a chance to clean up must not leave its sandbox running. The parent's going is
+    seen as this process being re-parented; another process's, as its pid no longer answering."""
+    started_by_it = os.getppid() == parent_pid
+    while os.getppid() == parent_pid if started_by_it else _alive(parent_pid):
         await asyncio.sleep(every_s)
     server.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 async def serve(sb: SandboxServer, state_file: Path | None, announce: bool, parent_pid: int | None = None) -> None:

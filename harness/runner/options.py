@@ -5,11 +5,13 @@ them from there, and resuming with other ones is refused with the difference nam
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from harness.runner.caps import UNKNOWN, is_provider
+from harness.runner.shards import Shard
 from harness.vocab import FRAMEWORKS, RECORD_MODES, REFERENCE_MODEL, ROUTES, WORLDS, RecordMode, WorldName
 
 
@@ -32,6 +34,10 @@ class RunOptions:
     env_file: Path | None = None  # the live world's .env
     timeout_s: float = 300.0  # per cell conversation
     control_frameworks: tuple[str, ...] = ()  # also run each scenario's negative controls on these frameworks
+    shard: str | None = None  # "K/N": this run holds the K-th of N shards of the matrix (harness.runner.shards)
+    executor: Executor = "local"  # local: a process pool here; dask: a Dask cluster (harness.runner.cluster)
+    scheduler: str | None = None  # the Dask scheduler's address (default: a LocalCluster of `concurrency` workers)
+    caps: tuple[tuple[str, int], ...] = ()  # cluster-wide cells in flight per provider (harness.runner.cluster)
 
     @property
     def mode(self) -> RecordMode:
@@ -45,10 +51,19 @@ class RunOptions:
         """How the run was driven, as ``run.json`` keeps it: a resume reuses these unless told otherwise."""
         return {name: getattr(self, name) for name in SETTINGS}
 
-    def save(self, run_dir: Path) -> None:
+    def save(self, run_dir: Path, scenarios: Mapping[str, str] | None = None) -> None:
+        """``run.json``: the matrix's options, how it was driven, the harness's version and each scenario's digest
+        (id -> digest), which tell whether shards of a matrix can be merged."""
+        from harness import __version__
+
         run_dir.mkdir(parents=True, exist_ok=True)
-        saved = {"options": self.identity(), "settings": self.settings()}
-        (run_dir / RUN_FILE).write_text(json.dumps(saved, indent=2) + "\n")
+        stored = {
+            "options": self.identity(),
+            "settings": self.settings(),
+            "harness": __version__,
+            "scenarios": dict(scenarios or {}),
+        }
+        (run_dir / RUN_FILE).write_text(json.dumps(stored, indent=2) + "\n")
 
     def resumed(self, run_dir: Path, given: Collection[str] = ()) -> RunOptions:
         """These options with the matrix of the run in ``run_dir``; ValueError when the run does not exist or an
@@ -56,7 +71,7 @@ class RunOptions:
         stored = stored_identity(run_dir)
         mine = self.identity()
         differ = [
-            f"--{_flag(name)}: the run has {stored[name]!r}, not {mine[name]!r}"
+            f"--{flag_of(name)}: the run has {stored[name]!r}, not {mine[name]!r}"
             for name in sorted(given)
             if name in IDENTITY and name in stored and stored[name] != mine[name]
         ]
@@ -85,9 +100,22 @@ class RunOptions:
             found.append(f"--record-mode {self.mode!r}: choose from {', '.join(RECORD_MODES)}")
         if self.world == "replay" and self.cassettes is None:
             found.append("--world replay needs --cassettes (the directory that holds the recordings)")
+        if self.shard is not None:
+            try:
+                Shard.parse(self.shard)
+            except ValueError as exc:
+                found.append(str(exc))
+        if self.executor not in EXECUTORS:
+            found.append(f"--executor {self.executor!r}: choose from {', '.join(EXECUTORS)}")
+        if self.executor != "dask" and (self.scheduler or self.caps):
+            found.append("--scheduler and --cap need --executor dask (the local pool's --concurrency bounds it)")
+        found += [f"--cap {name}={n}: a cap is at least 1" for name, n in self.caps if n < 1]
+        found += [f"--cap {name}={n}: {UNKNOWN}" for name, n in self.caps if not is_provider(name)]
         return found
 
 
+Executor = Literal["local", "dask"]
+EXECUTORS: tuple[Executor, ...] = ("local", "dask")
 RUN_FILE = "run.json"
 IDENTITY = (
     "scenarios",
@@ -101,6 +129,7 @@ IDENTITY = (
     "record_mode",
     "cassettes",
     "control_frameworks",
+    "shard",
 )
 # Not the matrix, but how it was driven: a resume keeps them (a run started with a long timeout for a slow model
 # resumes with it) unless the command line names them again.
@@ -110,15 +139,21 @@ _FLAGS = {"routes": "paths", "models": "model", "models_file": "models", "contro
 
 def stored_identity(run_dir: Path) -> dict[str, Any]:
     """The options a run was started with; ValueError naming what is missing."""
+    return dict(stored_run(run_dir).get("options", {}))
+
+
+def stored_run(run_dir: Path) -> dict[str, Any]:
+    """A run's ``run.json`` (options, harness version, scenario digests); ValueError naming what is missing."""
     path = run_dir / RUN_FILE
     if not path.is_file():
         if (run_dir / "results.jsonl").is_file():  # a run from before runs kept their options
-            return {}
+            return {"options": {}}
         raise ValueError(
             f"no run {run_dir.name} under {run_dir.parent}/ (no {RUN_FILE}); omit --run-id to start a new run"
         )
     try:
-        return dict(json.loads(path.read_text())["options"])
+        stored: dict[str, Any] = json.loads(path.read_text())
+        return stored | {"options": dict(stored["options"])}
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not a run's options ({exc})") from None
 
@@ -145,5 +180,5 @@ def _typed(name: str, value: Any) -> Any:
     return Path(value) if value is not None and "Path" in kind else value
 
 
-def _flag(name: str) -> str:
+def flag_of(name: str) -> str:
     return _FLAGS.get(name, name.replace("_", "-"))

@@ -18,8 +18,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from harness.results import RESULTS_FILE, ResultRow, append_row, finished_keys
+from harness.runner.machine import MachineSandbox
 from harness.runner.matrix import Cell, control_cells, matrix, on_their_routes
 from harness.runner.options import RunOptions
+from harness.runner.shards import Shard
 from harness.runner.worker import CellJob, row_of, run_cell, worker_init
 from harness.scenarios import Scenario
 from harness.vocab import Outcome
@@ -36,7 +38,7 @@ class ScenarioSource:
 class RunPlan:
     options: RunOptions
     scenarios: dict[str, ScenarioSource]  # by id, parsed once
-    world: WorldConfig
+    world: WorldConfig | MachineSandbox  # a sandbox per worker machine: the Dask executor's sandbox world
     run_dir: Path
 
     @property
@@ -59,15 +61,17 @@ class RunPlan:
         controls = {sid: source.scenario.control_models() for sid, source in self.scenarios.items()}
         extra = control_cells(controls, list(o.control_frameworks), list(o.routes))
         every = cells + [c for c in extra if c not in set(cells)]
-        return on_their_routes(every, {sid: source.scenario.paths for sid, source in self.scenarios.items()})
+        every = on_their_routes(every, {sid: source.scenario.paths for sid, source in self.scenarios.items()})
+        return Shard.parse(o.shard).cells(every) if o.shard else every
 
-    def job(self, cell: Cell) -> CellJob:
+    def job(self, cell: Cell, world: WorldConfig | None = None) -> CellJob:
+        """The cell's job, in ``world`` (default: the plan's)."""
         source = self.scenarios[cell.scenario]
         return CellJob(
             cell,
             source.scenario,
             source.file,
-            self.world,
+            world or self.world,
             self.options.mode,
             self.cassettes,
             self.run_dir / "transcripts",
@@ -95,6 +99,15 @@ def run(
 
 
 def _execute(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None]) -> Iterator[ResultRow]:
+    if plan.options.executor == "dask":
+        from harness.runner.cluster import cluster_rows
+
+        yield from cluster_rows(plan, cells)
+    else:
+        yield from _pool_rows(plan, cells, on_start)
+
+
+def _pool_rows(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None]) -> Iterator[ResultRow]:
     """At most ``concurrency`` cells in flight, so that a dead worker takes only in-flight cells with it."""
     queue = list(reversed(cells))
     width = max(1, plan.options.concurrency)

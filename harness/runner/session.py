@@ -4,6 +4,7 @@ reference model the scenarios' plans, show progress, summarise."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 from collections import Counter
@@ -25,6 +26,7 @@ from rich.progress import (
 
 from harness.models import Catalog, ModelSpec, load_models
 from harness.results import RESULTS_FILE, V1_IDENTITIES, ResultRow, finished_keys, read_rows
+from harness.runner.machine import MachineSandbox
 from harness.runner.options import IDENTITY, RunOptions
 from harness.runner.run import RunPlan, ScenarioSource, new_run_id, run
 from harness.runner.worker import LOG_FORMAT
@@ -48,8 +50,9 @@ LOGGED = re.compile(r"^\S+ \S+ (?:WARNING|ERROR|CRITICAL) ")  # a record of work
 
 
 @contextlib.contextmanager
-def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[WorldConfig]:
-    """The world's configuration; the embedded sandbox runs (with the scenarios' plans, and a gateway in front of
+def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[WorldConfig | MachineSandbox]:
+    """The world's configuration (on a Dask cluster, the sandbox world is one sandbox per worker machine, started
+    there); the embedded sandbox runs (with the scenarios' plans, and a gateway in front of
     each real model) while the block does. What would stop a cell (an unknown model, a missing key, an endpoint
     that does not answer) is a ConfigError before any cell runs."""
     if options.world == "replay":
@@ -61,6 +64,11 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
     check_models(catalog, [m for m in options.models if m != local], env, options.world)
     if options.world == "live":
         yield live_world(env, catalog)
+        return
+    if options.executor == "dask":  # each worker machine starts its own sandbox
+        scenarios = tuple(s.scenario for s in sources)
+        keys = {v: env[v] for spec in catalog.declared.values() if (v := spec.api_key_env) and v in env}  # no more
+        yield MachineSandbox(scenarios, catalog, options.models, keys, options.timeout_s, options.local_model)
         return
     from sandbox import Sandbox
 
@@ -80,14 +88,21 @@ def furnished(
     stands in front of each real model (the hosted variant's MCP runs there, and streaming is emulated for
     endpoints that cannot stream tool calls), waiting for the model as long as a cell may take. Returns the world
     it is."""
-    sandbox.register_plans(compiled_plans(scenarios))
     catalog = with_local_model(catalog, sandbox.info)
-    gateways = {
+    return sandbox_world(sandbox.info, catalog, env, furnish(sandbox, scenarios, catalog, models, timeout_s))
+
+
+def furnish(
+    sandbox: Any, scenarios: list[Scenario], catalog: Catalog, models: list[str], timeout_s: float | None
+) -> dict[str, str]:
+    """Register the scenarios' plans and a gateway per real model (``catalog`` with the sandbox's local model);
+    returns the gateways' base URLs by model."""
+    sandbox.register_plans(compiled_plans(scenarios))
+    return {
         m: sandbox.register_gateway(gateway_name(m), spec.base_url, spec.upstream, spec.stream, timeout=timeout_s)
         for m in models
         if (spec := catalog.spec(m))
     }
-    return sandbox_world(sandbox.info, catalog, env, gateways)
 
 
 def check_models(catalog: Catalog, names: list[str], env: Mapping[str, str], world: str) -> None:
@@ -134,13 +149,18 @@ def run_matrix(options: RunOptions) -> Path:
     check_run_dir(options, run_dir)
     sources = [ScenarioSource(s, f) for s, f in load_scenario_sources(list(options.scenarios))]
     with open_world(options, sources) as world:
-        options.save(run_dir)
+        options.save(run_dir, {s.scenario.id: digest(s.scenario) for s in sources})
         plan = RunPlan(options, {s.scenario.id: s for s in sources}, world, run_dir)
         results = _with_progress(plan)
     from harness.report.summary import write_summary
 
     console.print(write_summary(read_rows(results, torn="skip"), results, warnings_in(plan.log)), highlight=False)
     return run_dir
+
+
+def digest(scenario: Scenario) -> str:
+    """What a scenario asks, as a short hash (runs whose scenarios differ in it cannot be merged)."""
+    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()[:16]
 
 
 def check_run_dir(options: RunOptions, run_dir: Path) -> None:

@@ -26,6 +26,7 @@ from harness.recording.cassettes import replay_miss
 from harness.recording.network import blocked_network
 from harness.results import REPRODUCIBLE, SCHEMA_VERSION, CellRecord, RecordedResult, ResultRow
 from harness.runner.cell import CellRun, CellUnavailable, unavailable
+from harness.runner.machine import MachineSandbox
 from harness.runner.matrix import Cell
 from harness.scenarios import Scenario
 from harness.scoring import Verdict
@@ -41,7 +42,7 @@ class CellJob:
     cell: Cell
     scenario: Scenario
     scenario_file: str  # as the cassette records it: relative to the project root where it can be
-    world: WorldConfig
+    world: WorldConfig | MachineSandbox  # the latter is made a WorldConfig on its machine before the cell runs
     record_mode: RecordMode
     cassettes: Path
     transcripts: Path
@@ -158,15 +159,17 @@ def _write_transcript(job: CellJob, transcript: Transcript, verdict: Verdict, fa
 
 
 async def _run(job: CellJob) -> CellResult:
-    why = unavailable(job.scenario, job.world, job.cell)
+    world = job.world
+    if not isinstance(world, WorldConfig):
+        raise CellUnavailable("the cell reached its process before its machine's sandbox was started")
+    why = unavailable(job.scenario, world, job.cell)
     if why:  # before the cassette is opened: recording anew would delete the old one
         raise CellUnavailable(why)
-    recorder = Recorder(job.record_mode, secrets=job.world.secrets())
-    endpoint = job.world.endpoint(job.cell.model, job.cell.framework)
+    recorder = Recorder(job.record_mode, secrets=world.secrets())
+    endpoint = world.endpoint(job.cell.model, job.cell.framework)
     with recorder.cassette(job.cell.cassette(job.cassettes)) as cassette:
-        identities = job.world.identities() | {"model": endpoint.identities()}
-        urls, identities = CellRecord.setup_in(cassette, job.world.urls(endpoint), identities)
-        world = job.world
+        identities = world.identities() | {"model": endpoint.identities()}
+        urls, identities = CellRecord.setup_in(cassette, world.urls(endpoint), identities)
         if world.name == "replay":
             world, endpoint = replay_world(identities), replay_endpoint(job.cell.model, identities.get("model", {}))
         run = CellRun.open(job.cell, job.scenario, world.at_urls(urls), endpoint.at(urls["model"]))

@@ -92,6 +92,20 @@ def test_the_oldest_row_format_reads_with_what_it_lacks_filled_in() -> None:
     assert row.missing_later_fields(OLDEST_ROW) == {"tags", "control", "tools", "destructive_calls"}
 
 
+def test_a_row_run_on_a_cluster_names_its_worker_and_the_worker_lost_before() -> None:
+    current = OLDEST_ROW | {
+        "schema_version": SCHEMA_VERSION,
+        "worker": "tcp://10.0.0.7:39001",
+        "retried_from": "tcp://10.0.0.6:41235",
+    }
+    row = ResultRow.parse(json.dumps(current), "x:1")
+    assert (row.worker, row.retried_from) == ("tcp://10.0.0.7:39001", "tcp://10.0.0.6:41235")
+    assert json.loads(row.to_json())["retried_from"] == "tcp://10.0.0.6:41235"
+    version_2 = ResultRow.parse(json.dumps(OLDEST_ROW | {"schema_version": 2, "failures": []}), "v2:1")
+    assert (version_2.schema_version, version_2.worker, version_2.retried_from) == (2, None, None)
+    assert SCHEMA_VERSION == 3  # worker and retried_from came with version 3
+
+
 def test_a_field_from_a_newer_writer_is_kept() -> None:
     row = ResultRow.parse(json.dumps(OLDEST_ROW | {"schema_version": 99, "novel": {"a": 1}}), "new:1")
     assert json.loads(row.to_json())["novel"] == {"a": 1}

@@ -186,6 +186,32 @@ def test_a_sandbox_stops_when_the_process_that_started_it_is_killed(tmp_path: Pa
     assert alive({sandbox}) == set()
 
 
+def test_a_sandbox_bound_to_another_process_outlives_its_starter_and_stops_with_that_process() -> None:
+    owner = subprocess.Popen(["sleep", "600"])  # as a Dask worker's nanny: it outlives the worker
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom sandbox import Sandbox\n"
+            f"print(Sandbox.start(parent_pid={owner.pid}).process.pid, flush=True)\ntime.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert starter.stdout is not None
+    sandbox = int(starter.stdout.readline())
+    os.kill(starter.pid, signal.SIGKILL)  # the worker that started it is lost
+    starter.wait()
+    time.sleep(2)  # four times the sandbox's check
+    assert alive({sandbox}) == {sandbox}
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 30
+    while alive({sandbox}) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert alive({sandbox}) == set()
+
+
 @pytest.mark.parametrize("target", ["help"])
 def test_make_help_lists_the_targets(target: str) -> None:
     root = Path(__file__).resolve().parents[3]
