@@ -14,6 +14,7 @@ Secrets are removed three ways, because each alone misses something:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -25,9 +26,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import vcr
+import yaml_rs
 from vcr.cassette import Cassette
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
+from vcr.serializers import yamlserializer
 
 from harness.vocab import RECORD_MODES, RecordMode
 
@@ -197,6 +200,25 @@ def match_key(request: Request) -> tuple[Hashable, ...]:
     return tuple(_MATCH_KEYS[name](request) for name in MATCH_ON)
 
 
+class CassetteYaml:
+    """vcrpy's YAML serializer, reading with a parser several times faster than PyYAML's (whose constructor, in
+    Python, is most of a replay's parse). What is written is unchanged, and so are the files. Cassettes with Python
+    tags (vcrpy's for older request bodies), or that the fast parser refuses, are read by vcrpy's own loader;
+    ``tests/harness/recording`` checks that both read every committed cassette alike."""
+
+    @staticmethod
+    def deserialize(cassette_string: str) -> Any:
+        if "!!python/" not in cassette_string:
+            with contextlib.suppress(yaml_rs.YAMLDecodeError):
+                # quoted dates must stay strings ("2025-11-25" as an MCP protocol version)
+                return yaml_rs.loads(cassette_string, parse_datetime=False)
+        return yamlserializer.deserialize(cassette_string)
+
+    @staticmethod
+    def serialize(cassette_dict: dict[str, Any]) -> str:
+        return str(yamlserializer.serialize(cassette_dict))
+
+
 class CellCassette(Cassette):  # type: ignore[misc]
     """vcrpy's cassette, made linear in the number of requests; what matches and what is played is unchanged.
 
@@ -280,6 +302,7 @@ class Recorder:
             record_on_exception=True,
         )
         self.vcr.register_matcher("json_body", json_body_matcher)
+        self.vcr.register_serializer("yaml", CassetteYaml)
 
     @contextmanager
     def cassette(self, path: Path) -> Iterator[Cassette]:

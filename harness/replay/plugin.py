@@ -88,19 +88,12 @@ def _pool(config: pytest.Config) -> ReplayPool[CellReplay] | None:
         workers = available_cores() if workers is None else workers
         pool = None
         if workers > 1 and len(cells) > 1 and _mode(config) == "none" and not hasattr(config, "workerinput"):
-            _prepare(cells)
-            config.stash[PREPARED] = True
-            pool = ReplayPool(cells, CellReplay.replay_row, workers)
+            for item in cells:  # parsed once, before the workers fork
+                _scenario(item.scenario_file())
+            pool = ReplayPool(cells, [item.record.cell for item in cells], CellReplay.replay_row, workers)
             config.add_cleanup(pool.close)
         config.stash[POOL] = pool
     return config.stash[POOL]
-
-
-def _prepare(cells: list[CellReplay]) -> None:
-    """What the cells share, done once: their frameworks imported, their scenarios parsed."""
-    preload(item.record.cell for item in cells)
-    for item in cells:
-        _scenario(item.scenario_file())
 
 
 def _mode(config: pytest.Config) -> RecordMode:
@@ -136,8 +129,8 @@ class CellReplay(pytest.Item):
     def runtest(self) -> None:
         pool = _pool(self.config)
         if pool is None:
-            if not self.config.stash.get(PREPARED, False):  # as before forking a pool: once per process
-                _prepare(self.config.stash.get(CELLS, [self]))
+            if not self.config.stash.get(PREPARED, False):  # what a pool imports before forking, once per process
+                preload(item.record.cell for item in self.config.stash.get(CELLS, [self]))
                 self.config.stash[PREPARED] = True
             row = self.replay_row()
         else:
