@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.replay.pool import ReplayPool, available_cores, preload
+from harness.replay.pool import ReplayPool, available_cores, plan, preload
 from harness.results import CellRecord, ResultRow
 from harness.vocab import RecordMode
 
@@ -90,7 +90,8 @@ def _pool(config: pytest.Config) -> ReplayPool[CellReplay] | None:
         if workers > 1 and len(cells) > 1 and _mode(config) == "none" and not hasattr(config, "workerinput"):
             for item in cells:  # parsed once, before the workers fork
                 _scenario(item.scenario_file())
-            pool = ReplayPool(cells, [item.record.cell for item in cells], CellReplay.replay_row, workers)
+            staged = plan(item.record.cell for item in cells)
+            pool = ReplayPool(cells, staged, CellReplay.replay_row, workers)
             config.add_cleanup(pool.close)
         config.stash[POOL] = pool
     return config.stash[POOL]

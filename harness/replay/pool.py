@@ -80,12 +80,12 @@ def available_cores() -> int:
 
 
 class ReplayPool(Generic[T]):
-    """Workers that run ``replay(cell)`` for ``cells``, forked as :func:`plan` stages them: ``workers`` at the last
+    """Workers that run ``replay(cell)`` for ``cells``, forked as ``staged`` says: ``workers`` at the last
     stage, one fewer at an earlier stage that has cells of its own (a core loads the next stage meanwhile).
     :meth:`result` waits for one cell's outcome. The first stage is imported here, now."""
 
-    def __init__(self, cells: Sequence[T], keys: Sequence[CellKey], replay: Callable[[T], Any], workers: int) -> None:
-        self.cells, self.replay, self.staged = cells, replay, plan(keys)
+    def __init__(self, cells: Sequence[T], staged: Plan, replay: Callable[[T], Any], workers: int) -> None:
+        self.cells, self.replay, self.staged = cells, replay, staged
         count = len(self.staged.stages)
         self.pending = [deque(i for i, need in enumerate(self.staged.needs) if need == s) for s in range(count)]
         slots = [(workers if s == count - 1 else max(workers - 1, 1)) if self.pending[s] else 0 for s in range(count)]
