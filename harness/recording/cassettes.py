@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
@@ -284,6 +286,38 @@ class CellCassette(Cassette):  # type: ignore[misc]
         )
 
 
+# The HTTP clients vcrpy patches when they are installed; it imports each of them again on every cassette it opens.
+VCR_CLIENTS = (
+    "aiohttp.client",
+    "botocore.awsrequest",
+    "botocore.vendored.requests",
+    "httplib2",
+    "httpx",
+    "httpx2",
+    "httpx_curl_cffi",
+    "pyreqwest.compatibility.httpx",
+    "requests",
+    "tornado.curl_httpclient",
+    "tornado.simple_httpclient",
+    "urllib3.connection",
+)
+
+
+@functools.cache
+def known_missing_clients() -> tuple[str, ...]:
+    """The clients that are not installed, marked missing in ``sys.modules``: an import that fails is not remembered,
+    so vcrpy searched the whole ``sys.path`` for each of them again on every cassette (milliseconds a cassette).
+    Marked, they fail at once, as they would anyway in this process."""
+    missing = []
+    for name in VCR_CLIENTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            sys.modules[name] = None  # type: ignore[assignment]
+            missing.append(name)
+    return tuple(missing)
+
+
 class Recorder:
     """vcrpy configured for cells: ``with recorder.cassette(path) as cassette: ...`` around one cell's run."""
 
@@ -307,6 +341,7 @@ class Recorder:
     @contextmanager
     def cassette(self, path: Path) -> Iterator[Cassette]:
         """``all`` records the cell from scratch: the old file goes first, with the URLs and results it held."""
+        known_missing_clients()
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.record_mode == "all":
             path.unlink(missing_ok=True)

@@ -18,7 +18,9 @@ import functools
 import gc
 import importlib
 import os
+import signal
 import sys
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -88,7 +90,10 @@ class ReplayPool(Generic[T]):
         self.cells, self.replay, self.staged = cells, replay, staged
         count = len(self.staged.stages)
         self.pending = [deque(i for i, need in enumerate(self.staged.needs) if need == s) for s in range(count)]
-        slots = [(workers if s == count - 1 else max(workers - 1, 1)) if self.pending[s] else 0 for s in range(count)]
+        slots = [
+            min(workers if s == count - 1 else max(workers - 1, 1), len(cells)) if self.pending[s] else 0
+            for s in range(count)
+        ]
         self.pipes = [[Pipe() for _ in range(n)] for n in slots]
         self.conns = {ours: s for s, stage in enumerate(self.pipes) for ours, _ in stage}
         self.done: dict[int, Outcome] = {}
@@ -153,14 +158,20 @@ class ReplayPool(Generic[T]):
                 self._receive(conn)  # type: ignore[arg-type]
         return self.done.pop(index)
 
-    def close(self) -> None:
+    def close(self, grace_s: float = 10.0) -> None:
+        """Retire the workers; those still busy after ``grace_s`` (a cell that hangs, a session interrupted) are
+        killed, and the workers of a killed loader follow it."""
         for conn in self.conns:
             with contextlib.suppress(OSError):
                 conn.send(None)
             conn.close()
+        deadline = time.monotonic() + grace_s
         for pid in self.children:
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+                while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    if time.monotonic() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                    time.sleep(0.02)
         self.children.clear()
         self.running.clear()
 

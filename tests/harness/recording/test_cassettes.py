@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.serializers import yamlserializer
 
 from harness.recording import REDACTED, Recorder, Scrubber, cassette_path
-from harness.recording.cassettes import CassetteYaml, CellCassette, replay_miss
+from harness.recording.cassettes import CassetteYaml, CellCassette, known_missing_clients, replay_miss
 
 SECRET_KEY = "sk-test-cassette-secret-0001"
 SECRET_MCP = "mcp-header-secret-value-0002"
@@ -227,3 +228,34 @@ def test_a_cassette_written_and_read_back_is_unchanged(tmp_path: Path) -> None:
     text = CassetteYaml.serialize(data)
     assert text == yamlserializer.serialize(data)  # the files stay as vcrpy writes them
     assert CassetteYaml.deserialize(text) == data
+
+
+class Lookups:
+    """A finder that only records which modules were searched for."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        self.names.append(name)
+
+
+def test_opening_a_cassette_searches_for_no_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """vcrpy imports every client it can patch on each cassette; those not installed are searched for no more."""
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CassetteYaml.serialize({"interactions": [], "version": 1}))
+    recorder = Recorder("none")
+    with recorder.cassette(cassette):  # the first cassette of a process: the clients are imported once
+        pass
+    lookups = Lookups()
+    monkeypatch.setattr(sys, "meta_path", [lookups, *sys.meta_path])
+    with recorder.cassette(cassette):
+        pass
+    assert lookups.names == []
+    missing = known_missing_clients()
+    assert missing and all(sys.modules[name] is None for name in missing)
+    for name in missing:  # as before they were marked: searched for again, on every cassette
+        monkeypatch.delitem(sys.modules, name)
+    with recorder.cassette(cassette):
+        pass
+    assert set(missing) <= set(lookups.names)

@@ -84,3 +84,16 @@ def test_the_plan_puts_the_composio_sdk_in_a_stage_of_its_own() -> None:
     assert "agents" not in staged.stages[0]  # no openai-agents cell
     assert staged.stages[1:] == [("composio",)] and staged.needs == [0, 1]
     assert plan(keys[:1]).stages[1:] == []  # rovo alone: one stage
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_closing_kills_a_worker_whose_cell_hangs() -> None:
+    pool = ReplayPool([0.5, 600.0], Plan([("json",)], [0, 0]), nap, workers=2)
+    assert pool.result(0) == (True, 0.5)  # meanwhile the other worker took the cell that hangs
+    started = time.monotonic()
+    pool.close(grace_s=0.5)
+    assert time.monotonic() - started < 5 and no_children_left()
