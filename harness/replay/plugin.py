@@ -175,9 +175,8 @@ class CellReplay(pytest.Item):
     def check(self, row: ResultRow) -> None:
         """The replayed row must reproduce the recorded verdict and counted metrics."""
         want = self.record.result
-        if (
-            _mode(self.config) != "none"
-        ):  # re-recorded: the new cassette is the truth now; only a changed verdict needs a look
+        # re-recorded: the new cassette is the truth now; only a changed verdict needs a look
+        if _mode(self.config) != "none":
             if row.verdict != want.verdict:
                 raise ReplayMismatch(self, row, rerecorded=True)
         elif (row.verdict, row.reproducible()) != (want.verdict, self.record.reproducible()):
