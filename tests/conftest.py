@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Disabled as entry points in pyproject.toml (replaying cassettes needs neither); the tests load them.
+pytest_plugins = ("_hypothesis_pytestplugin", "schemathesis.pytest.plugin")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -16,6 +16,14 @@ from harness.worlds import ModelConfig
 class AutoGenAdapter:
     name: str = "autogen"
     packages: tuple[str, ...] = ("autogen-agentchat", "autogen-ext")
+    imports: tuple[str, ...] = (
+        "autogen_agentchat.agents",
+        "autogen_agentchat.base",
+        "autogen_agentchat.messages",
+        "autogen_core.models",
+        "autogen_ext.models.openai",
+        "autogen_ext.tools.mcp",
+    )
 
     async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
         from autogen_agentchat.agents import AssistantAgent

@@ -33,6 +33,7 @@ class Conversation:
 class Adapter(Protocol):
     name: str  # the framework variant, as it appears in results ("openai-agents-hosted", ...)
     packages: tuple[str, ...]  # whose versions go into every result row
+    imports: tuple[str, ...]  # the modules ``run`` imports (a replay imports them once, before forking workers)
 
     async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript: ...
 

@@ -23,6 +23,7 @@ from harness.worlds import ModelConfig
 class _OpenAIAgentsAdapter:
     name: str = ""
     packages: tuple[str, ...] = ("openai-agents",)
+    imports: tuple[str, ...] = ("agents", "agents.exceptions", "openai", "sqlite3")
     hosted = False
 
     async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:

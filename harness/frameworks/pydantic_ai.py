@@ -16,6 +16,15 @@ from harness.worlds import ModelConfig
 class PydanticAIAdapter:
     name: str = "pydantic-ai"
     packages: tuple[str, ...] = ("pydantic-ai-slim",)
+    imports: tuple[str, ...] = (
+        "pydantic_ai",
+        "pydantic_ai.exceptions",
+        "pydantic_ai.mcp",
+        "pydantic_ai.messages",
+        "pydantic_ai.models.openai",
+        "pydantic_ai.providers.openai",
+        "pydantic_ai.usage",
+    )
 
     async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
         from pydantic_ai import Agent

@@ -14,9 +14,12 @@ Secrets are removed three ways, because each alone misses something:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
@@ -25,9 +28,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import vcr
+import yaml_rs
 from vcr.cassette import Cassette
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request
+from vcr.serializers import yamlserializer
 
 from harness.vocab import RECORD_MODES, RecordMode
 
@@ -197,6 +202,25 @@ def match_key(request: Request) -> tuple[Hashable, ...]:
     return tuple(_MATCH_KEYS[name](request) for name in MATCH_ON)
 
 
+class CassetteYaml:
+    """vcrpy's YAML serializer, reading with a parser several times faster than PyYAML's (whose constructor, in
+    Python, is most of a replay's parse). What is written is unchanged, and so are the files. Cassettes with Python
+    tags (vcrpy's for older request bodies), or that the fast parser refuses, are read by vcrpy's own loader;
+    ``tests/harness/recording`` checks that both read every committed cassette alike."""
+
+    @staticmethod
+    def deserialize(cassette_string: str) -> Any:
+        if "!!python/" not in cassette_string:
+            with contextlib.suppress(yaml_rs.YAMLDecodeError):
+                # quoted dates must stay strings ("2025-11-25" as an MCP protocol version)
+                return yaml_rs.loads(cassette_string, parse_datetime=False)
+        return yamlserializer.deserialize(cassette_string)
+
+    @staticmethod
+    def serialize(cassette_dict: dict[str, Any]) -> str:
+        return str(yamlserializer.serialize(cassette_dict))
+
+
 class CellCassette(Cassette):  # type: ignore[misc]
     """vcrpy's cassette, made linear in the number of requests; what matches and what is played is unchanged.
 
@@ -262,6 +286,38 @@ class CellCassette(Cassette):  # type: ignore[misc]
         )
 
 
+# The HTTP clients vcrpy patches when they are installed; it imports each of them again on every cassette it opens.
+VCR_CLIENTS = (
+    "aiohttp.client",
+    "botocore.awsrequest",
+    "botocore.vendored.requests",
+    "httplib2",
+    "httpx",
+    "httpx2",
+    "httpx_curl_cffi",
+    "pyreqwest.compatibility.httpx",
+    "requests",
+    "tornado.curl_httpclient",
+    "tornado.simple_httpclient",
+    "urllib3.connection",
+)
+
+
+@functools.cache
+def known_missing_clients() -> tuple[str, ...]:
+    """The clients that are not installed, marked missing in ``sys.modules``: an import that fails is not remembered,
+    so vcrpy searched the whole ``sys.path`` for each of them again on every cassette (milliseconds a cassette).
+    Marked, they fail at once, as they would anyway in this process."""
+    missing = []
+    for name in VCR_CLIENTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            sys.modules[name] = None  # type: ignore[assignment]
+            missing.append(name)
+    return tuple(missing)
+
+
 class Recorder:
     """vcrpy configured for cells: ``with recorder.cassette(path) as cassette: ...`` around one cell's run."""
 
@@ -280,10 +336,12 @@ class Recorder:
             record_on_exception=True,
         )
         self.vcr.register_matcher("json_body", json_body_matcher)
+        self.vcr.register_serializer("yaml", CassetteYaml)
 
     @contextmanager
     def cassette(self, path: Path) -> Iterator[Cassette]:
         """``all`` records the cell from scratch: the old file goes first, with the URLs and results it held."""
+        known_missing_clients()
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.record_mode == "all":
             path.unlink(missing_ok=True)

@@ -5,6 +5,10 @@ sandbox or secret, and must reproduce the verdict and the counted metrics stored
 recorded. ``--record-mode`` (pytest-recording's option) keeps its meaning: ``none`` (the default) replays;
 ``once``, ``new_episodes``, ``all`` and ``rewrite`` record the cell again against a sandbox started for the session,
 then check that the verdict did not change.
+
+Cells replay in worker processes forked after the replay stack is imported once (``harness.replay.pool``), as many
+as the machine has cores (``--replay-workers``; 0 replays in pytest's own process). Under pytest-xdist each of its
+workers replays its own cells in its own process, and so does a re-recording.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.replay.pool import ReplayPool, available_cores, plan, preload
 from harness.results import CellRecord, ResultRow
 from harness.vocab import RecordMode
 
@@ -55,6 +60,47 @@ def replay_heap() -> Iterator[None]:
             gc.enable()
 
 
+POOL = pytest.StashKey["ReplayPool[CellReplay] | None"]()
+CELLS = pytest.StashKey[list["CellReplay"]]()
+PREPARED = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--replay-workers",
+        type=int,
+        default=None,
+        help="processes that replay cassettes, forked after the frameworks are imported once "
+        "(default: one per core; 0: replay in pytest's own process)",
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[CELLS] = [item for item in session.items if isinstance(item, CellReplay)]
+
+
+def _pool(config: pytest.Config) -> ReplayPool[CellReplay] | None:
+    """The session's workers, forked by its first cell; None where cells replay in this process: under xdist (its
+    workers split the cells already), when re-recording (one sandbox for the session), or with one worker."""
+    if POOL not in config.stash:
+        cells = config.stash.get(CELLS, [])
+        workers = config.getoption("--replay-workers")
+        workers = available_cores() if workers is None else workers
+        pool = None
+        if workers > 1 and len(cells) > 1 and _mode(config) == "none" and not hasattr(config, "workerinput"):
+            for item in cells:  # parsed once, before the workers fork
+                _scenario(item.scenario_file())
+            staged = plan(item.record.cell for item in cells)
+            pool = ReplayPool(cells, staged, CellReplay.replay_row, workers)
+            config.add_cleanup(pool.close)
+        config.stash[POOL] = pool
+    return config.stash[POOL]
+
+
+def _mode(config: pytest.Config) -> RecordMode:
+    return RECORD_MODES[config.getoption("--record-mode", None) or "none"]
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     root = parent.config.rootpath / CASSETTES
     if file_path.suffix == ".yaml" and root in file_path.parents:
@@ -82,17 +128,31 @@ class CellReplay(pytest.Item):
         return Cell(c.scenario, c.framework, c.route, c.model, c.attempt)
 
     def runtest(self) -> None:
-        with replay_heap():
-            self._replay()
+        pool = _pool(self.config)
+        if pool is None:
+            if not self.config.stash.get(PREPARED, False):  # what a pool imports before forking, once per process
+                preload(item.record.cell for item in self.config.stash.get(CELLS, [self]))
+                self.config.stash[PREPARED] = True
+            row = self.replay_row()
+        else:
+            replayed, row = pool.result(self.config.stash[CELLS].index(self))
+            if not replayed:
+                raise RuntimeError(f"replaying {self.path} failed:\n{row}")
+        self.check(row)
 
-    def _replay(self) -> None:
+    def replay_row(self) -> ResultRow:
+        """The row of this cell run against its cassette (recorded anew unless ``--record-mode`` is none)."""
+        with replay_heap():
+            return self._replay()
+
+    def _replay(self) -> ResultRow:
         # Imported by a process's first cell, not with the plugin: pytest loads the plugin in every process, xdist's
         # controller included, which replays nothing, and the runner brings the frameworks (seconds of start-up).
         from harness.results import V1_IDENTITIES
         from harness.runner.worker import CellJob, run_cell
         from harness.worlds import replay_world
 
-        mode = RECORD_MODES[self.config.getoption("--record-mode", None) or "none"]
+        mode = _mode(self.config)
         scenario = _scenario(self.scenario_file())
         world = replay_world(V1_IDENTITIES) if mode == "none" else _sandbox_world(self.config, scenario)
         cell = self.cell()
@@ -110,9 +170,13 @@ class CellReplay(pytest.Item):
                 "replay",
                 120.0,
             )
-            row = run_cell(job)
+            return run_cell(job)
+
+    def check(self, row: ResultRow) -> None:
+        """The replayed row must reproduce the recorded verdict and counted metrics."""
         want = self.record.result
-        if mode != "none":  # re-recorded: the new cassette is the truth now; only a changed verdict needs a look
+        # re-recorded: the new cassette is the truth now; only a changed verdict needs a look
+        if _mode(self.config) != "none":
             if row.verdict != want.verdict:
                 raise ReplayMismatch(self, row, rerecorded=True)
         elif (row.verdict, row.reproducible()) != (want.verdict, self.record.reproducible()):

@@ -54,6 +54,7 @@ class Route(Protocol):
     name: RouteName
     intent_tools: IntentTools
     tools: Mapping[str, tuple[str, ...]]  # the tools its server offers -> their actions (none: no action argument)
+    imports: tuple[str, ...]  # the modules ``connect`` imports (a replay imports them once, before forking workers)
     live_variables: Mapping[str, str]  # required environment variables -> what each is for
     live_optional: Mapping[str, str]
 

@@ -95,6 +95,7 @@ LIVE_OPTIONAL = {
 
 class ComposioRoute:
     name: RouteName = "composio"
+    imports: tuple[str, ...] = ("composio",)  # the SDK: seconds of pydantic models
     intent_tools: IntentTools = INTENT_TOOLS
     tools: Mapping[str, tuple[str, ...]] = TOOLS
     live_variables: Mapping[str, str] = LIVE_VARIABLES

@@ -86,6 +86,7 @@ LIVE_OPTIONAL = {
 
 class RovoRoute:
     name: RouteName = "rovo"
+    imports: tuple[str, ...] = ()
     intent_tools: IntentTools = INTENT_TOOLS
     tools: Mapping[str, tuple[str, ...]] = TOOLS
     live_variables: Mapping[str, str] = LIVE_VARIABLES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml_rs
 from vcr.errors import CannotOverwriteExistingCassetteException
+from vcr.serializers import yamlserializer
 
 from harness.recording import REDACTED, Recorder, Scrubber, cassette_path
-from harness.recording.cassettes import CellCassette, replay_miss
+from harness.recording.cassettes import CassetteYaml, CellCassette, known_missing_clients, replay_miss
 
 SECRET_KEY = "sk-test-cassette-secret-0001"
 SECRET_MCP = "mcp-header-secret-value-0002"
@@ -199,3 +202,60 @@ def test_blocked_network_loads_no_trust_store() -> None:
         assert inside.cert_store_stats()["x509_ca"] == 0 and inside.verify_mode == ssl.CERT_REQUIRED
     assert (ssl.SSLContext.load_default_certs, ssl.SSLContext.load_verify_locations) == original
     assert ssl.create_default_context(cafile=certifi.where()).cert_store_stats()["x509_ca"] > 0
+
+
+# reading cassettes -----------------------------------------------------------------------------------------------
+COMMITTED = sorted((Path(__file__).resolve().parents[3] / "cassettes").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_committed_cassette_reads_as_vcrpy_reads_it(path: Path) -> None:
+    text = path.read_text()
+    assert CassetteYaml.deserialize(text) == yamlserializer.deserialize(text)
+
+
+def test_quoted_dates_stay_strings_and_python_tags_go_to_vcrpy() -> None:
+    """What the fast parser would get wrong left to itself: a quoted date read as a date."""
+    quoted = "interactions:\n- request:\n    headers:\n      mcp-protocol-version:\n      - '2025-11-25'\n"
+    assert yaml_rs.loads(quoted) != yamlserializer.deserialize(quoted)  # why parse_datetime is off
+    assert CassetteYaml.deserialize(quoted) == yamlserializer.deserialize(quoted)
+    tagged = "interactions:\n- request:\n    body: !!python/tuple [1, 2]\n"
+    assert CassetteYaml.deserialize(tagged) == {"interactions": [{"request": {"body": (1, 2)}}]}
+
+
+def test_a_cassette_written_and_read_back_is_unchanged(tmp_path: Path) -> None:
+    data = {"interactions": [{"request": {"uri": "http://x/", "body": "a: b\n'q'"}, "response": {"status": 200}}]}
+    text = CassetteYaml.serialize(data)
+    assert text == yamlserializer.serialize(data)  # the files stay as vcrpy writes them
+    assert CassetteYaml.deserialize(text) == data
+
+
+class Lookups:
+    """A finder that only records which modules were searched for."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        self.names.append(name)
+
+
+def test_opening_a_cassette_searches_for_no_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """vcrpy imports every client it can patch on each cassette; those not installed are searched for no more."""
+    cassette = tmp_path / "c.yaml"
+    cassette.write_text(CassetteYaml.serialize({"interactions": [], "version": 1}))
+    recorder = Recorder("none")
+    with recorder.cassette(cassette):  # the first cassette of a process: the clients are imported once
+        pass
+    lookups = Lookups()
+    monkeypatch.setattr(sys, "meta_path", [lookups, *sys.meta_path])
+    with recorder.cassette(cassette):
+        pass
+    assert lookups.names == []
+    missing = known_missing_clients()
+    assert missing and all(sys.modules[name] is None for name in missing)
+    for name in missing:  # as before they were marked: searched for again, on every cassette
+        monkeypatch.delitem(sys.modules, name)
+    with recorder.cassette(cassette):
+        pass
+    assert all(name in lookups.names or name.split(".")[0] in lookups.names for name in missing)

@@ -4,6 +4,7 @@ it does to a process (nothing imported before the first cell, no collections dur
 from __future__ import annotations
 
 import gc
+import os
 import re
 import shutil
 import subprocess
@@ -15,12 +16,14 @@ from harness.replay.plugin import replay_heap
 
 ROOT = Path(__file__).resolve().parents[3]
 CELL = Path("cassettes/core-fetch-readme/pydantic-ai--rovo--sandbox-reference.yaml")
+OTHER = Path("cassettes/core-fetch-readme/autogen--rovo--sandbox-reference.yaml")
 
 
-def project(tmp_path: Path, message: str | None = None) -> Path:
-    """A copy of one cassette and its scenario; ``message`` replaces the user's turn (the request changes)."""
+def project(tmp_path: Path, message: str | None = None, cells: tuple[Path, ...] = (CELL,)) -> Path:
+    """A copy of cassettes and their scenario; ``message`` replaces the user's turn (the request changes)."""
     (tmp_path / CELL.parent).mkdir(parents=True)
-    shutil.copy(ROOT / CELL, tmp_path / CELL)
+    for cell in cells:
+        shutil.copy(ROOT / cell, tmp_path / cell)
     (tmp_path / "scenarios").mkdir()
     scenario = (ROOT / "scenarios" / "core-fetch-readme.yaml").read_text()
     if message:
@@ -30,9 +33,10 @@ def project(tmp_path: Path, message: str | None = None) -> Path:
     return tmp_path
 
 
-def pytest_in(where: Path) -> subprocess.CompletedProcess[str]:
+def pytest_in(where: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", *args],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {})},
         cwd=where,
         capture_output=True,
         text=True,
@@ -53,6 +57,24 @@ def test_a_request_the_cassette_lacks_is_named_with_the_command_to_rerecord(tmp_
     assert "recorded: pass" in out and "replayed: error" in out
     assert "no recorded response for POST /v1/chat/completions" in out
     assert f"re-record it: pytest {tmp_path / CELL} --record-mode=rewrite" in out
+
+
+def test_cells_replay_in_forked_workers_and_report_as_in_pytests_process(tmp_path: Path) -> None:
+    where = project(tmp_path / "project", cells=(CELL, OTHER))
+    pids = tmp_path / "pids"
+    done = pytest_in(where, "--replay-workers", "2", "-p", "tests.harness.replay.pids", env={"REPLAY_PIDS": str(pids)})
+    assert done.returncode == 0 and "2 passed" in done.stdout, done.stdout[-2000:]
+    replays = [line.split() for line in pids.read_text().splitlines()]
+    assert len(replays) == 2 and all(pid != pytest_pid and parent == pytest_pid for pid, parent, pytest_pid in replays)
+
+    (where / "scenarios" / "core-fetch-readme.yaml").write_text(
+        (where / "scenarios" / "core-fetch-readme.yaml").read_text().replace("Show me the README", "Show me a README")
+    )
+    out = pytest_in(where, "--replay-workers", "2").stdout
+    assert "2 failed" in out, out[-2000:]
+    for cell in ("pydantic-ai/rovo", "autogen/rovo"):
+        assert f"cell core-fetch-readme/{cell}/sandbox-reference/1" in out
+    assert out.count("no recorded response for POST /v1/chat/completions") >= 2
 
 
 def test_the_plugin_leaves_the_replay_stack_to_the_first_cell() -> None:
