@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.recording import Recorder, RecordMode
-from harness.recording.cassettes import replay_miss
+from harness.recording.cassettes import Hosts, replay_miss
 from harness.recording.network import blocked_network
 from harness.results import REPRODUCIBLE, SCHEMA_VERSION, CellRecord, RecordedResult, ResultRow
 from harness.runner.cell import CellRun, CellUnavailable, unavailable
@@ -161,11 +161,13 @@ async def _run(job: CellJob) -> CellResult:
     why = unavailable(job.scenario, job.world, job.cell)
     if why:  # before the cassette is opened: recording anew would delete the old one
         raise CellUnavailable(why)
-    recorder = Recorder(job.record_mode, secrets=job.world.secrets())
     endpoint = job.world.endpoint(job.cell.model, job.cell.framework)
+    hosts = Hosts(job.world.urls(endpoint))  # the cassette names fixed hosts, this world's ports are mapped back
+    recorder = Recorder(job.record_mode, secrets=job.world.secrets(), hosts=hosts)
     with recorder.cassette(job.cell.cassette(job.cassettes)) as cassette:
         identities = job.world.identities() | {"model": endpoint.identities()}
-        urls, identities = CellRecord.setup_in(cassette, job.world.urls(endpoint), identities)
+        stored, identities = CellRecord.setup_in(cassette, hosts.urls(job.world.urls(endpoint)), identities)
+        urls = hosts.restore(stored)
         world = job.world
         if world.name == "replay":
             world, endpoint = replay_world(identities), replay_endpoint(job.cell.model, identities.get("model", {}))
@@ -185,7 +187,7 @@ async def _run(job: CellJob) -> CellResult:
                     "reasons": verdict.reasons,
                     "metrics": {k: verdict.metrics.get(k) for k in REPRODUCIBLE},
                 },
-                "urls": urls,
+                "urls": stored,
                 "identities": identities,
             }
         )

@@ -16,7 +16,7 @@ from harness.cli import app
 from harness.report import Rendered, ReportError, render_report
 from harness.report.render import ROOT, export_html
 from tests.harness.report import synth
-from tests.harness.report.browser import Browser
+from tests.harness.report.browser import Browser, require_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
 MISSING = "core-fetch-readme--autogen--composio--sandbox-reference--2.json"  # the regression's transcript
@@ -138,6 +138,7 @@ def test_headline_and_index(rendered: Rendered) -> None:
 
 def test_the_report_in_a_browser(rendered: Rendered, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
     """The screenshot is kept in test-artifacts/ (listed at the end of the test session)."""
+    require_chromium()
     with Browser(tmp_path) as browser:
         browser.open(rendered.html.as_uri())
         assert browser.evaluate("document.title") == "Report current"
