@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -94,6 +95,7 @@ def sandbox_up(
         sb.local_model = {"name": local.name, "base_url": local.base_url}
     if env:
         typer.echo("\n".join(env_lines(sb.info())))
+        sys.stdout.flush()  # `harness sandbox up --env > .env` keeps serving: the file must have it now
     try:
         run(sb, state_file, announce=not env)
     finally:

@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.recording.cassettes import Hosts, Scrubber
 from harness.replay.plugin import RECORDED_AT
 from harness.runner.matrix import Cell
@@ -102,3 +104,25 @@ def test_hosts_map_loopback_ports_to_fixed_names_and_back() -> None:
     assert scrubber.numbered("session", "4398805df4d2") == "session-1" == scrubber.numbered("session", "4398805df4d2")
     assert scrubber.numbered("session", "a8447ef310f0") == "session-2"
     assert scrubber.numbered("request", "4398805df4d2") == "request-1"
+
+
+def test_normalise_writes_an_older_cassette_as_it_is_recorded_now(tmp_path: Path) -> None:
+    committed = ROOT / "cassettes" / "core-create-branch" / "pydantic-ai--rovo--sandbox-reference.yaml"
+    now = committed.read_text()
+    older = now.replace("- session-1\n", "- 4398805df4d24e04ba8a3cbd4b5af2d9\n")
+    for party, port in (("bitbucket", 43325), ("rovo", 39053), ("model", 41097), ("composio", 33661)):
+        older = older.replace(f"{party}.loopback.localhost", f"127.0.0.1:{port}")
+    assert older != now and "127.0.0.1:43325" in older
+    path = tmp_path / "cassettes" / "core-create-branch" / committed.name
+    path.parent.mkdir(parents=True)
+    path.write_text(older)
+    done = CliRunner().invoke(app, ["cassettes", "normalise", str(tmp_path / "cassettes")])
+    assert done.exit_code == 0 and "1 of 1 cassette(s) rewritten" in done.output, done.output
+    assert path.read_text() == now
+    again = CliRunner().invoke(app, ["cassettes", "normalise", str(path)])
+    assert "0 of 1 cassette(s) rewritten" in again.output and path.read_text() == now
+    (tmp_path / "other.yaml").write_text("interactions: []\nversion: 1\n")
+    bad = CliRunner().invoke(app, ["cassettes", "normalise", str(tmp_path / "other.yaml")])
+    assert bad.exit_code == 2 and "other.yaml: not a harness cell cassette" in bad.output
+    missing = CliRunner().invoke(app, ["cassettes", "normalise", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "no cassette under" in missing.output
