@@ -59,7 +59,9 @@ def _text(body: J, name: str, required: bool = False, limit: int = 4000) -> str 
 # Bitbucket's own pages link to them. The check is RFC 3986's grammar restricted to http(s) (an ASCII host, valid
 # percent-escapes); anything else is a 400 naming the field, never an echo of a malformed link.
 _PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
-_URL = re.compile(rf"https?://[A-Za-z0-9.\-]+(?::[0-9]{{1,5}})?(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?")
+_URL = re.compile(
+    rf"https?://[A-Za-z0-9.\-]+(?::[0-9]{{1,5}})?(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+)
 
 
 def _url(body: J, name: str) -> str | None:

@@ -71,6 +71,6 @@ def test_the_live_world_on_the_sandboxs_env_gives_the_sandbox_worlds_verdicts(tm
         subprocess.run([*HARNESS, "sandbox", "down", "--state-file", str(tmp_path / "sandbox.json")], timeout=60)
         up.wait(timeout=60)
     sandbox = run("sandbox", tmp_path / "sandbox")
-    assert len(live) == 2 * len(SCENARIOS)
+    assert len(live) > len(SCENARIOS)  # both routes (a scenario may apply to one only: the same in both worlds)
     assert live == sandbox
     assert set(live.values()) >= {"pass", "expected-unsupported"}  # the comparison covers more than one outcome
