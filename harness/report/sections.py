@@ -52,8 +52,10 @@ CSS = """<style>
 .regression { color: #b2182b; font-weight: 600; } .improvement { color: #1a7837; font-weight: 600; }
 .report-note { color: #8c510a; } .report-ci { color: #555; font-size: 1rem; margin-right: 1.5rem; }
 .report-provenance { background: #f4f6fa; border-radius: 6px; padding: .4rem .75rem; }
-.report-table td, .report-table th { padding: 2px 8px; font-size: 0.85rem; text-align: left; vertical-align: top; }
-.report-table td.report-number, .report-table th.report-number { text-align: right; }
+/* text left-aligned: more specific than the notebook export's right-aligned cells (numbers are right-aligned
+   per cell by their table's own style) */
+.report-section table.report-table td, .report-section table.report-table th {
+  padding: 2px 8px; font-size: 0.85rem; text-align: left; vertical-align: top; }
 .report-chart { max-width: 100%; display: block; margin: .5rem 0; }
 .report-legend span { display: inline-block; padding: 1px 8px; margin: 0 .4rem .3rem 0; border-radius: 4px;
   font-size: 0.85rem; }

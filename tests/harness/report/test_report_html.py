@@ -146,6 +146,13 @@ def test_the_report_in_a_browser(rendered: Rendered, tmp_path: Path, record_prop
         rows = table_text(browser, "#T_verdict-matrix tbody tr")
         assert [r[0] for r in rows] == [f"{s} · {m}" for s in synth.SCENARIOS for m in (synth.REAL, synth.MODEL)]
         assert all(len(r) == 5 for r in rows) and rows[3][1] == "2/3 ok"
+        # text left-aligned (also against the notebook export's own table style), numbers right-aligned
+        align = browser.evaluate(
+            "['#T_verdict-matrix tbody td', '#T_verdict-matrix tbody th', '#flaky-cells td', "
+            "'#T_trend-metrics tbody td'].map(s => getComputedStyle(document.querySelector(s)).textAlign)"
+        )
+        assert align == ["left", "left", "left", "right"]
+        assert "unsupported (ok)" in browser.evaluate("document.querySelector('#verdict-legend').innerText")
         headline = browser.evaluate("document.querySelector('#section-headline').innerText")
         assert "80% ok" in headline and "95% CI [67%-88%]" in headline and "5 flaky cells" in headline
         assert f"{synth.REAL} (real, via 127.0.0.1:8089)" in headline and "times are measured latency" in headline
