@@ -30,7 +30,7 @@ test: $(STAMP) lint  ## lint, type-check and run the whole test suite
 	$(VENV)/bin/pytest -n 2
 
 lab: $(STAMP)  ## open JupyterLab on notebooks/ with this environment's kernel (report.ipynb, explore.ipynb)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 help:  ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  make \1\t/'

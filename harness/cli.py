@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -24,6 +25,8 @@ scenarios_app = typer.Typer(help="Scenario files: check them, export their JSON 
 app.add_typer(scenarios_app, name="scenarios")
 tools_app = typer.Typer(help="MCP tool lists: fetch one, compare it with a snapshot.", no_args_is_help=True)
 app.add_typer(tools_app, name="tools")
+cassettes_app = typer.Typer(help="Cell cassettes: rewrite older ones in the current form.", no_args_is_help=True)
+app.add_typer(cassettes_app, name="cassettes")
 
 STATE_FILE = Path(".sandbox/sandbox.json")
 
@@ -92,6 +95,7 @@ def sandbox_up(
         sb.local_model = {"name": local.name, "base_url": local.base_url}
     if env:
         typer.echo("\n".join(env_lines(sb.info())))
+        sys.stdout.flush()  # `harness sandbox up --env > .env` keeps serving: the file must have it now
     try:
         run(sb, state_file, announce=not env)
     finally:
@@ -107,6 +111,30 @@ def _alive(pid: object) -> bool:
     except OSError:
         return False
     return True
+
+
+@cassettes_app.command("normalise")
+def cassettes_normalise(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Cassette files or directories.")] = None,
+) -> None:
+    """Write cassettes recorded against the sandbox's free ports in the fixed form cells are recorded in now
+    (loopback hosts as <party>.loopback.localhost, MCP session and request ids numbered), so that re-recording an
+    unchanged cell changes nothing; they replay as before."""
+    from harness.recording.cassettes import normalise
+    from harness.results import RunDataError
+
+    files = sorted(f for p in paths or [Path("cassettes")] for f in ([p] if p.is_file() else p.rglob("*.yaml")))
+    if not files:
+        typer.echo(f"no cassette under {', '.join(str(p) for p in paths or [Path('cassettes')])}", err=True)
+        raise typer.Exit(2)
+    changed = 0
+    for file in files:
+        try:
+            changed += normalise(file)
+        except RunDataError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"{changed} of {len(files)} cassette(s) rewritten")
 
 
 @sandbox_app.command("down")

@@ -284,6 +284,9 @@ async def serve(sb: SandboxServer, state_file: Path | None, announce: bool, pare
         access_log=False,
         log_level="warning",
         timeout_graceful_shutdown=3,
+        # Hosted APIs keep idle connections for a minute or more; uvicorn's 5 s default made a client that reused
+        # one on a busy machine race its closing ("Server disconnected without sending a response").
+        timeout_keep_alive=75,
     )
     server = _Server(config)
     loop = asyncio.get_running_loop()

@@ -50,7 +50,10 @@ class AutoGenAdapter:
             **conversation.sampling,  # temperature, top_p, seed, max_tokens: create() arguments
         )
         transcript = Transcript(
-            framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
+            framework=self.name,
+            route=mcp.route,
+            model=conversation.model,
+            versions=package_versions(self.packages + mcp.packages),
         )
         params = StreamableHttpServerParams(
             url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60, terminate_on_close=True

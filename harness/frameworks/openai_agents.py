@@ -33,7 +33,10 @@ class _OpenAIAgentsAdapter:
         set_tracing_disabled(True)  # traces would otherwise be exported to api.openai.com
         client = AsyncOpenAI(base_url=model.base_url, api_key=model.api_key, max_retries=0)
         transcript = Transcript(
-            framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
+            framework=self.name,
+            route=mcp.route,
+            model=conversation.model,
+            versions=package_versions(self.packages + mcp.packages),
         )
         # The session id only names rows in the in-memory database; derived, so runs stay reproducible.
         session = SQLiteSession(f"{mcp.route}-{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(conversation.turns))}")

@@ -40,7 +40,10 @@ class PydanticAIAdapter:
         settings: Any = dict(conversation.sampling)  # pydantic-ai's ModelSettings has the same four names
         agent: Any = Agent(llm, instructions=conversation.instructions, toolsets=[toolset], model_settings=settings)
         transcript = Transcript(
-            framework=self.name, route=mcp.route, model=conversation.model, versions=package_versions(self.packages)
+            framework=self.name,
+            route=mcp.route,
+            model=conversation.model,
+            versions=package_versions(self.packages + mcp.packages),
         )
         history: list[Any] = []
         async with agent:

@@ -10,6 +10,12 @@ Secrets are removed three ways, because each alone misses something:
 * JSON fields by name, at any depth (a hosted MCP tool's ``headers`` travel inside the model request's body, and
   token endpoints answer with ``access_token``);
 * known secret values as text, anywhere (SSE streams, error messages that quote a key).
+
+What moves between two recordings of an unchanged cell is written in a fixed form, so that re-recording a cell
+diffs only what really changed (:class:`Hosts`): the loopback ``host:port`` of each party (a sandbox takes free
+ports) becomes a fixed host named for the party (``bitbucket.loopback.localhost``), in URLs, headers and bodies, and
+the cassette's URLs are those hosts, mapped back to the current ports when a world re-records the cell; MCP session
+ids and request ids (random, and never matched: headers are not) are numbered in order of appearance.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,6 +72,10 @@ SENSITIVE_FIELDS = SENSITIVE_HEADERS | {
     "token",
 }
 VOLATILE_HEADERS = frozenset({"date", "server"})  # change on every recording and no client reads them
+# random per connection or per response, and never matched (headers are not): numbered in order of appearance
+NUMBERED_HEADERS = {"mcp-session-id": "session", "x-request-id": "request"}
+PLACEHOLDER_DOMAIN = "loopback.localhost"  # RFC 6761: a loopback name, as clients that check for one require
+_LOOPBACK = re.compile(r"^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d+)?$")
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "json_body")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -75,17 +86,74 @@ def cassette_path(root: Path, scenario: str, framework: str, path: str, model: s
     return root / _SAFE_NAME.sub("-", scenario) / ("--".join(parts) + ".yaml")
 
 
-class Scrubber:
-    """Removes credentials from requests and responses; ``secrets`` are values known to be secret."""
+class Hosts:
+    """Each party's loopback ``host:port`` -> its fixed placeholder host (``<party>.loopback.localhost``), from a
+    world's URLs (``{"bitbucket_api": "http://127.0.0.1:43325/2.0", ...}``); other hosts are left alone."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, urls: Mapping[str, str] = MappingProxyType({})) -> None:
+        self.placeholders: dict[str, str] = {}
+        for name, url in sorted(urls.items(), key=lambda nu: (nu[0] == "token_url", nu[0])):
+            netloc = urlsplit(url).netloc
+            if _LOOPBACK.match(netloc) and netloc not in self.placeholders:
+                self.placeholders[netloc] = f"{name.removesuffix('_api')}.{PLACEHOLDER_DOMAIN}"
+        # longest first, and never inside a longer port ("127.0.0.1:4332" is not in "127.0.0.1:43325")
+        self._pattern = (
+            re.compile("|".join(re.escape(n) + r"(?!\d)" for n in sorted(self.placeholders, key=len, reverse=True)))
+            if self.placeholders
+            else None
+        )
+
+    def text(self, value: str) -> str:
+        if self._pattern is None or not value:
+            return value
+        return self._pattern.sub(lambda m: self.placeholders[m.group(0)], value)
+
+    def urls(self, urls: Mapping[str, str]) -> dict[str, str]:
+        """The URLs as a cassette keeps them."""
+        return {name: self.text(url) for name, url in urls.items()}
+
+    def restore(self, urls: Mapping[str, str]) -> dict[str, str]:
+        """A cassette's URLs at this world's ports (unchanged when they name no placeholder of this world)."""
+        back = {placeholder: netloc for netloc, placeholder in self.placeholders.items()}
+        return {name: _with_netloc(url, back) for name, url in urls.items()}
+
+
+def _with_netloc(url: str, netlocs: Mapping[str, str]) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=netlocs[parts.netloc]).geturl() if parts.netloc in netlocs else url
+
+
+class Scrubber:
+    """Removes credentials from requests and responses (``secrets`` are values known to be secret) and writes
+    what moves between recordings in a fixed form (``hosts``; MCP session ids numbered)."""
+
+    def __init__(self, secrets: Iterable[str] = (), hosts: Hosts | None = None) -> None:
         # Longest first, so that a secret containing another is replaced whole.
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self.hosts = hosts or Hosts()
+        self._numbered: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
 
     def text(self, value: str) -> str:
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
-        return value
+        return self.hosts.text(value)
+
+    def numbered(self, kind: str, value: str) -> str:
+        """``value`` as ``<kind>-<n>``, n in order of first appearance among the values of its kind (idempotent)."""
+        with self._lock:
+            if (kind, value) not in self._numbered:
+                count = sum(k == kind for k, _ in self._numbered)
+                self._numbered[(kind, value)] = f"{kind}-{count + 1}"
+            return self._numbered[(kind, value)]
+
+    def _header(self, name: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._header(name, v) for v in value]
+        if not isinstance(value, str):
+            return value
+        kind = NUMBERED_HEADERS.get(name.lower())
+        return self.numbered(kind, value) if kind else self.text(value)
 
     def json_value(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -128,10 +196,18 @@ class Scrubber:
         end = line[len(line.rstrip("\r\n")) :]
         return "data: " + json.dumps(self.json_value(data), separators=(",", ":"), ensure_ascii=False) + end
 
-    def request(self, request: Request) -> Request:
+    def request(self, request: Request) -> Request | None:
+        """The request as recorded and matched; None for an MCP client's stream for server-initiated messages (a
+        GET in a session): it idles in the background while the conversation goes on and stops whenever the client
+        closes, so whether it is recorded at all is a race. Nothing arrives on it in a cell, and a replay that
+        cannot open it does as a client does when a server offers none: it goes on without."""
+        if request.method == "GET" and any(n.lower() == "mcp-session-id" for n in request.headers):
+            return None
         for name in list(request.headers):
             if name.lower() in SENSITIVE_HEADERS:
                 del request.headers[name]
+            else:
+                request.headers[name] = self._header(name, request.headers[name])
         request.uri = self.text(request.uri)
         request.body = self.body(request.body)
         return request
@@ -141,6 +217,8 @@ class Scrubber:
         for name in list(headers):
             if name.lower() in SENSITIVE_HEADERS or name.lower() in VOLATILE_HEADERS:
                 del headers[name]
+            else:
+                headers[name] = self._header(name, headers[name])
         body = response.get("body", {})
         if isinstance(body, dict) and body.get("string") is not None:
             body["string"] = self.body(body["string"])
@@ -321,11 +399,17 @@ def known_missing_clients() -> tuple[str, ...]:
 class Recorder:
     """vcrpy configured for cells: ``with recorder.cassette(path) as cassette: ...`` around one cell's run."""
 
-    def __init__(self, record_mode: RecordMode, secrets: Iterable[str] = (), ignore_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        record_mode: RecordMode,
+        secrets: Iterable[str] = (),
+        ignore_hosts: Iterable[str] = (),
+        hosts: Hosts | None = None,
+    ) -> None:
         if record_mode not in RECORD_MODES:
             raise ValueError(f"record mode {record_mode!r}: choose one of {', '.join(RECORD_MODES)}")
         self.record_mode = record_mode
-        self.scrubber = Scrubber(secrets)
+        self.scrubber = Scrubber(secrets, hosts)
         self.vcr = vcr.VCR(
             record_mode=record_mode,
             match_on=MATCH_ON,
@@ -348,3 +432,21 @@ class Recorder:
         config = functools.partial(self.vcr.get_merged_config, path=str(path), allow_playback_repeats=False)
         with CellCassette.use_arg_getter(config) as cassette:
             yield cassette
+
+
+def normalise(path: Path) -> bool:
+    """Rewrite a cassette recorded before hosts and ids were written in a fixed form as it would be recorded now:
+    its loopback hosts as the fixed names (its URLs say which party was at which port), MCP session and request
+    ids numbered, no MCP stream for server-initiated messages. Interactions, their order and the record are
+    otherwise kept, so the cell replays as before. Returns whether the file changed."""
+    from harness.results import CellRecord
+
+    record = CellRecord.read(path)
+    hosts = Hosts(record.urls)
+    scrubber = Scrubber((), hosts)
+    cassette = Cassette.load(path=str(path), record_mode=VcrRecordMode.NONE)
+    kept = [(r, scrubber.response(resp)) for req, resp in cassette.data if (r := scrubber.request(req)) is not None]
+    cassette._metadata["urls"] = hosts.urls(record.urls)
+    before = path.read_bytes()
+    cassette._persist({"requests": [r for r, _ in kept], "responses": [resp for _, resp in kept]})
+    return path.read_bytes() != before

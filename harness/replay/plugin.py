@@ -4,7 +4,9 @@ A replay runs the cell exactly as ``harness run`` does, against the recorded res
 sandbox or secret, and must reproduce the verdict and the counted metrics stored in the cassette when it was
 recorded. ``--record-mode`` (pytest-recording's option) keeps its meaning: ``none`` (the default) replays;
 ``once``, ``new_episodes``, ``all`` and ``rewrite`` record the cell again against a sandbox started for the session,
-then check that the verdict did not change.
+then check that the verdict did not change. That sandbox's clock is frozen (it starts at ``RECORDED_AT`` and ticks a
+second per reading), so a cell re-recorded on its own writes the same timestamps, commit hashes and model ids as
+before: with the loopback hosts written as fixed names, its cassette only changes where the cell did.
 
 Cells replay in worker processes forked after the replay stack is imported once (``harness.replay.pool``), as many
 as the machine has cores (``--replay-workers``; 0 replays in pytest's own process). Under pytest-xdist each of its
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from harness.scenarios import Scenario
 
 CASSETTES = "cassettes"
+RECORDED_AT = "2026-01-01T00:00:00+00:00"  # the re-recording sandbox's frozen clock
 # pytest-recording's --record-mode values -> vcrpy's (rewrite: record from scratch)
 RECORD_MODES: dict[str, RecordMode] = {
     "none": "none",
@@ -232,7 +235,7 @@ def _sandbox_world(config: pytest.Config, scenario: Scenario) -> Any:
 
     sandbox = getattr(config, "_harness_record_sandbox", None)
     if sandbox is None:
-        sandbox = Sandbox.start()
+        sandbox = Sandbox.start(frozen_at=RECORDED_AT)
         config._harness_record_sandbox = sandbox  # type: ignore[attr-defined]
         config.add_cleanup(sandbox.stop)
     sandbox.register_plans(compiled_plans([scenario]))

@@ -71,12 +71,6 @@ def verdict_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis(index=None, columns=None).astype(object).where(table.notna(), None)
 
 
-def ok_share(frame: pd.DataFrame) -> pd.DataFrame:
-    """The matrix as numbers: the share of ok attempts per cell (NaN: not run), for the heat map."""
-    keyed = frame.assign(row=row_labels(frame))
-    return keyed.groupby(["row", "stack"])["ok"].mean().unstack("stack").rename_axis(index=None, columns=None)
-
-
 # -- pass rates, pass^k, flaky cells and models ----------------------------------------------------------------
 
 

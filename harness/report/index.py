@@ -39,9 +39,16 @@ def _row(h: dict[str, Any]) -> str:
     return (
         f"<tr><td>{link}</td><td>{_cell(h.get('started_at'))}</td><td>{_cell(h.get('world'))}</td>"
         f"<td>{_cell(h.get('cells'))}</td><td>{_rate(h)}</td><td>{_cell(h.get('flaky_cells'))}</td>"
-        f"<td>{_cell(h.get('controls_caught'))}/{_cell(h.get('controls'))}</td>"
+        f"<td>{_controls(h)}</td>"
         f"<td{flag}>{_cell(regressions)}</td><td>{_cell(h.get('baseline'))}</td></tr>"
     )
+
+
+def _controls(h: dict[str, Any]) -> str:
+    """``3/5`` controls caught; "none" for a run without negative controls (not "0/0")."""
+    if h.get("controls") == 0:
+        return "none"
+    return f"{_cell(h.get('controls_caught'))}/{_cell(h.get('controls'))}"
 
 
 def _rate(h: dict[str, Any]) -> str:

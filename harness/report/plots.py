@@ -9,35 +9,14 @@ import io
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from harness.report.analysis import measured
 
-OK_CMAP = LinearSegmentedColormap.from_list("ok", ["#d73027", "#fee08b", "#1a9850"])
-
 
 def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=96, layout="constrained")
-
-
-def heatmap(share: pd.DataFrame, labels: pd.DataFrame, title: str) -> Figure:
-    """The verdict matrix: colour = share of ok attempts (red 0 to green 1, grey: not run), text = the verdict."""
-    fig = _figure(2.5 + 1.5 * len(share.columns), 1.4 + 0.45 * len(share.index))
-    ax = fig.add_subplot()
-    data = np.ma.masked_invalid(share.to_numpy(dtype=float))
-    cmap = OK_CMAP.with_extremes(bad="#eeeeee")
-    image = ax.imshow(data, cmap=cmap, vmin=0, vmax=1, aspect="auto")
-    for (i, j), text in np.ndenumerate(labels.reindex(index=share.index, columns=share.columns).to_numpy()):
-        ax.text(
-            j, i, "-" if text is None else str(text).replace(" (ok)", "\n(ok)"), ha="center", va="center", fontsize=7
-        )
-    ax.set_xticks(range(len(share.columns)), [c.replace(" / ", "\n") for c in share.columns], fontsize=8)
-    ax.set_yticks(range(len(share.index)), list(share.index), fontsize=8)
-    ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, label="share of attempts ok", shrink=0.8)
-    return fig
 
 
 def distributions(frame: pd.DataFrame, metrics: dict[str, str]) -> Figure:

@@ -24,9 +24,10 @@ from harness.report.stats import ALPHA, CELL, RESAMPLES, SEED, TEST, Rate, flaky
 from harness.report.transcripts import publish
 from harness.secrets import redact
 
+PROJECT = Path(__file__).resolve().parents[2]  # local paths are shown relative to it
 COLOURS = {
     "pass": "#c7e9c0",
-    "unsupported (ok)": "#e5f5e0",
+    "unsupported (ok)": "#c6dbef",
     "fail": "#fcbba1",
     "error": "#fdd0a2",
     "caught": "#c7e9c0",
@@ -35,14 +36,29 @@ COLOURS = {
     "improvement": "#c7e9c0",
     "within noise": "#eeeeee",
 }
+PARTIAL = "#ffffbf"  # "2/3 ok", "caught 1/3": some attempts one way, some the other
+# The verdict matrix's legend: what each colour means.
+LEGEND = {
+    "pass": ("pass", "every expectation held"),
+    "unsupported (ok)": ("unsupported (ok)", "the path cannot do it; the agent said so and changed nothing"),
+    "2/3 ok": ("k/n ok", "with repeats: k of n attempts were ok"),
+    "fail": ("fail", "an expectation did not hold"),
+    "error": ("error", "the agent stack broke"),
+    "-": ("-", "not run"),
+}
 CSS = """<style>
 .report-box { border: 1px solid #ccc; border-radius: 8px; padding: .75rem 1rem; margin: .5rem 0; }
 .report-box .big { font-size: 1.6rem; font-weight: 600; margin-right: 1.5rem; }
 .regression { color: #b2182b; font-weight: 600; } .improvement { color: #1a7837; font-weight: 600; }
 .report-note { color: #8c510a; } .report-ci { color: #555; font-size: 1rem; margin-right: 1.5rem; }
 .report-provenance { background: #f4f6fa; border-radius: 6px; padding: .4rem .75rem; }
-.report-table td, .report-table th { padding: 2px 8px; font-size: 0.85rem; text-align: left; vertical-align: top; }
+/* text left-aligned: more specific than the notebook export's right-aligned cells (numbers are right-aligned
+   per cell by their table's own style) */
+.report-section table.report-table td, .report-section table.report-table th {
+  padding: 2px 8px; font-size: 0.85rem; text-align: left; vertical-align: top; }
 .report-chart { max-width: 100%; display: block; margin: .5rem 0; }
+.report-legend span { display: inline-block; padding: 1px 8px; margin: 0 .4rem .3rem 0; border-radius: 4px;
+  font-size: 0.85rem; }
 #T_models-by-stack td, #T_models-by-scenario td, #T_pass-rates td, #T_trend-stacks td { white-space: nowrap; }
 </style>"""
 
@@ -74,8 +90,36 @@ def _interval(value: float, low: float, high: float) -> str:
     return f"{value:.0%} [{shown}]"
 
 
+def _called(count: int, call: str) -> str:
+    """``2 regression(s)`` marked as one (bold, coloured) only when there is one: "0 regression(s)" is plain."""
+    text = f"{count} {call}(s)"
+    return f'<span class="{call}">{text}</span>' if count else f'<span class="report-calm">{text}</span>'
+
+
+def _controls_caught(h: dict[str, Any]) -> str:
+    """``3/5 controls caught``, or that the run had none (not "0/0")."""
+    if not h["controls"]:
+        return "no controls in this run"
+    return f"{h['controls_caught']}/{h['controls']} controls caught"
+
+
 def _rate(rate: Rate) -> str:
     return _interval(rate.value, rate.low, rate.high)
+
+
+def _count(value: float) -> str:
+    """A count or a median of counts: ``2``, ``11,964``, ``1.5``."""
+    return "-" if pd.isna(value) else f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _ms(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:,.0f} ms"
+
+
+def _metric_formats(columns: pd.Index) -> dict[str, str | Callable[[Any], str]]:
+    """Each metric column in its unit: latency in ms, tokens and tool calls as counts (never ``2.00``)."""
+    latency = an.METRICS["wall_ms"]
+    return {c: _ms if str(c).startswith(latency) else _count for c in columns}
 
 
 def _p_value(p: float) -> str:
@@ -86,7 +130,7 @@ def _styled(
     frame: pd.DataFrame,
     uuid: str,
     colour: Callable[[Any], str] | None = None,
-    formats: dict[str, str] | str | None = None,
+    formats: dict[str, str | Callable[[Any], str]] | str | None = None,
     index: bool = True,
     na_rep: str = "-",
 ) -> str:
@@ -100,6 +144,9 @@ def _styled(
     )
     if formats:
         styler = styler.format(formats, na_rep=na_rep, escape="html")
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    if numeric:  # numbers right-aligned (digits under digits), text left-aligned
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     if colour is not None:
         styler = styler.map(colour)
     if not index:
@@ -109,8 +156,18 @@ def _styled(
 
 def _verdict_colour(value: Any) -> str:
     text = str(value)
-    colour = COLOURS.get(text) or ("#ffffbf" if text.endswith(" ok") or text.startswith("caught ") else "")
+    colour = COLOURS.get(text) or (PARTIAL if text.endswith(" ok") or text.startswith("caught ") else "")
     return f"background-color: {colour}" if colour else ""
+
+
+def _legend() -> str:
+    """The verdict matrix's colours, each with what it means."""
+    items = "".join(
+        f'<span style="{_verdict_colour(example) or "background-color: #ffffff; border: 1px solid #ccc"}">'
+        f"<b>{html.escape(word)}</b>: {html.escape(meaning)}</span>"
+        for example, (word, meaning) in LEGEND.items()
+    )
+    return f'<div class="report-legend" id="verdict-legend">{items}</div>'
 
 
 def _table(name: str, head: list[str], rows: list[list[str]]) -> str:
@@ -227,7 +284,7 @@ class Report:
             + (f'<span class="report-ci">95% CI [{rate.low:.0%}-{rate.high:.0%}]</span>' if rate.attempts else "")
             + f'<span class="big">{h["cells"]} cells</span>'
             f'<span class="big">{flaky}</span>'
-            f'<span class="big">{h["controls_caught"]}/{h["controls"]} controls caught</span>'
+            f'<span class="big">{_controls_caught(h)}</span>'
         )
         counts = (
             f"{h['attempts']} attempts: pass {h['pass']}, expected-unsupported {h['expected_unsupported']}, "
@@ -281,8 +338,7 @@ class Report:
         return _p(
             f"Against {html.escape(t.baseline_id)}: pass rate {_rate(o.before)} &rarr; {_rate(o.after)} "
             f"({html.escape(o.test)}, {_p_value(o.p_value)}: {o.call}). Per framework / path and model: "
-            f'<span class="regression">{t.count("regression")} regression(s)</span>, '
-            f'<span class="improvement">{t.count("improvement")} improvement(s)</span> '
+            f"{_called(t.count('regression'), 'regression')}, {_called(t.count('improvement'), 'improvement')} "
             f"(p &lt; {ALPHA:g}), {t.count('within noise')} within noise; {len(t.flips)} cell(s) changed; "
             f"{t.count('new')} new and {t.count('removed')} removed."
         )
@@ -291,13 +347,7 @@ class Report:
         rows = self.matrix_rows
         if rows.empty:
             return _section("matrix", _p("No cell of the real matrix in this run (only negative controls)."))
-        labels, share = an.verdict_matrix(rows), an.ok_share(rows)
-        chart = plots.figure_html(
-            plots.heatmap(share, labels, "verdicts: scenario x framework / path"),
-            "verdict-heatmap",
-            "verdict matrix heat map",
-        )
-        return _section("matrix", chart, _styled(labels, "verdict-matrix", _verdict_colour))
+        return _section("matrix", _legend(), _styled(an.verdict_matrix(rows), "verdict-matrix", _verdict_colour))
 
     def controls(self) -> Html:
         rows = self.control_rows
@@ -412,7 +462,8 @@ class Report:
                 "latency, tokens and tool calls per framework and path",
             )
         )
-        parts.append(_styled(an.distribution_summary(rows), "distributions", formats="{:,.0f}"))
+        summary = an.distribution_summary(rows)
+        parts.append(_styled(summary, "distributions", formats=_metric_formats(summary.columns)))
         return _section("distributions", *parts)
 
     def cost(self) -> Html:
@@ -549,7 +600,7 @@ class Report:
         if not t.stacks.empty:
             parts.append(plots.figure_html(plots.pass_rate_bars(t.stacks), "trend", "pass rate against the baseline"))
         if not t.metrics.empty:
-            parts.append(_styled(t.metrics, "trend-metrics", formats="{:,.2f}"))
+            parts.append(_styled(t.metrics, "trend-metrics", formats=_metric_formats(t.metrics.columns)))
         return _section("trend", *parts)
 
     @staticmethod
@@ -579,17 +630,23 @@ class Report:
             }
         )
 
+    def _composio(self) -> str:
+        """The composio SDK the rows recorded (the composio path's cells), else the one installed here."""
+        recorded = sorted({str(v["composio"]) for v in self.frame["versions"] if "composio" in v})
+        return ", ".join(recorded) if recorded else f"{_version('composio')} (installed; no cell of this run used it)"
+
     def environment(self) -> Html:
         f = self.frame
         facts = {
             "run": self.data.run_id,
-            "run directory": str(self.data.dir),
+            "run directory": _shown_path(self.data.dir),
             "world": ", ".join(sorted(f["world"].dropna().unique())) or "unknown",
             "models": ", ".join(f"{m} ({r})" for m, r in an.model_roles(f).items()),
             "record mode": ", ".join(sorted(f["record_mode"].dropna().unique())) or "unknown",
             "started": f"{f['started_at'].dropna().min()} to {f['started_at'].dropna().max()}",
             "rows": str(len(f)),
-            "price table": str(self.prices_file),
+            "price table": _shown_path(self.prices_file),
+            "composio": self._composio(),
             "rendered with": f"harness {_version('harness')}, Python {platform.python_version()}, "
             f"pandas {pd.__version__}, matplotlib {_version('matplotlib')}, statsmodels {_version('statsmodels')}, "
             f"scipy {_version('scipy')}",
@@ -598,6 +655,16 @@ class Report:
         return _section(
             "environment", _styled(table, "run-facts"), _styled(an.package_versions(f), "versions", index=False)
         )
+
+
+def _shown_path(path: Path) -> str:
+    """A local path without the machine's layout: relative to the project, else to the home directory (``~``),
+    else its last two parts."""
+    path = Path(path).resolve()
+    for base, prefix in ((PROJECT, ""), (Path.home(), "~/")):
+        if path.is_relative_to(base):
+            return prefix + path.relative_to(base).as_posix()
+    return "…/" + "/".join(path.parts[-2:])
 
 
 def _version(package: str) -> str:

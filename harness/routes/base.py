@@ -30,6 +30,7 @@ class McpConnection:
     label: str  # server_label for hosted MCP; also names the server in transcripts
     url: str
     headers: dict[str, str]
+    packages: tuple[str, ...] = ()  # the SDKs the route's connection runs on: their versions go in the transcript
 
 
 class RouteConfig(Protocol):

@@ -131,7 +131,7 @@ class ComposioRoute:
             client = Composio(api_key=config.api_key, base_url=config.base_url, allow_tracking=False)
             session = client.create(user_id=user_id, toolkits=list(TOOLKITS), mcp=True)
             headers = {k: v for k, v in (session.mcp.headers or {}).items() if v is not None}
-            return McpConnection(self.name, self.name, session.mcp.url, headers)
+            return McpConnection(self.name, self.name, session.mcp.url, headers, ("composio",))
 
         return await asyncio.to_thread(create)  # the SDK is synchronous
 

@@ -63,7 +63,9 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
     local = options.local_model  # known once the sandbox serves it
     check_models(catalog, [m for m in options.models if m != local], env, options.world)
     if options.world == "live":
-        yield live_world(env, catalog)
+        world = live_world(env, catalog)
+        teach_sandbox_model(env, [s.scenario for s in sources])
+        yield world
         return
     if options.executor == "dask":  # each worker machine starts its own sandbox
         scenarios = tuple(s.scenario for s in sources)
@@ -74,6 +76,26 @@ def open_world(options: RunOptions, sources: list[ScenarioSource]) -> Iterator[W
 
     with Sandbox.start(local_model=local) as sandbox:
         yield furnished(sandbox, [s.scenario for s in sources], catalog, list(options.models), env, options.timeout_s)
+
+
+def teach_sandbox_model(env: Mapping[str, str], scenarios: list[Scenario]) -> None:
+    """A live world configured by the .env that `harness sandbox up --env` prints talks to the embedded sandbox,
+    whose scripted models answer by the scenarios' plans: they learn them through the admin API that .env names,
+    as in the sandbox world (any other live world names none, and nothing is sent)."""
+    from sandbox.info import ADMIN_HEADER
+
+    url, key = env.get("SANDBOX_ADMIN_URL"), env.get("SANDBOX_ADMIN_KEY")
+    plans = compiled_plans(scenarios)
+    if not (url and key and plans):
+        return
+    try:
+        response = httpx.post(
+            f"{url}/model/plans", json={"plans": plans}, headers={ADMIN_HEADER: key}, timeout=30, trust_env=False
+        )
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"SANDBOX_ADMIN_URL {url}: the sandbox does not answer ({exc})") from None
+    if not response.is_success:
+        raise ConfigError(f"SANDBOX_ADMIN_URL {url}: the sandbox refused the scenarios' plans: {response.status_code}")
 
 
 def furnished(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.recording import Recorder, RecordMode
-from harness.recording.cassettes import replay_miss
+from harness.recording.cassettes import Hosts, replay_miss
 from harness.recording.network import blocked_network
 from harness.results import REPRODUCIBLE, SCHEMA_VERSION, CellRecord, RecordedResult, ResultRow
 from harness.runner.cell import CellRun, CellUnavailable, unavailable
@@ -165,11 +165,13 @@ async def _run(job: CellJob) -> CellResult:
     why = unavailable(job.scenario, world, job.cell)
     if why:  # before the cassette is opened: recording anew would delete the old one
         raise CellUnavailable(why)
-    recorder = Recorder(job.record_mode, secrets=world.secrets())
     endpoint = world.endpoint(job.cell.model, job.cell.framework)
+    hosts = Hosts(world.urls(endpoint))  # the cassette names fixed hosts, this world's ports are mapped back
+    recorder = Recorder(job.record_mode, secrets=world.secrets(), hosts=hosts)
     with recorder.cassette(job.cell.cassette(job.cassettes)) as cassette:
         identities = world.identities() | {"model": endpoint.identities()}
-        urls, identities = CellRecord.setup_in(cassette, world.urls(endpoint), identities)
+        stored, identities = CellRecord.setup_in(cassette, hosts.urls(world.urls(endpoint)), identities)
+        urls = hosts.restore(stored)
         if world.name == "replay":
             world, endpoint = replay_world(identities), replay_endpoint(job.cell.model, identities.get("model", {}))
         run = CellRun.open(job.cell, job.scenario, world.at_urls(urls), endpoint.at(urls["model"]))
@@ -188,7 +190,7 @@ async def _run(job: CellJob) -> CellResult:
                     "reasons": verdict.reasons,
                     "metrics": {k: verdict.metrics.get(k) for k in REPRODUCIBLE},
                 },
-                "urls": urls,
+                "urls": stored,
                 "identities": identities,
             }
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import websocket
 
-INSTALL = "install it with: apt-get install -y chromium   (.ci/run does this on a fresh machine)"
+INSTALL = "install it with: apt-get install -y chromium (Debian; .ci/run does this on a fresh machine)"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -32,6 +34,17 @@ FLAGS = [
     "--window-size=1400,1000",
     "--remote-debugging-port=0",
 ]
+
+
+def require_chromium() -> str:
+    """Chromium's path. Without Chromium, a developer's run skips the browser test and says how to install it;
+    under CI (``CI=true``) it is required, and its absence fails the test."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Chromium is required under CI=true and is not installed: {INSTALL}", pytrace=False)
+        pytest.skip(f"Chromium is not installed (no `chromium` on PATH): {INSTALL}")
+    return found
 
 
 def chromium_binary() -> str:

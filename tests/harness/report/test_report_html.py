@@ -16,7 +16,7 @@ from harness.cli import app
 from harness.report import Rendered, ReportError, render_report
 from harness.report.render import ROOT, export_html
 from tests.harness.report import synth
-from tests.harness.report.browser import Browser
+from tests.harness.report.browser import Browser, require_chromium
 
 ARTIFACTS = ROOT / "test-artifacts"
 MISSING = "core-fetch-readme--autogen--composio--sandbox-reference--2.json"  # the regression's transcript
@@ -63,7 +63,7 @@ def test_the_html_is_standalone_with_code_hidden(rendered: Rendered) -> None:
         "environment",
     ):
         assert f'id="section-{section}"' in page
-    for chart in ("verdict-heatmap", "distributions", "cost", "trend"):
+    for chart in ("distributions", "cost", "trend"):
         assert re.search(rf'data-chart="{chart}"[^>]*src="data:image/png;base64,', page)
 
 
@@ -74,7 +74,8 @@ def test_show_code_keeps_the_code(rendered: Rendered) -> None:
 
 def test_the_html_shows_regressions_missing_transcripts_and_no_secret(rendered: Rendered) -> None:
     page = rendered.html.read_text()
-    assert "1 regression(s)</span>" in page and "0 improvement(s)</span>" in page and "5 within noise" in page
+    assert '<span class="regression">1 regression(s)</span>' in page and "5 within noise" in page
+    assert '<span class="report-calm">0 improvement(s)</span>' in page
     assert "transcript missing" in page and f"1 transcript file(s) missing: runs/current/transcripts/{MISSING}" in page
     assert "pass^3 [95% CI]" in page  # three attempts per cell
     assert "3 of 5 control cells failed in at least one attempt" in page
@@ -138,12 +139,20 @@ def test_headline_and_index(rendered: Rendered) -> None:
 
 def test_the_report_in_a_browser(rendered: Rendered, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
     """The screenshot is kept in test-artifacts/ (listed at the end of the test session)."""
+    require_chromium()
     with Browser(tmp_path) as browser:
         browser.open(rendered.html.as_uri())
         assert browser.evaluate("document.title") == "Report current"
         rows = table_text(browser, "#T_verdict-matrix tbody tr")
         assert [r[0] for r in rows] == [f"{s} · {m}" for s in synth.SCENARIOS for m in (synth.REAL, synth.MODEL)]
         assert all(len(r) == 5 for r in rows) and rows[3][1] == "2/3 ok"
+        # text left-aligned (also against the notebook export's own table style), numbers right-aligned
+        align = browser.evaluate(
+            "['#T_verdict-matrix tbody td', '#T_verdict-matrix tbody th', '#flaky-cells td', "
+            "'#T_trend-metrics tbody td'].map(s => getComputedStyle(document.querySelector(s)).textAlign)"
+        )
+        assert align == ["left", "left", "left", "right"]
+        assert "unsupported (ok)" in browser.evaluate("document.querySelector('#verdict-legend').innerText")
         headline = browser.evaluate("document.querySelector('#section-headline').innerText")
         assert "80% ok" in headline and "95% CI [67%-88%]" in headline and "5 flaky cells" in headline
         assert f"{synth.REAL} (real, via 127.0.0.1:8089)" in headline and "times are measured latency" in headline
@@ -188,7 +197,7 @@ def test_the_report_in_a_browser(rendered: Rendered, tmp_path: Path, record_prop
             "[...document.querySelectorAll('img.report-chart')].map(i => "
             "[i.dataset.chart, i.complete, i.naturalWidth, i.getBoundingClientRect().width])"
         )
-        assert {c[0] for c in charts} == {"verdict-heatmap", "distributions", "cost", "trend"}
+        assert {c[0] for c in charts} == {"distributions", "cost", "trend"}  # the matrix is a coloured table
         assert all(complete and natural > 100 and shown > 100 for _, complete, natural, shown in charts), charts
         links = browser.evaluate("[...document.querySelectorAll('a.transcript-link')].map(a => a.href)")
         assert len(set(links)) == 12 and all(Path(unquote(urlparse(link).path)).is_file() for link in links)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -64,7 +66,7 @@ def test_a_run_that_only_broke(tmp_path: Path) -> None:
     ]
     synth.write_run(tmp_path, "broken", rows)
     shown = render_all(Report("broken", runs_dir=tmp_path, output_dir=tmp_path / "out"))
-    assert shown["matrix"].count(">error<") == 2
+    assert shown["matrix"].split("<table", 1)[1].count(">error<") == 2  # the table, not the legend
     assert "stack error" in shown["failures"] and "transcript missing" not in shown["failures"]
     assert ">unknown<" in shown["cost"]  # no token counts: no cost
 
@@ -124,3 +126,78 @@ def test_the_index_lists_intervals_and_older_headlines(tmp_path: Path) -> None:
     page = write_index(tmp_path).read_text()
     assert "<td>80% [67%-88%]</td><td>1</td>" in page and "<td>92%</td><td>1</td>" in page
     assert page.index("new/report.html") < page.index("old/report.html")
+
+
+def test_a_run_without_controls_says_so(tmp_path: Path) -> None:
+    rows = [r for r in synth.current() if not r["control"]]
+    synth.write_run(tmp_path / "runs", "plain", rows)
+    report = Report("plain", runs_dir=tmp_path / "runs", output_dir=tmp_path / "reports" / "plain")
+    headline = str(report.headline())
+    assert "no controls in this run" in headline and "0/0" not in headline
+    report.save_headline()
+    assert "<td>none</td>" in write_index(tmp_path / "reports").read_text()
+    synth.write_run(tmp_path / "runs", "controlled", synth.current())
+    assert "3/5 controls caught" in str(Report("controlled", runs_dir=tmp_path / "runs").headline())
+
+
+def cell_styles(page: str, table: str) -> dict[str, tuple[str, str]]:
+    """Each styled cell of the Styler table ``table``: its text and its CSS (Styler groups the cells by style)."""
+    css: dict[str, str] = {}
+    for selectors, body in re.findall(r"([^{}<>]+)\{([^{}]*)\}", page):
+        for selector in selectors.split(","):
+            if selector.strip().startswith(f"#T_{table}_"):
+                css[selector.strip()[len(f"#T_{table}_") :]] = (
+                    css.get(selector.strip()[len(f"#T_{table}_") :], "") + body
+                )
+    texts = dict(re.findall(rf'<td id="T_{table}_(\w+)"[^>]*>([^<]*)<', page))
+    return {cell: (texts[cell], style.strip()) for cell, style in css.items() if cell in texts}
+
+
+def test_the_verdict_matrix_is_one_coloured_table_with_a_legend(tmp_path: Path) -> None:
+    rows = [
+        synth.row("core-create-branch", "autogen", "rovo", "pass"),
+        synth.row("core-create-branch", "autogen", "composio", "expected-unsupported"),
+        synth.row("core-fetch-readme", "autogen", "rovo", "fail"),
+    ]
+    synth.write_run(tmp_path, "colours", rows)
+    matrix = str(Report("colours", runs_dir=tmp_path).matrix())
+    assert "<img" not in matrix  # no heat map repeating the table
+    colour = {text: style for text, style in cell_styles(matrix, "verdict-matrix").values()}
+    assert set(colour) == {"pass", "unsupported (ok)", "fail"}
+    assert len(set(colour.values())) == 3  # "unsupported (ok)" is not the green of "pass"
+    legend = re.search(r'<div class="report-legend" id="verdict-legend">(.*?)</div>', matrix)
+    assert legend is not None
+    for word in ("pass", "unsupported (ok)", "k/n ok", "fail", "error", "-"):
+        assert f"<b>{html.escape(word)}</b>" in legend.group(1)
+    for text, style in colour.items():  # each colour of the table is explained beside its word
+        assert f'<span style="{style.rstrip(";")}"><b>{html.escape(text)}</b>' in legend.group(1)
+
+
+def test_metrics_in_their_units_and_calm_zeros(tmp_path: Path) -> None:
+    synth.write_run(tmp_path, "baseline", synth.baseline())
+    synth.write_run(tmp_path, "current", synth.current())
+    report = Report("current", baseline="baseline", runs_dir=tmp_path)
+    trend = str(report.trend_section())
+    metrics = re.findall(r'<td id="T_trend-metrics_\w+"[^>]*>([^<]*)<', trend)
+    assert metrics and all(re.fullmatch(r"[\d,]+(\.\d)?( ms)?|-", c) for c in metrics), metrics
+    assert {"200 ms", "1,500", "1"} <= set(metrics)  # latency, tokens (in + out), tool calls; never "1.00"
+    assert all(style == "text-align: right;" for _, style in cell_styles(trend, "trend-metrics").values())
+    assert '<span class="regression">1 regression(s)</span>' in trend
+    assert '<span class="report-calm">0 improvement(s)</span>' in trend  # zero is not shouted
+    stacks = cell_styles(trend, "trend-stacks")  # text only: left-aligned, coloured by call
+    assert stacks and not any("text-align" in style for _, style in stacks.values())
+    summary = re.findall(r'<td id="T_distributions_\w+"[^>]*>([^<]*)<', str(report.distributions()))
+    assert summary and all(re.fullmatch(r"[\d,]+(\.\d)?( ms)?|-", c) for c in summary), summary
+
+
+def test_the_environment_shows_no_local_paths_and_the_composio_version(tmp_path: Path) -> None:
+    rows = synth.current()
+    rows[0]["versions"] = rows[0]["versions"] | {"composio": "0.29.0"}
+    synth.write_run(tmp_path, "env", rows)
+    shown = str(Report("env", runs_dir=tmp_path).environment())
+    assert str(tmp_path) not in shown and "…/" + tmp_path.name + "/env" in shown
+    assert ">harness/report/prices.yaml<" in shown  # the price table, relative to the project
+    assert re.search(r">composio</th>\s*<td[^>]*>0\.29\.0<", shown)
+    synth.write_run(tmp_path, "no-composio", synth.current())
+    shown = str(Report("no-composio", runs_dir=tmp_path).environment())
+    assert "(installed; no cell of this run used it)" in shown

@@ -3,6 +3,7 @@ the notebook starts and stops itself."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -39,6 +40,8 @@ def test_explore_one_cell_end_to_end(tmp_path: Path) -> None:
     assert "main" in before and "feature/login" not in before
     conversation = cells["await stepper.converse(x)"]
     assert "tool call: bitbucketRepoContent" in conversation and "agent" in conversation
+    # the whole answer, not pandas' first 50 characters and "..."
+    assert re.search(r"Created branch `feature/login` in acme/widgets-\w+ from `main` at [0-9a-f]{12}\.", conversation)
     assert "branch.create" in cells["stepper.tool_calls_table(x.transcript)"]
     after = cells["after = await stepper.finish(x)"]
     assert "core-create-branch/pydantic-ai/rovo/sandbox-reference/1: pass" in after

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.recording.cassettes import Hosts
 from harness.results import V1_IDENTITIES
 from harness.runner.faults import FaultError, injected, rules
 from harness.runner.matrix import Cell
@@ -126,9 +127,11 @@ def test_a_rate_limited_cell_records_its_faults_and_replays_them(sandbox: Sandbo
     text = cassette.read_text()
     assert world.admin is not None and world.admin.key not in text
     requests = [(i["request"]["method"], i["request"]["uri"]) for i in yaml.safe_load(text)["interactions"]]
-    admin = [n for n, (_, uri) in enumerate(requests) if uri.startswith(world.admin.url)]
+    hosts = Hosts(world.urls())  # the cassette names the parties' fixed hosts, not the sandbox's ports
+    assert hosts.text(world.admin.url) == "http://admin.loopback.localhost"
+    admin = [n for n, (_, uri) in enumerate(requests) if uri.startswith(hosts.text(world.admin.url))]
     assert [requests[n][0] for n in admin] == ["POST", "DELETE"]
-    oracle = [n for n, (_, uri) in enumerate(requests) if uri.startswith(world.oracle.api_url)]
+    oracle = [n for n, (_, uri) in enumerate(requests) if uri.startswith(hosts.text(world.oracle.api_url))]
     arranged, read_back = [n for n in oracle if n < admin[0]], [n for n in oracle if n > admin[1]]
     assert arranged and read_back and not [n for n in oracle if admin[0] < n < admin[1]]
 

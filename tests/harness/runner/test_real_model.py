@@ -56,10 +56,13 @@ def test_a_declared_model_runs_on_every_stack_and_its_key_stays_out(
         assert row.sampling == ({"temperature": 0.2} if hosted else {"temperature": 0.2, "seed": 3})
         record = CellRecord.read(Path(row.cassette or ""))
         model_url = record.urls["model"]
+        # the cassette names the model's loopback endpoint by a fixed host; the row names where it was
         if row.framework == "openai-agents-hosted":  # the sandbox's gateway ran MCP for the model
-            assert "/gateway/" in model_url and row.model_host == urlsplit(model_url).netloc
+            assert model_url.startswith("http://model.loopback.localhost/gateway/")
+            assert row.model_host and row.model_host.startswith("127.0.0.1:")
         else:
-            assert model_url == endpoint and row.model_host == urlsplit(endpoint).netloc
+            assert model_url == urlsplit(endpoint)._replace(netloc="model.loopback.localhost").geturl()
+            assert row.model_host == urlsplit(endpoint).netloc
     written = [*(tmp_path / "cassettes").rglob("*.yaml"), *run_dir.rglob("*.json*"), *run_dir.rglob("*.md")]
     assert written and not [p for p in written if KEY in p.read_text()]
     transcript = json.loads(Path(rows[0].transcript or "").read_text())
