@@ -40,6 +40,7 @@ from harness.runner.matrix import Cell
 from harness.runner.session import furnished
 from harness.runner.worker import CellJob, run_cell
 from harness.scenarios import load_scenario
+from harness.vocab import ROUTES
 from sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +117,7 @@ def serve(app: Starlette) -> str:
 
 
 def cells(
-    sandbox: Sandbox, proxy: TimingProxy, framework: str, count: int, tmp: Path, tag: str
+    sandbox: Sandbox, proxy: TimingProxy, stack: tuple[str, str], count: int, tmp: Path, tag: str
 ) -> list[dict[str, Any]]:
     """``count`` cells of the scenario with the model behind the proxy; each cell's wall and model time."""
     url = serve(proxy.app())
@@ -127,7 +128,7 @@ def cells(
     for n in range(1, count + 1):
         before_s, before_n, before_t = proxy.seconds, proxy.requests, proxy.prompt_tokens
         job = CellJob(
-            Cell(scenario.id, framework, "rovo", spec.name, n),
+            Cell(scenario.id, *stack, spec.name, n),
             scenario,
             str(SCENARIO),
             world,
@@ -172,17 +173,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, default=3, help="cells per condition")
     parser.add_argument("--framework", default="pydantic-ai")
+    parser.add_argument("--path", default="rovo", choices=ROUTES, help="MCP path (composio's prompt is shorter)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when the harness share misses the target")
     args = parser.parse_args()
     with Sandbox.start(local_model=LOCAL) as sandbox, tempfile.TemporaryDirectory() as tmp:
         upstream = sandbox.credentials["model"]["local"]["base_url"]
-        cached = cells(sandbox, TimingProxy(upstream), args.framework, args.cells, Path(tmp), "cache-on")
-        uncached = cells(
-            sandbox, TimingProxy(upstream, cache=False), args.framework, args.cells, Path(tmp), "cache-off"
-        )
+        stack = (args.framework, args.path)
+        cached = cells(sandbox, TimingProxy(upstream), stack, args.cells, Path(tmp), "cache-on")
+        uncached = cells(sandbox, TimingProxy(upstream, cache=False), stack, args.cells, Path(tmp), "cache-off")
     result = {
         "model": LOCAL,
         "framework": args.framework,
+        "path": args.path,
         "scenario": SCENARIO.stem,
         "target_harness_share": TARGET_SHARE,
         "cache_on": summary(cached),

@@ -49,7 +49,7 @@ CATEGORIES = (
 UNKNOWN_TOOL = re.compile(r"unknown tool|tool \S+ not found|no such tool|not a valid tool|tool name .* not", re.I)
 BAD_ARGUMENTS = re.compile(
     r"validation error|invalid (?:arguments?|params|input)|is a required property|missing required|"
-    r"field required|unexpected keyword|could not parse|json ?decode|expecting value",
+    r"field required|unexpected keyword|(?:could not|failed to) parse|json ?decode|expecting value|not a JSON object",
     re.I,
 )
 CONTEXT = re.compile(r"context (?:length|window|size)|maximum context|exceed_context|n_ctx|too many tokens", re.I)

@@ -19,8 +19,9 @@ from harness.results import V1_IDENTITIES, CellRecord
 from harness.runner.matrix import Cell
 from harness.runner.worker import CellJob, run_cell
 from harness.scenarios import load_scenario, load_scenarios
+from harness.scoring.taxonomy import CATEGORIES
 from harness.secrets import SECRET_SHAPES
-from harness.vocab import ROUTES
+from harness.vocab import ROUTES, is_control, model_kind
 from harness.worlds import replay_world
 from sandbox.fixtures import default_fixture
 
@@ -62,7 +63,7 @@ def test_every_committed_control_cell_fails_where_its_control_applies() -> None:
     """A control that passes somewhere it applies is a verdict that cannot fail there; where a control cannot apply,
     the scenario says why, and those cells are never counted as caught."""
     scenarios = {s.id: s for s in load_scenarios([ROOT / "scenarios"])}
-    cells = [r for r in map(CellRecord.read, CASSETTES) if r.cell.model != "sandbox-reference"]
+    cells = [r for r in map(CellRecord.read, CASSETTES) if is_control(r.cell.model)]
     uncaught = [
         (r.cell.scenario, r.cell.framework, r.cell.route, r.cell.model, r.result.verdict)
         for r in cells
@@ -192,3 +193,32 @@ def test_the_taxonomy_names_each_controls_failure(tmp_path: Path, scenario: str,
     )
     row = run_cell(job)
     assert row.verdict == "fail" and category in row.failures, (row.reasons, row.failures)
+
+
+REAL = [p for p in CASSETTES if model_kind(CellRecord.read(p).cell.model) == "real"]
+
+
+def test_real_model_cells_are_committed() -> None:
+    """The first evidence of real agent behaviour: cells recorded with a real (not scripted) model."""
+    assert len(REAL) >= 8, [p.name for p in REAL]
+
+
+@pytest.mark.parametrize("cassette", REAL, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_the_taxonomy_names_each_real_models_failure(tmp_path: Path, cassette: Path) -> None:
+    """Replayed, a real model's cell that did not pass is put in at least one category, all of them known."""
+    c = CellRecord.read(cassette).cell
+    job = CellJob(
+        Cell(c.scenario, c.framework, c.route, c.model, c.attempt),
+        load_scenario(ROOT / c.scenario_file),
+        c.scenario_file,
+        replay_world(V1_IDENTITIES),
+        "none",
+        ROOT / "cassettes",
+        tmp_path,
+        "taxonomy",
+        120.0,
+    )
+    row = run_cell(job)
+    assert row.model_kind == "real" and row.verdict == CellRecord.read(cassette).result.verdict
+    if row.verdict != "pass":
+        assert row.failures and set(row.failures) <= set(CATEGORIES), (row.reasons, row.failures)

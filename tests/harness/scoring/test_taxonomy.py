@@ -115,6 +115,22 @@ def test_a_passing_cell_has_no_category() -> None:
             failed("widgets: feature/login points at 1234567890ab, not at main (abcdef)"),
             ["wrong target"],
         ),
+        (  # the gateway, for the hosted variant, as a real model's cut-off call met it
+            made(
+                error="InternalServerError: Error code: 502 - The upstream 127.0.0.1:1 called "
+                '\'COMPOSIO_MULTI_EXECUTE_TOOL\' with arguments that are not a JSON object: {"tools": [{"tool'
+            ),
+            Verdict(Outcome.ERROR, ["InternalServerError"]),
+            ["malformed arguments"],
+        ),
+        (  # llama-server, as it refused a cut-off call of the same model
+            made(
+                error="InternalServerError: Error code: 500 - Failed to parse tool call arguments as JSON: "
+                "[json.exception.parse_error.101] parse error at line 1, column 40"
+            ),
+            Verdict(Outcome.ERROR, ["InternalServerError"]),
+            ["malformed arguments"],
+        ),
         (made(error="timed out after 120 s"), Verdict(Outcome.ERROR, ["timed out after 120 s"]), ["timeout"]),
         (
             made(error="BadRequestError: the request exceeds the available context size (8192 tokens)"),
