@@ -36,13 +36,14 @@ help:  ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  make \1\t/'
 
 bench: $(STAMP)  ## the performance benchmarks (results in bench/results/)
-	$(VENV)/bin/python bench/bench_rest.py
-	$(VENV)/bin/python bench/bench_mcp.py
-	$(VENV)/bin/python bench/bench_model.py
-	$(VENV)/bin/python bench/bench_harness.py
-	$(VENV)/bin/python bench/bench_report.py
-	$(VENV)/bin/python bench/bench_replay.py
-	$(VENV)/bin/python bench/bench_branches.py
-	$(VENV)/bin/python bench/bench_load.py
+	$(VENV)/bin/python -m bench.bench_rest
+	$(VENV)/bin/python -m bench.bench_mcp
+	$(VENV)/bin/python -m bench.bench_model
+	$(VENV)/bin/python -m bench.bench_harness
+	$(VENV)/bin/python -m bench.bench_report
+	$(VENV)/bin/python -m bench.bench_replay
+	$(VENV)/bin/python -m bench.bench_branches
+	$(VENV)/bin/python -m bench.bench_load
+	$(VENV)/bin/python -m bench.bench_scale
 
 .PHONY: install run nightly sandbox lint test bench lab help

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.bench_rest import EMAIL, REPO, TOKEN, Connection, _proc_cpu_seconds, percentile, serialize
+from bench.report import publish
 from sandbox import Sandbox
 
 SIZES = (2, 1000)  # the default world has 2 branches (main, feature/login)
@@ -161,10 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = run_benchmark(sizes, requests, args.max_ratio)
     except ValueError as exc:
         p.error(str(exc))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(results))
-    print(f"JSON: {args.output}")
+    publish(results, args.output, table(results))
     return 1 if args.strict and results["target"]["status"] == "FAIL" else 0
 
 

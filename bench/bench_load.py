@@ -51,6 +51,7 @@ from bench.bench_rest import (
     percentile,
     serialize,
 )
+from bench.report import publish
 from sandbox import Sandbox
 
 CLIENTS = 64
@@ -403,10 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = run_load(args.clients, duration, args.seed, args.write_ratio, not args.no_restart, progress=_say)
     except ValueError as exc:
         p.error(str(exc))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(results))
-    print(f"JSON: {args.output}")
+    publish(results, args.output, table(results))
     return 1 if args.strict and results["status"] == "FAIL" else 0
 
 

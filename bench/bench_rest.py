@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from bench.report import publish
 from sandbox import Sandbox
 
 EMAIL = "alice@example.com"
@@ -569,10 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = run_benchmark(
         args.levels, args.duration, args.warmup, args.seed, progress=_say, write_ratio=args.write_ratio
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(results))
-    print(f"JSON: {args.output}")
+    publish(results, args.output, table(results))
     return 1 if args.strict and results["target"]["status"] == "FAIL" else 0
 
 

@@ -15,7 +15,7 @@ from vcr.serializers import yamlserializer
 
 from harness.frameworks import ADAPTERS
 from harness.recording import Recorder
-from harness.results import V1_IDENTITIES, CellRecord
+from harness.results import V1_IDENTITIES, CellRecord, ResultRow
 from harness.runner.matrix import Cell
 from harness.runner.worker import CellJob, run_cell
 from harness.scenarios import load_scenario, load_scenarios
@@ -167,6 +167,23 @@ def test_a_replay_finds_a_recorded_request_where_vcrpys_matchers_find_it() -> No
             assert [i for i, _ in cassette._responses(request)] == expected
 
 
+def replayed(cassette: Path, transcripts: Path) -> ResultRow:
+    """The row of a committed cell replayed as ``harness run`` would, failure categories included."""
+    c = CellRecord.read(cassette).cell
+    job = CellJob(
+        Cell(c.scenario, c.framework, c.route, c.model, c.attempt),
+        load_scenario(ROOT / c.scenario_file),
+        c.scenario_file,
+        replay_world(V1_IDENTITIES),
+        "none",
+        ROOT / "cassettes",
+        transcripts,
+        "taxonomy",
+        120.0,
+    )
+    return run_cell(job)
+
+
 @pytest.mark.parametrize(
     ("scenario", "model", "category"),
     [
@@ -179,19 +196,7 @@ def test_a_replay_finds_a_recorded_request_where_vcrpys_matchers_find_it() -> No
 def test_the_taxonomy_names_each_controls_failure(tmp_path: Path, scenario: str, model: str, category: str) -> None:
     """The failure categories, read from the transcripts of recorded negative controls."""
     cassette = ROOT / "cassettes" / scenario / f"pydantic-ai--rovo--{model}.yaml"
-    c = CellRecord.read(cassette).cell
-    job = CellJob(
-        Cell(c.scenario, c.framework, c.route, c.model, c.attempt),
-        load_scenario(ROOT / c.scenario_file),
-        c.scenario_file,
-        replay_world(V1_IDENTITIES),
-        "none",
-        ROOT / "cassettes",
-        tmp_path,
-        "taxonomy",
-        60.0,
-    )
-    row = run_cell(job)
+    row = replayed(cassette, tmp_path)
     assert row.verdict == "fail" and category in row.failures, (row.reasons, row.failures)
 
 
@@ -206,19 +211,7 @@ def test_real_model_cells_are_committed() -> None:
 @pytest.mark.parametrize("cassette", REAL, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_the_taxonomy_names_each_real_models_failure(tmp_path: Path, cassette: Path) -> None:
     """Replayed, a real model's cell that did not pass is put in at least one category, all of them known."""
-    c = CellRecord.read(cassette).cell
-    job = CellJob(
-        Cell(c.scenario, c.framework, c.route, c.model, c.attempt),
-        load_scenario(ROOT / c.scenario_file),
-        c.scenario_file,
-        replay_world(V1_IDENTITIES),
-        "none",
-        ROOT / "cassettes",
-        tmp_path,
-        "taxonomy",
-        120.0,
-    )
-    row = run_cell(job)
+    row = replayed(cassette, tmp_path)
     assert row.model_kind == "real" and row.verdict == CellRecord.read(cassette).result.verdict
     if row.verdict != "pass":
         assert row.failures and set(row.failures) <= set(CATEGORIES), (row.reasons, row.failures)

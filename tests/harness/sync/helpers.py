@@ -20,6 +20,9 @@ from typer.testing import CliRunner, Result
 from harness.cli import app, env_lines
 from sandbox import Sandbox
 
+REPO = "acme/eval-suites"  # the suite repository every sync test connects
+R = f"repositories/{REPO}/"
+
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -13,9 +13,7 @@ from harness.sync.config import SANDBOX_WEBHOOK_SECRET, sync_config
 from harness.sync.store import SyncStore
 from sandbox import Sandbox
 from sandbox.fixtures import DEFAULT_FIXTURE
-from tests.harness.sync.helpers import cli, create_repository, oracle, webhook_url, write_env
-
-REPO = "acme/eval-suites"
+from tests.harness.sync.helpers import REPO, cli, create_repository, oracle, webhook_url, write_env
 
 
 def world_with_extras(sandbox: Sandbox) -> None:

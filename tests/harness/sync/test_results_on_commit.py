@@ -15,9 +15,8 @@ from harness.sync.entities import Entity
 from harness.sync.runs import Matrix, RunJob, RunQueue
 from harness.sync.store import SyncStore
 from sandbox import Sandbox
-from tests.harness.sync.helpers import ROOT, create_repository, oracle, write_env
+from tests.harness.sync.helpers import REPO, ROOT, create_repository, oracle, write_env
 
-REPO = "acme/eval-suites"
 SCENARIO = "core-create-branch"
 
 

@@ -19,7 +19,9 @@ from harness.secrets import SECRET_SHAPES
 from harness.sync.store import SyncStore
 from sandbox import Sandbox
 from tests.harness.sync.helpers import (
+    REPO,
     ROOT,
+    R,
     cli,
     create_repository,
     deliveries,
@@ -32,8 +34,6 @@ from tests.harness.sync.helpers import (
 from tests.sandbox.bitbucket.helpers import api
 from tests.sandbox.bitbucket.receiver import Receiver
 
-REPO = "acme/eval-suites"
-R = f"repositories/{REPO}/"
 TOOLKIT = "toolkits/bitbucket-rovo.json"
 SCENARIO = "scenarios/core-fetch-readme.yaml"
 MODELS = "models:\n  - name: local-qwen\n    base_url: http://127.0.0.1:8765/v1\n    api_key_env: LOCAL_MODEL_KEY\n"

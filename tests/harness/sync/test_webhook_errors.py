@@ -10,7 +10,9 @@ from pathlib import Path
 from harness.sync.store import SyncStore
 from sandbox import Sandbox
 from tests.harness.sync.helpers import (
+    REPO,
     ROOT,
+    R,
     cli,
     create_repository,
     deliveries,
@@ -22,8 +24,6 @@ from tests.harness.sync.helpers import (
 )
 from tests.sandbox.bitbucket.helpers import api
 
-REPO = "acme/eval-suites"
-R = f"repositories/{REPO}/"
 MODELS = "models:\n  - name: local-qwen\n    base_url: http://127.0.0.1:8765/v1\n"
 
 
