@@ -26,8 +26,11 @@ lint: $(STAMP)  ## ruff (check and format) and mypy
 	$(VENV)/bin/ruff format --check harness sandbox yamlio tests bench
 	$(VENV)/bin/mypy
 
-test: $(STAMP) lint  ## lint, type-check and run the whole test suite
+test: $(STAMP) lint  ## lint, type-check and run the default test suite (minutes)
 	$(VENV)/bin/pytest -n 2
+
+test-slow: $(STAMP)  ## the slow end-to-end tests left out of the default suite (marker slow; several minutes more)
+	$(VENV)/bin/pytest -n 2 -m slow
 
 lab: $(STAMP)  ## open JupyterLab on notebooks/ with this environment's kernel (report.ipynb, explore.ipynb)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -46,4 +49,4 @@ bench: $(STAMP)  ## the performance benchmarks (results in bench/results/)
 	$(VENV)/bin/python -m bench.bench_load
 	$(VENV)/bin/python -m bench.bench_scale
 
-.PHONY: install run nightly sandbox lint test bench lab help
+.PHONY: install run nightly sandbox lint test test-slow bench lab help

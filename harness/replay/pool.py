@@ -71,6 +71,16 @@ def load(stage: Iterable[str]) -> None:
             package_versions(adapter.packages)
 
 
+def imports_for(frameworks: Iterable[str] | None = None, routes: Iterable[str] | None = None) -> list[str]:
+    """What a cell of these frameworks on these routes imports (None: any)."""
+    from harness.frameworks import ADAPTERS
+    from harness.routes import ROUTES
+
+    adapters = [ADAPTERS[f] for f in frameworks or ADAPTERS if f in ADAPTERS]
+    paths = [ROUTES[r] for r in routes or ROUTES if r in ROUTES]  # type: ignore[index]
+    return [*RUN_TIME_IMPORTS, *(m for a in adapters for m in a.imports), *(m for r in paths for m in r.imports)]
+
+
 def preload(cells: Iterable[CellKey]) -> None:
     """Import what replaying ``cells`` needs, in this process."""
     for stage in plan(cells).stages:

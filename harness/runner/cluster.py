@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from multiprocessing import current_process, get_context
+from multiprocessing import current_process
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from harness.runner.machine import MachineSandbox, machine_world, stop_machine_s
 from harness.runner.matrix import Cell
 from harness.runner.options import RunOptions
 from harness.runner.run import RunPlan
-from harness.runner.worker import row_of, run_cell, worker_init
+from harness.runner.worker import cell_processes, row_of, run_cell
 from harness.vocab import Outcome
 from harness.worlds import ConfigError
 
@@ -196,10 +196,5 @@ def _pool(log: Path, width: int) -> ProcessPoolExecutor:
             for old in _POOL.values():  # another run's
                 old.shutdown(wait=False)
             _POOL.clear()
-            _POOL[log] = ProcessPoolExecutor(
-                max_workers=width,
-                mp_context=get_context("spawn"),
-                initializer=worker_init,
-                initargs=(os.getpid(), log),
-            )
+            _POOL[log] = cell_processes(width, log)
         return _POOL[log]

@@ -8,13 +8,11 @@ stops the run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
 
 from harness.results import RESULTS_FILE, ResultRow, append_row, finished_keys
@@ -22,7 +20,7 @@ from harness.runner.machine import MachineSandbox
 from harness.runner.matrix import Cell, control_cells, matrix, on_their_routes
 from harness.runner.options import RunOptions
 from harness.runner.shards import Shard
-from harness.runner.worker import CellJob, row_of, run_cell, worker_init
+from harness.runner.worker import CellJob, cell_processes, row_of, run_cell
 from harness.scenarios import Scenario
 from harness.vocab import Outcome
 from harness.worlds import WorldConfig
@@ -112,13 +110,7 @@ def _pool_rows(plan: RunPlan, cells: list[Cell], on_start: Callable[[Cell], None
     queue = list(reversed(cells))
     width = max(1, plan.options.concurrency)
     while queue:
-        # spawn: workers must not inherit the parent's event loop, threads or patched clients
-        with ProcessPoolExecutor(
-            max_workers=width,
-            mp_context=get_context("spawn"),
-            initializer=worker_init,
-            initargs=(os.getpid(), plan.log),
-        ) as pool:
+        with cell_processes(width, plan.log) as pool:
             flying: dict[Future[ResultRow], Cell] = {}
             try:
                 while queue or flying:

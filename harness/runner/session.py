@@ -25,11 +25,12 @@ from rich.progress import (
 )
 
 from harness.models import Catalog, ModelSpec, load_models
+from harness.replay.pool import imports_for
 from harness.results import RESULTS_FILE, V1_IDENTITIES, ResultRow, finished_keys, read_rows
 from harness.runner.machine import MachineSandbox
 from harness.runner.options import IDENTITY, RunOptions
 from harness.runner.run import RunPlan, ScenarioSource, new_run_id, run
-from harness.runner.worker import LOG_FORMAT
+from harness.runner.worker import LOG_FORMAT, cell_server
 from harness.scenarios import Scenario, load_scenario_sources
 from harness.scenarios.plans import compiled_plans
 from harness.vocab import Outcome
@@ -170,6 +171,9 @@ def run_matrix(options: RunOptions) -> Path:
     run_dir = options.runs_dir / (options.run_id or new_run_id())
     check_run_dir(options, run_dir)
     sources = [ScenarioSource(s, f) for s, f in load_scenario_sources(list(options.scenarios))]
+    if options.executor == "local":
+        frameworks = {*options.frameworks, *options.control_frameworks}
+        cell_server(imports_for(frameworks, options.routes))  # its imports overlap the world's start
     with open_world(options, sources) as world:
         options.save(run_dir, {s.scenario.id: digest(s.scenario) for s in sources})
         plan = RunPlan(options, {s.scenario.id: s for s in sources}, world, run_dir)

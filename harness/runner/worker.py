@@ -16,8 +16,12 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing import forkserver, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +57,39 @@ class CellJob:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def worker_init(parent_pid: int, log: Path | None) -> None:
-    """In each worker process: exit when the run's process is gone (even killed with -9), and send what libraries
-    print or warn to the run's log instead of the console."""
-    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True, name="orphan-watch").start()
+def cell_processes(width: int, log: Path | None) -> ProcessPoolExecutor:
+    """Up to ``width`` processes that run cells, one after another each, forked from :func:`cell_server`. Each
+    takes this process's environment and working directory as they are now, not as the server's."""
+    here = (os.getpid(), log, dict(os.environ), os.getcwd())
+    return ProcessPoolExecutor(width, mp_context=cell_server(), initializer=cell_process_init, initargs=here)
+
+
+def cell_server(imports: Sequence[str] | None = None) -> BaseContext:
+    """multiprocessing's fork server, started now if it is not running: a clean process (no event loop, thread or
+    patched client of ours to inherit) that imports the runner, the frameworks and the routes' SDKs once (``imports``;
+    by default those of every framework and route), seconds of CPU that every cell process would otherwise pay for
+    itself, for every run this process starts. Starting it early lets it import while this process does other work
+    (starting a world)."""
+    from harness.replay.pool import imports_for
+
+    context = get_context("forkserver")
+    context.set_forkserver_preload(list(imports or imports_for()))  # no effect once the server runs
+    forkserver.ensure_running()
+    return context
+
+
+def cell_process_init(starter: int, log: Path | None, environ: dict[str, str], cwd: str) -> None:
+    """In a process of :func:`cell_processes`: the starter's environment and directory, then :func:`worker_init`."""
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    worker_init(starter, log)
+
+
+def worker_init(starter: int, log: Path | None) -> None:
+    """In each worker process: exit when the process that started it is gone (even killed with -9), and send what
+    libraries print or warn to the run's log instead of the console."""
+    threading.Thread(target=_exit_when_gone, args=(starter,), daemon=True, name="orphan-watch").start()
     if log is not None:
         log_to(log)
 
@@ -72,10 +105,20 @@ def log_to(log: Path) -> None:
     logging.captureWarnings(True)
 
 
-def _exit_when_orphaned(parent_pid: int, every_s: float = 0.5) -> None:
-    while os.getppid() == parent_pid:
+def _exit_when_gone(starter: int, every_s: float = 0.5) -> None:
+    # not the parent alone: a fork server's children outlive the process that asked for them
+    parent = os.getppid()
+    while os.getppid() == parent and _exists(starter):
         time.sleep(every_s)
     os._exit(1)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def row_of(job: CellJob, **fields: Any) -> ResultRow:

@@ -12,6 +12,8 @@ import sys
 import weakref
 from pathlib import Path
 
+import pytest
+
 from harness.replay.plugin import replay_heap
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -105,6 +107,7 @@ def test_a_cell_runs_without_collections_and_its_cycles_go_before_the_next_cell(
         assert alive() is None
 
 
+@pytest.mark.slow
 def test_rewrite_records_anew_and_only_a_changed_verdict_fails(tmp_path: Path) -> None:
     """Token counts may move between recordings (ids in tool results differ); the verdict must not."""
     where = project(tmp_path)

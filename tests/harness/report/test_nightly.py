@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -32,6 +33,7 @@ def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return done
 
 
+@pytest.mark.slow
 def test_nightly_twice_keeps_an_index_and_a_baseline(tmp_path: Path) -> None:
     options = ["--runs-dir", "runs", "--reports-dir", "reports", "--controls", "", *TINY]
     first = harness("nightly", *options, cwd=tmp_path)

@@ -25,7 +25,10 @@ from harness.runner.options import RunOptions
 from harness.runner.session import execute_run
 
 LIBRARY = Path(__file__).resolve().parents[3] / "scenarios"
+CASSETTES = LIBRARY.parent / "cassettes"
 SMALL = (LIBRARY / "core-fetch-readme.yaml", LIBRARY / "core-comment-latest-issue.yaml")
+CORE = tuple(sorted(LIBRARY.glob("core-*.yaml")))  # the core scenarios
+FRAMEWORKS = ("autogen", "openai-agents-hosted", "openai-agents-client", "pydantic-ai")
 
 
 def test_caps_name_their_providers_and_a_cell_holds_those_it_talks_to() -> None:
@@ -101,21 +104,24 @@ def uncapped(cluster: Client, tmp_path_factory: pytest.TempPathFactory) -> list[
     return on(cluster, tmp_path_factory.mktemp("dask"), "dask")
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)  # a cluster, a sandbox and each worker's cell process to start: minutes on a busy machine
-def test_dask_gives_the_verdicts_of_the_local_pool(uncapped: list[ResultRow], tmp_path: Path) -> None:
-    local = run(tmp_path, "local", concurrency=2)
-    assert {r.key: r.verdict for r in uncapped} == {r.key: r.verdict for r in local}
-    assert {r.verdict.value for r in uncapped} == {"pass", "expected-unsupported"} and len(uncapped) == 4
-    assert len({r.worker for r in uncapped}) == 2 and all(r.worker is None for r in local)
-    sandboxes = {CellRecord.read(Path(r.cassette or "")).urls["bitbucket_api"] for r in uncapped}
-    assert len(sandboxes) == 1  # both workers of the machine used its one sandbox
+@pytest.mark.timeout(900)  # a cluster and each worker's cell processes to start: minutes on a busy machine
+def test_dask_gives_the_verdicts_of_the_local_pool_on_the_core_matrix(cluster: Client, tmp_path: Path) -> None:
+    # the committed cassettes of the core matrix, replayed: the executors compared, not a world (the sandbox
+    # world's cells on Dask are the other tests')
+    core = {"scenarios": CORE, "frameworks": FRAMEWORKS, "world": "replay", "cassettes": CASSETTES}
+    on_dask = on(cluster, tmp_path, "dask", **core)
+    local = run(tmp_path, "local", concurrency=2, **core)
+    assert {r.key: r.verdict for r in on_dask} == {r.key: r.verdict for r in local}
+    assert len(on_dask) == len(CORE) * len(FRAMEWORKS) * 2 == 40 and all(r.verdict.value == expected(r) for r in local)
+    assert len({r.worker for r in on_dask}) == 2 and all(r.worker is None for r in local)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # a cluster, a sandbox and each worker's cell process to start: minutes on a busy machine
 def test_a_cap_of_one_keeps_cells_from_overlapping(cluster: Client, uncapped: list[ResultRow], tmp_path: Path) -> None:
     assert overlapping(uncapped), "without a cap the two workers run cells side by side"
+    sandboxes = {CellRecord.read(Path(r.cassette or "")).urls["bitbucket_api"] for r in uncapped}
+    assert len(sandboxes) == 1 and len({r.worker for r in uncapped}) == 2  # both workers used the machine's sandbox
     capped = on(cluster, tmp_path, "capped", caps=(("bitbucket", 1),))
     assert len(capped) == 4 and len({r.worker for r in capped}) == 2 and not overlapping(capped)
     assert {r.key: r.verdict for r in capped} == {r.key: r.verdict for r in uncapped}
