@@ -3,9 +3,9 @@
 
 * The cluster is the one at ``--scheduler`` (any address: SSH hosts, Kubernetes, a cloud), or a ``LocalCluster`` of
   ``--concurrency`` single-threaded worker processes started here.
-* A Dask worker keeps a process pool of its own (spawned as the local run's, one process per worker thread), so
-  that its imports stay warm across cells while every cell still runs in a process of its own, one cassette at a
-  time (vcrpy patches HTTP clients process-wide).
+* A Dask worker keeps a process pool of its own (forked from its fork server as the local run's, one process per
+  worker thread), so that its imports stay warm across cells while every cell still runs in a process of its own,
+  one cassette at a time (vcrpy patches HTTP clients process-wide).
 * The sandbox world is one sandbox per worker machine (``harness.runner.machine``); the live and replay worlds are
   the client's, sent with the plan.
 * Rows come back to the client, the single writer of ``results.jsonl``. Transcripts and cassettes are written by
