@@ -225,6 +225,9 @@ class Scrubber:
         return response
 
 
+REPLAY_MISS = "no recorded response for"
+
+
 def replay_miss(exc: BaseException) -> str | None:
     """ "no recorded response for <method> <path>: <why>" when a replay asked for a request the cassette lacks;
     looks through exception groups and chained exceptions, where frameworks tend to wrap it."""
@@ -241,7 +244,7 @@ def replay_miss(exc: BaseException) -> str | None:
             request = getattr(current, "failed_request", None)
             where = f"{request.method} {urlsplit(request.uri).path}" if request is not None else "a request"
             closest = str(current).split("Closest recorded requests:", 1)[-1].strip().splitlines()
-            return f"no recorded response for {where}: {' '.join(closest[:2])[:300]}"
+            return f"{REPLAY_MISS} {where}: {' '.join(closest[:2])[:300]}"
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions)
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.replay.plugin import replay_heap
+from harness.replay.plugin import missed, replay_heap
+from harness.results import RecordedResult, ResultRow
 
 ROOT = Path(__file__).resolve().parents[3]
 CELL = Path("cassettes/core-fetch-readme/pydantic-ai--rovo--sandbox-reference.yaml")
@@ -59,6 +60,17 @@ def test_a_request_the_cassette_lacks_is_named_with_the_command_to_rerecord(tmp_
     assert "recorded: pass" in out and "replayed: error" in out
     assert "no recorded response for POST /v1/chat/completions" in out
     assert f"re-record it: pytest {tmp_path / CELL} --record-mode=rewrite" in out
+
+
+def test_a_replay_that_runs_past_its_cassette_is_a_mismatch_even_with_the_recorded_verdict() -> None:
+    """A cell that timed out while recording has a cassette cut short: its replay ends in an error with no counts,
+    as recorded, but only because a request was missing."""
+    cut = "no recorded response for POST /v1/responses: 1. POST http://bitbucket.loopback.localhost/..."
+    fields = {"key": "s/f/rovo/m/1", "scenario": "s", "framework": "f", "path": "rovo", "model": "m"}
+    row = ResultRow.model_validate(fields | {"verdict": "error", "reasons": [cut]})
+    assert missed(row, RecordedResult(verdict="error", reasons=["timed out after 420 s"]))
+    assert not missed(row, RecordedResult(verdict="error", reasons=[cut]))  # recorded so: the cassette is whole
+    assert not missed(row.model_copy(update={"reasons": ["timed out"]}), RecordedResult(verdict="error"))
 
 
 def test_cells_replay_in_forked_workers_and_report_as_in_pytests_process(tmp_path: Path) -> None:
