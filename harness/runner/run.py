@@ -53,14 +53,26 @@ class RunPlan:
         return self.options.cassettes or self.run_dir / "cassettes"
 
     def cells(self) -> list[Cell]:
-        """The matrix and the negative controls, without the routes a scenario does not run on."""
+        """The matrix and the negative controls, without the routes a scenario does not run on and, when nothing
+        is recorded (record mode ``none``), without the cells that have no cassette to replay."""
+        unrecorded = set(self.unrecorded())
+        every = [c for c in self.requested() if c not in unrecorded]
+        return Shard.parse(self.options.shard).cells(every) if self.options.shard else every
+
+    def unrecorded(self) -> list[Cell]:
+        """The cells a replay leaves out: record mode ``none`` and no cassette (nothing to play them from)."""
+        if self.options.mode != "none":
+            return []
+        return [c for c in self.requested() if not c.cassette(self.cassettes).is_file()]
+
+    def requested(self) -> list[Cell]:
+        """Every cell the options ask for: the matrix and the controls, on their scenarios' routes."""
         o = self.options
         cells = matrix(list(self.scenarios), list(o.frameworks), list(o.routes), list(o.models), o.repeat)
         controls = {sid: source.scenario.control_models() for sid, source in self.scenarios.items()}
         extra = control_cells(controls, list(o.control_frameworks), list(o.routes))
         every = cells + [c for c in extra if c not in set(cells)]
-        every = on_their_routes(every, {sid: source.scenario.paths for sid, source in self.scenarios.items()})
-        return Shard.parse(o.shard).cells(every) if o.shard else every
+        return on_their_routes(every, {sid: source.scenario.paths for sid, source in self.scenarios.items()})
 
     def job(self, cell: Cell, world: WorldConfig | None = None) -> CellJob:
         """The cell's job, in ``world`` (default: the plan's)."""

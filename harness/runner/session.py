@@ -175,13 +175,29 @@ def run_matrix(options: RunOptions) -> Path:
         frameworks = {*options.frameworks, *options.control_frameworks}
         cell_server(imports_for(frameworks, options.routes))  # its imports overlap the world's start
     with open_world(options, sources) as world:
-        options.save(run_dir, {s.scenario.id: digest(s.scenario) for s in sources})
         plan = RunPlan(options, {s.scenario.id: s for s in sources}, world, run_dir)
+        say_unrecorded(plan)
+        options.save(run_dir, {s.scenario.id: digest(s.scenario) for s in sources})
         results = _with_progress(plan)
     from harness.report.summary import write_summary
 
     console.print(write_summary(read_rows(results, torn="skip"), results, warnings_in(plan.log)), highlight=False)
     return run_dir
+
+
+def say_unrecorded(plan: RunPlan) -> None:
+    """A replay leaves out the cells it has no cassette for, and says how many; a ConfigError when that is all."""
+    missing, asked = len(plan.unrecorded()), len(plan.requested())
+    if missing == asked:
+        raise ConfigError(
+            f"no cassette under {plan.cassettes}/ for any of the {asked} cells asked for: point --cassettes at "
+            f"recorded ones, or record them first (--world sandbox --record-mode once --cassettes {plan.cassettes})"
+        )
+    if missing:
+        console.print(
+            f"replay: {missing} of {asked} cells have no cassette under {plan.cassettes}/ and are left out",
+            highlight=False,
+        )
 
 
 def digest(scenario: Scenario) -> str:

@@ -45,7 +45,7 @@ def test_a_scenario_restricted_to_rovo_gets_no_composio_cell_not_even_for_its_co
     options = RunOptions(
         frameworks=("pydantic-ai", "autogen"), world="replay", cassettes=tmp_path, control_frameworks=("pydantic-ai",)
     )
-    cells = RunPlan(options, scenarios, replay_world(V1_IDENTITIES), tmp_path).cells()
+    cells = RunPlan(options, scenarios, replay_world(V1_IDENTITIES), tmp_path).requested()
     unlinked = [c for c in cells if c.scenario == "denied-unlinked-workspace"]
     assert {c.route for c in unlinked} == {"rovo"}
     assert sorted((c.framework, c.model) for c in unlinked) == [
@@ -56,6 +56,61 @@ def test_a_scenario_restricted_to_rovo_gets_no_composio_cell_not_even_for_its_co
     ]
     assert {c.route for c in cells if c.scenario == "core-create-branch"} == {"composio", "rovo"}
     assert len(cells) == len(unlinked) + 2 * 2 + 3 * 2  # core: 2 frameworks x 2 paths, 3 controls x 2 paths
+
+
+def test_a_replay_leaves_out_the_cells_it_has_no_cassette_for_and_says_so(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from harness.results import V1_IDENTITIES
+    from harness.runner.options import RunOptions
+    from harness.runner.run import RunPlan, ScenarioSource
+    from harness.scenarios import load_scenario
+    from harness.worlds import replay_world
+
+    file = Path(__file__).resolve().parents[3] / "scenarios" / "core-create-branch.yaml"
+    scenario = load_scenario(file)
+    sources = {scenario.id: ScenarioSource(scenario, str(file))}
+    options = RunOptions(frameworks=("pydantic-ai", "autogen"), world="replay", cassettes=tmp_path)
+    plan = RunPlan(options, sources, replay_world(V1_IDENTITIES), tmp_path)
+    recorded = Cell(scenario.id, "autogen", "rovo", "sandbox-reference", 1)
+    recorded.cassette(tmp_path).parent.mkdir(parents=True)
+    recorded.cassette(tmp_path).write_text("interactions: []\n")
+    assert plan.cells() == [recorded]
+    assert len(plan.unrecorded()) == len(plan.requested()) - 1 == 3
+    recording = RunPlan(RunOptions(frameworks=options.frameworks, cassettes=tmp_path), sources, plan.world, tmp_path)
+    assert len(recording.cells()) == 4 and not recording.unrecorded()  # a recording run records them all
+
+    empty = tmp_path / "empty"
+    command = [sys.executable, "-m", "harness.cli", "run", "--world", "replay", "--cassettes", str(empty)]
+    refused = subprocess.run(
+        [*command, "-s", str(file), "--runs-dir", str(tmp_path / "runs"), "--new-run-id", "r", "--no-report"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert f"no cassette under {empty}/ for any of the 8 cells asked for" in refused.stdout + refused.stderr
+    assert not (tmp_path / "runs" / "r").exists()  # refused before the run was created
+
+    committed = Path(__file__).resolve().parents[3] / recorded.cassette(Path("cassettes"))
+    some = tmp_path / "some"
+    recorded.cassette(some).parent.mkdir(parents=True)
+    recorded.cassette(some).write_bytes(committed.read_bytes())
+    command[-1] = str(some)
+    partial = subprocess.run(
+        [*command, "-s", str(file), "--frameworks", "autogen", "--runs-dir", str(tmp_path / "runs"), "--no-report"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert partial.returncode == 0, partial.stdout + partial.stderr
+    assert f"replay: 1 of 2 cells have no cassette under {some}/ and are left out" in partial.stderr
+    (results,) = (tmp_path / "runs").rglob("results.jsonl")
+    assert [(r["key"], r["verdict"]) for r in map(json.loads, results.read_text().splitlines())] == [
+        (recorded.key, "pass")
+    ]
 
 
 def row(key: str) -> ResultRow:
