@@ -34,6 +34,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,7 +45,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "replay.json"
 TARGET_S = 20.0  # every committed cell
 TARGET_RATIO = 1.2  # full / floor
 FLOOR_BEFORE_S = 20.44  # the floor of pytest -n 2 cassettes, each worker importing everything itself
-MODE_ENV = "BENCH_REPLAY_MODE"  # floor, for the plugin half of this file
+MODE_ENV = "BENCH_REPLAY_MODE"  # floor or timeline, for the plugin half of this file
+TIMELINE_ENV = "BENCH_REPLAY_TIMELINE"  # the file a timeline run appends a line per replayed cell to
 TIMEOUT_S = 900
 NOISY = 0.25  # other processes using more than this fraction of a core during a run make its figures unreliable
 
@@ -133,16 +135,57 @@ def parsing_alone(cassettes: Path) -> dict[str, Any]:
     return {"cassettes": len(files), "cpu_s": round(cpu, 2), "ms_each": round(1000 * cpu / max(len(files), 1), 1)}
 
 
+def timeline(root: Path, xdist: int | None) -> dict[str, Any]:
+    """One more full replay, noting when each process replayed each cell: when the workers began (the imports
+    before them), how long each was busy, and how many core-seconds no cell was replaying."""
+    with tempfile.TemporaryDirectory() as scratch:
+        log = Path(scratch) / "timeline.jsonl"
+        started = time.time()
+        argv = replay_argv("cassettes", "-p", "bench.bench_replay", xdist=xdist)
+        run, _ = timed(argv, root, {MODE_ENV: "timeline", TIMELINE_ENV: str(log)})
+        spans = [json.loads(line) for line in log.read_text().splitlines()]
+    workers = []
+    for pid in sorted({s["pid"] for s in spans}, key=lambda p: min(s["start"] for s in spans if s["pid"] == p)):
+        mine = [s for s in spans if s["pid"] == pid]
+        workers.append(
+            {
+                "cells": len(mine),
+                "first_start_s": round(min(s["start"] for s in mine) - started, 2),
+                "last_end_s": round(max(s["end"] for s in mine) - started, 2),
+                "busy_s": round(sum(s["end"] - s["start"] for s in mine), 2),
+            }
+        )
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    idle = cores * run.wall_s - sum(w["busy_s"] for w in workers)
+    return {"run": asdict(run), "workers": workers, "cores": cores, "core_s_not_replaying": round(idle, 2)}
+
+
 def best(rounds: list[Round]) -> Round:
     return min(rounds, key=lambda r: r.wall_s)
 
 
 # the plugin half: the floor run ------------------------------------------------------------------------------
 def pytest_configure(config: Any) -> None:
-    if os.environ.get(MODE_ENV) == "floor":
-        from harness.replay.plugin import CellReplay
+    from harness.replay.plugin import CellReplay
 
-        CellReplay.replay_row = floor_row  # type: ignore[method-assign]
+    if os.environ.get(MODE_ENV) == "floor":
+        CellReplay.replay_row = floor_row  # type: ignore[method-assign,assignment]
+    elif os.environ.get(MODE_ENV) == "timeline":
+        CellReplay.replay_row = timed_row(CellReplay.replay_row)  # type: ignore[method-assign]
+
+
+def timed_row(replay: Any) -> Any:
+    """``replay``, noting which process replayed the cell and when (seconds since the epoch)."""
+
+    def row(item: Any) -> Any:
+        start = time.time()
+        try:
+            return replay(item)
+        finally:
+            with open(os.environ[TIMELINE_ENV], "a") as out:
+                out.write(json.dumps({"pid": os.getpid(), "start": start, "end": time.time()}) + "\n")
+
+    return row
 
 
 def floor_row(item: Any) -> Any:
@@ -194,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--xdist", type=int, default=None, help="replay with pytest -n N instead of the plugin's")
     parser.add_argument("--root", type=Path, default=ROOT, help="the project whose cassettes/ are replayed")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--timeline", action="store_true", help="one more full replay, saying when each worker replayed"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # this checkout's harness, for the parts measured in this process
     root: Path = args.root.resolve()
@@ -239,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "targets": goals,
     }
+    if args.timeline:
+        report["timeline"] = timeline(root, args.xdist)
     print()
     print(line("full replay (best)", f))
     print(line("floor (best)", fl))
@@ -253,12 +301,24 @@ def main(argv: list[str] | None = None) -> int:
         f"full/floor {report['ratio_full_to_floor']:.2f}; beyond the floor {1000 * per_cell_s:.0f} ms wall and "
         f"{1000 * report['per_cell_beyond_floor']['cpu_s']:.0f} ms cpu per cell"
     )
+    if args.timeline:
+        print_timeline(report["timeline"])
     for name, goal in goals.items():
         print(f"target {name}: {goal['value']} ({goal['target']}) {'PASS' if goal['met'] else 'FAIL'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"JSON: {RESULTS}")
     return 1 if args.strict and not all(goal["met"] for goal in goals.values()) else 0
+
+
+def print_timeline(found: dict[str, Any]) -> None:
+    print(line("timeline run", Round(**found["run"])))
+    for n, w in enumerate(found["workers"], 1):
+        print(
+            f"  worker {n}: {w['cells']:4d} cells from {w['first_start_s']:6.2f} s to {w['last_end_s']:6.2f} s, "
+            f"busy {w['busy_s']:6.2f} s"
+        )
+    print(f"  {found['core_s_not_replaying']:.2f} core-seconds of {found['cores']} cores replayed no cell")
 
 
 if __name__ == "__main__":
