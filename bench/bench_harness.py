@@ -29,6 +29,7 @@ from harness.runner.matrix import Cell
 from harness.runner.worker import CellJob, run_cell
 from harness.scenarios import load_scenario
 from harness.scenarios.plans import compiled_plans
+from harness.transcript import Transcript
 from harness.worlds import sandbox_world
 from sandbox import Sandbox
 
@@ -42,7 +43,8 @@ def bare_once(world: Any, framework: str, n: int) -> float:
     async def go() -> None:
         mcp = await ROUTES["rovo"].connect(world.route("rovo"), "full")
         conversation = Conversation([f"Create a branch bench/bare-{framework}-{n} off main in acme/widgets."], MODEL)
-        transcript = await ADAPTERS[framework].run(conversation, mcp, world.model)
+        transcript = Transcript(framework=framework, route="rovo", model=MODEL)
+        await ADAPTERS[framework].run(conversation, mcp, world.model, transcript)
         assert transcript.error is None and transcript.tool_calls(), transcript
 
     start = time.perf_counter()

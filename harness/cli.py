@@ -123,10 +123,7 @@ def cassettes_normalise(
     from harness.recording.cassettes import normalise
     from harness.results import RunDataError
 
-    files = sorted(f for p in paths or [Path("cassettes")] for f in ([p] if p.is_file() else p.rglob("*.yaml")))
-    if not files:
-        typer.echo(f"no cassette under {', '.join(str(p) for p in paths or [Path('cassettes')])}", err=True)
-        raise typer.Exit(2)
+    files = _cassette_files(paths)
     changed = 0
     for file in files:
         try:
@@ -135,6 +132,54 @@ def cassettes_normalise(
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
     typer.echo(f"{changed} of {len(files)} cassette(s) rewritten")
+
+
+@cassettes_app.command("rescore")
+def cassettes_rescore(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Cassette files or directories.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Say what would change; write nothing.")] = False,
+) -> None:
+    """Replay each cassette and write the verdict, reasons and counts it gives now into its record, for when the
+    harness measures cells better than when they were recorded; the recorded interactions stay as they are. Each
+    change is printed (a changed verdict first of all) for review before it is committed. Run from the project
+    root: cassettes name their scenario files relative to it."""
+    import logging
+    import warnings
+
+    from harness.replay.cassette import rescore
+    from harness.results import RunDataError
+
+    files = _cassette_files(paths)
+    changed = 0
+    logging.disable(logging.CRITICAL)  # what the frameworks log while replaying; the changes are the output
+    for file in files:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                before, now = rescore(file, Path.cwd(), write=not dry_run)
+        except RunDataError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        if now != before:
+            changed += 1
+            typer.echo(f"{file}:")
+            if now.verdict != before.verdict:
+                typer.echo(f"  VERDICT {before.verdict.value} -> {now.verdict.value}")
+            for name in sorted(set(before.metrics) | set(now.metrics)):
+                if before.metrics.get(name) != now.metrics.get(name):
+                    typer.echo(f"  {name} {before.metrics.get(name)} -> {now.metrics.get(name)}")
+            if now.reasons != before.reasons:
+                typer.echo(f"  reasons {before.reasons} -> {now.reasons}")
+    typer.echo(f"{changed} of {len(files)} cassette(s) {'would change' if dry_run else 'rescored'}")
+
+
+def _cassette_files(paths: list[Path] | None) -> list[Path]:
+    """The cassettes the paths name (default: cassettes/); exit 2 when there is none."""
+    files = sorted(f for p in paths or [Path("cassettes")] for f in ([p] if p.is_file() else p.rglob("*.yaml")))
+    if not files:
+        typer.echo(f"no cassette under {', '.join(str(p) for p in paths or [Path('cassettes')])}", err=True)
+        raise typer.Exit(2)
+    return files
 
 
 @sandbox_app.command("down")

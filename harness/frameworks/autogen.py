@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.frameworks.base import Conversation, Stopwatch, package_versions, tool_arguments
+from harness.frameworks.base import Conversation, Stopwatch, begin_turn, end_turn, package_versions, tool_arguments
 from harness.routes import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
@@ -25,7 +25,9 @@ class AutoGenAdapter:
         "autogen_ext.tools.mcp",
     )
 
-    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
+    async def run(
+        self, conversation: Conversation, mcp: McpConnection, model: ModelConfig, transcript: Transcript
+    ) -> None:
         from autogen_agentchat.agents import AssistantAgent
         from autogen_core.models import ModelInfo
         from autogen_ext.models.openai import OpenAIChatCompletionClient
@@ -49,12 +51,7 @@ class AutoGenAdapter:
             stream_options={"include_usage": True},
             **conversation.sampling,  # temperature, top_p, seed, max_tokens: create() arguments
         )
-        transcript = Transcript(
-            framework=self.name,
-            route=mcp.route,
-            model=conversation.model,
-            versions=package_versions(self.packages + mcp.packages),
-        )
+        transcript.versions = package_versions(self.packages + mcp.packages)
         params = StreamableHttpServerParams(
             url=mcp.url, headers=mcp.headers, timeout=30, sse_read_timeout=60, terminate_on_close=True
         )
@@ -69,51 +66,57 @@ class AutoGenAdapter:
                     max_tool_iterations=conversation.max_tool_iterations,
                 )
                 for user in conversation.turns:
-                    turn = await self._turn(agent, user, conversation.max_tool_iterations)
-                    transcript.turns.append(turn)
+                    turn = await self._turn(agent, transcript, user, conversation.max_tool_iterations)
                     if turn.stopped:
                         break
         finally:
             await client.close()
-        return transcript
 
     @staticmethod
-    async def _turn(agent: Any, user: str, max_rounds: int) -> TurnRecord:
-        from autogen_agentchat.base import TaskResult
-        from autogen_agentchat.messages import (
-            ModelClientStreamingChunkEvent,
-            TextMessage,
-            ToolCallExecutionEvent,
-            ToolCallRequestEvent,
-        )
-
-        turn, watch = TurnRecord(user=user), Stopwatch()
+    async def _turn(agent: Any, transcript: Transcript, user: str, max_rounds: int) -> TurnRecord:
+        turn, watch = begin_turn(transcript, user)
         pending: dict[str, ToolCall] = {}
         rounds = 0
-        async for event in agent.run_stream(task=user):
-            if isinstance(event, ModelClientStreamingChunkEvent):
-                watch.token()
-                continue
-            if isinstance(event, TaskResult):  # the last item; the stream must end by itself (leaving it early
-                continue  # breaks autogen's tracing context)
-            usage = getattr(event, "models_usage", None)
-            if usage is not None:
-                turn.model_calls += 1
-                turn.input_tokens += usage.prompt_tokens
-                turn.output_tokens += usage.completion_tokens
-            if isinstance(event, ToolCallRequestEvent):
-                rounds += 1
-                for call in event.content:
-                    pending[call.id] = ToolCall(name=call.name, arguments=tool_arguments(call.arguments))
-                    turn.tool_calls.append(pending[call.id])
-            elif isinstance(event, ToolCallExecutionEvent):
-                for result in event.content:
-                    if result.call_id in pending:
-                        pending[result.call_id].result = result.content
-                        pending[result.call_id].is_error = bool(result.is_error)
-            elif isinstance(event, TextMessage) and event.source != "user":
-                turn.answer = event.content
+        try:
+            async for event in agent.run_stream(task=user):
+                rounds += _note(event, turn, watch, pending)
+        finally:
+            end_turn(turn, watch)
         if not turn.answer and rounds >= max_rounds:  # AutoGen ends a turn still calling tools at its limit silently
             turn.stopped = f"max_tool_iterations ({max_rounds}) reached"
-        turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
         return turn
+
+
+def _note(event: Any, turn: TurnRecord, watch: Stopwatch, pending: dict[str, ToolCall]) -> int:
+    """Put one streamed event into the turn; 1 when it is a round of tool calls."""
+    from autogen_agentchat.base import TaskResult
+    from autogen_agentchat.messages import (
+        ModelClientStreamingChunkEvent,
+        TextMessage,
+        ToolCallExecutionEvent,
+        ToolCallRequestEvent,
+    )
+
+    if isinstance(event, ModelClientStreamingChunkEvent):
+        watch.token()
+        return 0
+    if isinstance(event, TaskResult):  # the last item; the stream must end by itself (leaving it early breaks
+        return 0  # autogen's tracing context)
+    usage = getattr(event, "models_usage", None)
+    if usage is not None:
+        turn.model_calls += 1
+        turn.input_tokens += usage.prompt_tokens
+        turn.output_tokens += usage.completion_tokens
+    if isinstance(event, ToolCallRequestEvent):
+        for call in event.content:
+            pending[call.id] = ToolCall(name=call.name, arguments=tool_arguments(call.arguments))
+            turn.tool_calls.append(pending[call.id])
+        return 1
+    if isinstance(event, ToolCallExecutionEvent):
+        for result in event.content:
+            if result.call_id in pending:
+                pending[result.call_id].result = result.content
+                pending[result.call_id].is_error = bool(result.is_error)
+    elif isinstance(event, TextMessage) and event.source != "user":
+        turn.answer = event.content
+    return 0

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 
 from harness.routes import McpConnection
-from harness.transcript import Transcript
+from harness.transcript import Transcript, TurnRecord
 from harness.worlds import ModelConfig
 
 INSTRUCTIONS = (
@@ -35,7 +35,11 @@ class Adapter(Protocol):
     packages: tuple[str, ...]  # whose versions go into every result row
     imports: tuple[str, ...]  # the modules ``run`` imports (a replay imports them once, before forking workers)
 
-    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript: ...
+    async def run(
+        self, conversation: Conversation, mcp: McpConnection, model: ModelConfig, transcript: Transcript
+    ) -> None:
+        """Hold the conversation, filling ``transcript`` as it goes: each turn is in it from its start, so that an
+        error or a timeout keeps what the agent did before it (the calls of a loop, the tokens before an overflow)."""
 
 
 @lru_cache(maxsize=16)
@@ -67,6 +71,17 @@ class Stopwatch:
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.start) * 1000
+
+
+def begin_turn(transcript: Transcript, user: str) -> tuple[TurnRecord, Stopwatch]:
+    """A new turn, already in the transcript (kept if the conversation breaks in it), and its stopwatch."""
+    turn = TurnRecord(user=user)
+    transcript.turns.append(turn)
+    return turn, Stopwatch()
+
+
+def end_turn(turn: TurnRecord, watch: Stopwatch) -> None:
+    turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
 
 
 def tool_arguments(raw: str | None) -> dict[str, Any]:

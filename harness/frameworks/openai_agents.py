@@ -14,7 +14,7 @@ import json
 import uuid
 from typing import Any
 
-from harness.frameworks.base import Conversation, Stopwatch, package_versions, tool_arguments
+from harness.frameworks.base import Conversation, begin_turn, end_turn, package_versions, tool_arguments
 from harness.routes import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
@@ -26,18 +26,15 @@ class _OpenAIAgentsAdapter:
     imports: tuple[str, ...] = ("agents", "agents.exceptions", "openai", "sqlite3")
     hosted = False
 
-    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
+    async def run(
+        self, conversation: Conversation, mcp: McpConnection, model: ModelConfig, transcript: Transcript
+    ) -> None:
         from agents import Agent, SQLiteSession, set_tracing_disabled
         from openai import AsyncOpenAI
 
         set_tracing_disabled(True)  # traces would otherwise be exported to api.openai.com
         client = AsyncOpenAI(base_url=model.base_url, api_key=model.api_key, max_retries=0)
-        transcript = Transcript(
-            framework=self.name,
-            route=mcp.route,
-            model=conversation.model,
-            versions=package_versions(self.packages + mcp.packages),
-        )
+        transcript.versions = package_versions(self.packages + mcp.packages)
         # The session id only names rows in the in-memory database; derived, so runs stay reproducible.
         session = SQLiteSession(f"{mcp.route}-{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(conversation.turns))}")
         try:
@@ -73,7 +70,6 @@ class _OpenAIAgentsAdapter:
         finally:
             session.close()
             await client.close()
-        return transcript
 
     def _model(self, conversation: Conversation, client: Any) -> Any:
         from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
@@ -96,16 +92,15 @@ class _OpenAIAgentsAdapter:
 
     async def _turns(self, agent: Any, conversation: Conversation, session: Any, transcript: Transcript) -> None:
         for user in conversation.turns:
-            turn = await self._turn(agent, user, session, conversation.max_tool_iterations)
-            transcript.turns.append(turn)
+            turn = await self._turn(agent, transcript, user, session, conversation.max_tool_iterations)
             if turn.stopped:
                 break
 
-    async def _turn(self, agent: Any, user: str, session: Any, max_turns: int) -> TurnRecord:
+    async def _turn(self, agent: Any, transcript: Transcript, user: str, session: Any, max_turns: int) -> TurnRecord:
         from agents import Runner
         from agents.exceptions import MaxTurnsExceeded
 
-        turn, watch = TurnRecord(user=user), Stopwatch()
+        turn, watch = begin_turn(transcript, user)
         result = Runner.run_streamed(agent, user, session=session, max_turns=max_turns)
         try:
             async for event in result.stream_events():
@@ -113,16 +108,21 @@ class _OpenAIAgentsAdapter:
                     watch.token()
         except MaxTurnsExceeded as exc:
             turn.stopped = str(exc)
-        calls: dict[str, ToolCall] = {}
-        for item in result.new_items:
-            _collect(item, calls, turn)
-        if not turn.answer:
-            turn.answer = str(result.final_output or "")
-        usage = result.context_wrapper.usage
-        turn.model_calls, turn.input_tokens = usage.requests, usage.input_tokens
-        turn.output_tokens = usage.output_tokens
-        turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
+        finally:  # what the run holds, also when it broke
+            _record(result, turn)
+            end_turn(turn, watch)
         return turn
+
+
+def _record(result: Any, turn: TurnRecord) -> None:
+    calls: dict[str, ToolCall] = {}
+    for item in result.new_items:
+        _collect(item, calls, turn)
+    if not turn.answer:
+        turn.answer = str(result.final_output or "")
+    usage = result.context_wrapper.usage
+    turn.model_calls, turn.input_tokens = usage.requests, usage.input_tokens
+    turn.output_tokens = usage.output_tokens
 
 
 def _hosted_tool(mcp: McpConnection) -> Any:

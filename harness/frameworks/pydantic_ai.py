@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.frameworks.base import Conversation, Stopwatch, package_versions
+from harness.frameworks.base import Conversation, Stopwatch, begin_turn, end_turn, package_versions
 from harness.routes import McpConnection
 from harness.transcript import ToolCall, Transcript, TurnRecord
 from harness.worlds import ModelConfig
@@ -26,7 +26,9 @@ class PydanticAIAdapter:
         "pydantic_ai.usage",
     )
 
-    async def run(self, conversation: Conversation, mcp: McpConnection, model: ModelConfig) -> Transcript:
+    async def run(
+        self, conversation: Conversation, mcp: McpConnection, model: ModelConfig, transcript: Transcript
+    ) -> None:
         from pydantic_ai import Agent
         from pydantic_ai.exceptions import UnexpectedModelBehavior, UsageLimitExceeded
         from pydantic_ai.mcp import MCPToolset
@@ -39,49 +41,60 @@ class PydanticAIAdapter:
         toolset: Any = MCPToolset(mcp.url, headers=mcp.headers)
         settings: Any = dict(conversation.sampling)  # pydantic-ai's ModelSettings has the same four names
         agent: Any = Agent(llm, instructions=conversation.instructions, toolsets=[toolset], model_settings=settings)
-        transcript = Transcript(
-            framework=self.name,
-            route=mcp.route,
-            model=conversation.model,
-            versions=package_versions(self.packages + mcp.packages),
-        )
+        transcript.versions = package_versions(self.packages + mcp.packages)
         history: list[Any] = []
         async with agent:
             for user in conversation.turns:
+                turn, watch = begin_turn(transcript, user)
                 try:
-                    turn, history = await self._turn(agent, user, history, conversation.max_tool_iterations)
+                    history = await self._turn(agent, turn, watch, history, conversation.max_tool_iterations)
                 except (UsageLimitExceeded, UnexpectedModelBehavior) as exc:  # the agent's doing, not the stack's
-                    transcript.turns.append(TurnRecord(user=user, stopped=f"{type(exc).__name__}: {exc}"))
+                    turn.stopped = f"{type(exc).__name__}: {exc}"
                     break
-                transcript.turns.append(turn)
-        return transcript
 
     @staticmethod
-    async def _turn(agent: Any, user: str, history: list[Any], limit: int) -> tuple[TurnRecord, list[Any]]:
+    async def _turn(agent: Any, turn: TurnRecord, watch: Stopwatch, history: list[Any], limit: int) -> list[Any]:
+        """The turn's run; returns the history for the next. Its messages go into ``turn`` also when it raises."""
+        from pydantic_ai import capture_run_messages
         from pydantic_ai.usage import UsageLimits
 
-        turn, watch = TurnRecord(user=user), Stopwatch()
-        async with agent.run_stream(
-            user, message_history=history, usage_limits=UsageLimits(request_limit=limit + 1)
-        ) as result:
-            async for _ in result.stream_text(delta=True):
-                watch.token()
-            turn.answer = await result.get_output()
-            messages = result.all_messages()
-            new = result.new_messages()
-            usage = result.usage
-        _collect(new, turn)
-        turn.model_calls, turn.input_tokens = usage.requests, usage.input_tokens
-        turn.output_tokens = usage.output_tokens
-        turn.wall_ms, turn.first_token_ms = watch.elapsed_ms(), watch.first
-        return turn, messages
+        limits = UsageLimits(request_limit=limit + 1)
+        with capture_run_messages() as messages:  # the history, then the run's messages as they come
+            try:
+                async with agent.run_stream(turn.user, message_history=history, usage_limits=limits) as result:
+                    async for _ in result.stream_text(delta=True):
+                        watch.token()
+                    turn.answer = await result.get_output()
+                return list(messages)
+            finally:
+                _collect(_this_run(messages, turn.user), turn)
+                end_turn(turn, watch)
+
+
+def _this_run(messages: list[Any], user: str) -> list[Any]:
+    """The messages from the last request that carries ``user``'s prompt on (none when the run broke before it
+    was sent): the history before them was cleaned by the run, so it cannot be told apart by position."""
+    from pydantic_ai.messages import ModelRequest, UserPromptPart
+
+    for at in range(len(messages) - 1, -1, -1):
+        message = messages[at]
+        if isinstance(message, ModelRequest) and any(
+            isinstance(p, UserPromptPart) and p.content == user for p in message.parts
+        ):
+            return messages[at:]
+    return []
 
 
 def _collect(messages: list[Any], turn: TurnRecord) -> None:
+    """The turn's tool calls with their results, its model calls and their tokens."""
     from pydantic_ai.messages import ModelRequest, ModelResponse, RetryPromptPart, ToolCallPart, ToolReturnPart
 
     calls: dict[str, ToolCall] = {}
     for message in messages:
+        if isinstance(message, ModelResponse):
+            turn.model_calls += 1
+            turn.input_tokens += message.usage.input_tokens
+            turn.output_tokens += message.usage.output_tokens
         for part in message.parts:
             if isinstance(message, ModelResponse) and isinstance(part, ToolCallPart):
                 calls[part.tool_call_id] = ToolCall(name=part.tool_name, arguments=part.args_as_dict())

@@ -450,6 +450,19 @@ def normalise(path: Path) -> bool:
     cassette = Cassette.load(path=str(path), record_mode=VcrRecordMode.NONE)
     kept = [(r, scrubber.response(resp)) for req, resp in cassette.data if (r := scrubber.request(req)) is not None]
     cassette._metadata["urls"] = hosts.urls(record.urls)
+    return _rewrite(cassette, kept)
+
+
+def store_result(path: Path, result: dict[str, Any]) -> bool:
+    """Write ``result`` as the result in the cassette's record; its interactions stay as they are."""
+    cassette = Cassette.load(path=str(path), record_mode=VcrRecordMode.NONE)
+    cassette._metadata["result"] = result
+    return _rewrite(cassette, cassette.data)
+
+
+def _rewrite(cassette: Cassette, interactions: list[tuple[Request, dict[str, Any]]]) -> bool:
+    """Save the cassette with these interactions and its metadata; whether the file changed."""
+    path = Path(cassette._path)
     before = path.read_bytes()
-    cassette._persist({"requests": [r for r, _ in kept], "responses": [resp for _, resp in kept]})
+    cassette._persist({"requests": [r for r, _ in interactions], "responses": [resp for _, resp in interactions]})
     return path.read_bytes() != before

@@ -18,15 +18,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.replay.cassette import missed
 from harness.replay.pool import ReplayPool, available_cores, plan, preload
-from harness.results import CellRecord, RecordedResult, ResultRow
+from harness.results import CellRecord, ResultRow
 from harness.vocab import RecordMode
 
 if TYPE_CHECKING:
@@ -151,29 +151,12 @@ class CellReplay(pytest.Item):
     def _replay(self) -> ResultRow:
         # Imported by a process's first cell, not with the plugin: pytest loads the plugin in every process, xdist's
         # controller included, which replays nothing, and the runner brings the frameworks (seconds of start-up).
-        from harness.results import V1_IDENTITIES
-        from harness.runner.worker import CellJob, run_cell
-        from harness.worlds import replay_world
+        from harness.replay.cassette import replay
 
         mode = _mode(self.config)
         scenario = _scenario(self.scenario_file())
-        world = replay_world(V1_IDENTITIES) if mode == "none" else _sandbox_world(self.config, scenario)
-        cell = self.cell()
-        root = self.path.parent.parent
-        assert cell.cassette(root) == self.path, f"{self.path} is not where cell {cell.key} keeps its cassette"
-        with tempfile.TemporaryDirectory() as transcripts:
-            job = CellJob(
-                cell,
-                scenario,
-                self.record.cell.scenario_file,
-                world,
-                mode,
-                root,
-                Path(transcripts),
-                "replay",
-                120.0,
-            )
-            return run_cell(job)
+        world = None if mode == "none" else _sandbox_world(self.config, scenario)
+        return replay(self.path, self.record, scenario, mode, world)
 
     def check(self, row: ResultRow) -> None:
         """The replayed row must reproduce the recorded verdict and counted metrics."""
@@ -196,17 +179,6 @@ class CellReplay(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         # not self.cell(): reporting must not import the runner outside replay_heap()
         return self.path, 0, f"cell {self.record.cell.scenario}/{self.name}"
-
-
-def missed(row: ResultRow, recorded: RecordedResult) -> bool:
-    """The replay asked for a request its cassette lacks where the recording did not: a cassette cut short (a cell
-    that timed out while recording) can give the recorded verdict and counts without reproducing anything."""
-    from harness.recording.cassettes import REPLAY_MISS
-
-    def miss(reasons: list[str]) -> bool:
-        return any(REPLAY_MISS in reason for reason in reasons)
-
-    return miss(row.reasons) and not miss(recorded.reasons)
 
 
 class ReplayMismatch(AssertionError):

@@ -83,21 +83,23 @@ class CellRun:
         return self.transcript
 
     async def _talk(self, conversation: Conversation, timeout_s: float) -> Transcript:
+        """The adapter fills the transcript as the conversation goes: what it holds when the stack breaks or the
+        time is up is kept, with the error."""
         cell = self.cell
-        failed = Transcript(framework=cell.framework, route=cell.route, model=self.endpoint.upstream)
+        transcript = Transcript(framework=cell.framework, route=cell.route, model=self.endpoint.upstream)
         try:
             route = ROUTES[cell.route]  # type: ignore[index]
             profile = self.scenario.profiles.get(cell.route, "full")  # type: ignore[call-overload]
             mcp = await route.connect(self.world.route(cell.route), profile)
             adapter = ADAPTERS[cell.framework]
-            return await asyncio.wait_for(adapter.run(conversation, mcp, self.endpoint.config), timeout_s)
+            await asyncio.wait_for(adapter.run(conversation, mcp, self.endpoint.config, transcript), timeout_s)
         except TimeoutError:
-            failed.error = f"timed out after {timeout_s:g} s"
+            transcript.error = f"timed out after {timeout_s:g} s"
         except ProfileUnavailable as exc:
-            failed.error = str(exc)
+            transcript.error = str(exc)
         except Exception as exc:
-            failed.error = replay_miss(exc) or f"{type(exc).__name__}: {exc}"
-        return failed
+            transcript.error = replay_miss(exc) or f"{type(exc).__name__}: {exc}"
+        return transcript
 
     async def judge(self) -> Verdict:
         if self.transcript is None:

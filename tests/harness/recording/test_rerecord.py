@@ -126,3 +126,35 @@ def test_normalise_writes_an_older_cassette_as_it_is_recorded_now(tmp_path: Path
     assert bad.exit_code == 2 and "other.yaml: not a harness cell cassette" in bad.output
     missing = CliRunner().invoke(app, ["cassettes", "normalise", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no cassette under" in missing.output
+
+
+def test_rescore_writes_what_a_replay_measures_now_into_the_record_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record written when the harness lost a stopped loop's calls (all counts 0) takes the counts its replay
+    gives now; the interactions stay byte for byte; a second rescore changes nothing; a dry run writes nothing."""
+    committed = ROOT / "cassettes" / "core-create-branch" / "pydantic-ai--rovo--sandbox-loop.yaml"
+    now = committed.read_text()
+    at = now.rindex("\nmetadata:\n")
+    metrics = re.compile(r"(?<=\n      )(input_tokens|model_calls|output_tokens|tool_calls): \d+")
+    older = now[:at] + metrics.sub(lambda m: f"{m.group(1)}: 0", now[at:])
+    assert older != now and "tool_calls: 0" in older
+    path = tmp_path / "cassettes" / "core-create-branch" / committed.name
+    path.parent.mkdir(parents=True)
+    path.write_text(older)
+    monkeypatch.chdir(ROOT)  # cassettes name their scenario files relative to the project root
+
+    dry = CliRunner().invoke(app, ["cassettes", "rescore", str(path), "--dry-run"])
+    assert dry.exit_code == 0 and "1 of 1 cassette(s) would change" in dry.output, dry.output
+    assert path.read_text() == older
+    done = CliRunner().invoke(app, ["cassettes", "rescore", str(tmp_path / "cassettes")])
+    assert done.exit_code == 0 and "1 of 1 cassette(s) rescored" in done.output, done.output
+    assert "  tool_calls 0 -> 3" in done.output and "VERDICT" not in done.output
+    assert path.read_text() == now  # the record as committed; the interactions untouched
+    again = CliRunner().invoke(app, ["cassettes", "rescore", str(path)])
+    assert "0 of 1 cassette(s) rescored" in again.output
+
+    monkeypatch.chdir(tmp_path)
+    elsewhere = CliRunner().invoke(app, ["cassettes", "rescore", str(path)])
+    assert elsewhere.exit_code == 2
+    assert f"{path}: its scenario scenarios/core-create-branch.yaml is not under {tmp_path}" in elsewhere.output

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.replay.plugin import missed, replay_heap
+from harness.replay.cassette import missed
+from harness.replay.plugin import replay_heap
 from harness.results import RecordedResult, ResultRow
 
 ROOT = Path(__file__).resolve().parents[3]
