@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,8 +74,29 @@ def cell_server(imports: Sequence[str] | None = None) -> BaseContext:
 
     context = get_context("forkserver")
     context.set_forkserver_preload(list(imports or imports_for()))  # no effect once the server runs
-    forkserver.ensure_running()
+    with _stdio_to_devnull():
+        forkserver.ensure_running()
     return context
+
+
+@contextlib.contextmanager
+def _stdio_to_devnull() -> Iterator[None]:
+    """stdout and stderr on /dev/null while a process is started: the fork server would otherwise hold this
+    process's pipes open while it imports, and whatever reads them to the end (``harness run ... | tee``, a test)
+    would wait seconds after a run refused at once. Its cell processes write to the run's log anyway."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        for stream, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, stream)
+            os.close(copy)
+        os.close(null)
 
 
 def cell_process_init(starter: int, log: Path | None, environ: dict[str, str], cwd: str) -> None:

@@ -25,3 +25,15 @@ def test_a_cell_process_has_its_starters_environment_and_directory(
     with cell_processes(1, None) as pool:
         probe, cwd, pid = pool.submit(surroundings, "CELL_PROBE").result(timeout=300)
     assert (probe, Path(cwd)) == ("set after the server started", tmp_path) and pid != os.getpid()
+
+
+def test_the_fork_server_holds_neither_stdout_nor_stderr_of_its_starter() -> None:
+    """Whatever reads a run's output to the end (a pipe, a test) must not wait for the server's imports."""
+    from multiprocessing import forkserver
+
+    from harness.runner.worker import cell_server
+
+    cell_server()
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None
+    assert [os.readlink(f"/proc/{server}/fd/{fd}") for fd in (1, 2)] == [os.devnull, os.devnull]
