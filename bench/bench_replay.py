@@ -156,8 +156,19 @@ def timeline(root: Path, xdist: int | None) -> dict[str, Any]:
             }
         )
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    idle = cores * run.wall_s - sum(w["busy_s"] for w in workers)
+    idle = cores * run.wall_s - replaying_core_s(spans, cores)
     return {"run": asdict(run), "workers": workers, "cores": cores, "core_s_not_replaying": round(idle, 2)}
+
+
+def replaying_core_s(spans: list[dict[str, float]], cores: int) -> float:
+    """Core-seconds during which cells replayed: at each moment, as many cores as cells in flight, at most all of
+    them (more workers than cores share the cores)."""
+    events = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+    total, flying, last = 0.0, 0, 0.0
+    for at, step in events:
+        total += min(flying, cores) * (at - last) if flying else 0.0
+        flying, last = flying + step, at
+    return total
 
 
 def best(rounds: list[Round]) -> Round:
