@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -143,19 +145,14 @@ def cassettes_rescore(
     harness measures cells better than when they were recorded; the recorded interactions stay as they are. Each
     change is printed (a changed verdict first of all) for review before it is committed. Run from the project
     root: cassettes name their scenario files relative to it."""
-    import logging
-    import warnings
-
     from harness.replay.cassette import rescore
     from harness.results import RunDataError
 
     files = _cassette_files(paths)
     changed = 0
-    logging.disable(logging.CRITICAL)  # what the frameworks log while replaying; the changes are the output
     for file in files:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _library_output_muted():  # what frameworks log and warn while replaying; the changes are the output
                 before, now = rescore(file, Path.cwd(), write=not dry_run)
         except RunDataError as exc:
             typer.echo(str(exc), err=True)
@@ -171,6 +168,21 @@ def cassettes_rescore(
             if now.reasons != before.reasons:
                 typer.echo(f"  reasons {before.reasons} -> {now.reasons}")
     typer.echo(f"{changed} of {len(files)} cassette(s) {'would change' if dry_run else 'rescored'}")
+
+
+@contextlib.contextmanager
+def _library_output_muted() -> Iterator[None]:
+    """Logging and warnings silenced inside the block, restored after it."""
+    import logging
+    import warnings
+
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _cassette_files(paths: list[Path] | None) -> list[Path]:

@@ -31,8 +31,7 @@ def replay(
     from harness.runner.worker import CellJob, run_cell
     from harness.worlds import replay_world
 
-    c = record.cell
-    cell = Cell(c.scenario, c.framework, c.route, c.model, c.attempt)
+    cell = Cell.of(record.cell)
     root = path.parent.parent
     if cell.cassette(root) != path:
         raise RunDataError(f"{path} is not where cell {cell.key} keeps its cassette ({cell.cassette(root)})")
@@ -40,7 +39,7 @@ def replay(
         job = CellJob(
             cell,
             scenario,
-            c.scenario_file,
+            record.cell.scenario_file,
             world if mode != "none" else replay_world(V1_IDENTITIES),
             mode,
             root,

@@ -127,8 +127,7 @@ class CellReplay(pytest.Item):
     def cell(self) -> Cell:
         from harness.runner.matrix import Cell
 
-        c = self.record.cell
-        return Cell(c.scenario, c.framework, c.route, c.model, c.attempt)
+        return Cell.of(self.record.cell)
 
     def runtest(self) -> None:
         pool = _pool(self.config)

@@ -7,9 +7,12 @@ import itertools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.recording import cassette_path
+
+if TYPE_CHECKING:
+    from harness.results import CellKey
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,11 @@ class Cell:
     route: str
     model: str
     attempt: int  # 1..K
+
+    @classmethod
+    def of(cls, key: CellKey) -> Cell:
+        """The cell a row or a cassette's record names."""
+        return cls(key.scenario, key.framework, key.route, key.model, key.attempt)
 
     @property
     def key(self) -> str:

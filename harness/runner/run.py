@@ -55,15 +55,16 @@ class RunPlan:
     def cells(self) -> list[Cell]:
         """The matrix and the negative controls, without the routes a scenario does not run on and, when nothing
         is recorded (record mode ``none``), without the cells that have no cassette to replay."""
-        unrecorded = set(self.unrecorded())
-        every = [c for c in self.requested() if c not in unrecorded]
+        every = [c for c in self.requested() if self.playable(c)]
         return Shard.parse(self.options.shard).cells(every) if self.options.shard else every
 
     def unrecorded(self) -> list[Cell]:
-        """The cells a replay leaves out: record mode ``none`` and no cassette (nothing to play them from)."""
-        if self.options.mode != "none":
-            return []
-        return [c for c in self.requested() if not c.cassette(self.cassettes).is_file()]
+        """The cells a replay leaves out."""
+        return [c for c in self.requested() if not self.playable(c)]
+
+    def playable(self, cell: Cell) -> bool:
+        """False only where nothing is recorded (record mode ``none``) and the cell has no cassette to play."""
+        return self.options.mode != "none" or cell.cassette(self.cassettes).is_file()
 
     def requested(self) -> list[Cell]:
         """Every cell the options ask for: the matrix and the controls, on their scenarios' routes."""

@@ -4,6 +4,7 @@ with the frozen clock the cassette tests re-record with, and the cassettes name 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from pathlib import Path
 
@@ -153,6 +154,7 @@ def test_rescore_writes_what_a_replay_measures_now_into_the_record_and_nothing_e
     assert path.read_text() == now  # the record as committed; the interactions untouched
     again = CliRunner().invoke(app, ["cassettes", "rescore", str(path)])
     assert "0 of 1 cassette(s) rescored" in again.output
+    assert logging.root.manager.disable == logging.NOTSET  # the replays' logging muted, then restored
 
     monkeypatch.chdir(tmp_path)
     elsewhere = CliRunner().invoke(app, ["cassettes", "rescore", str(path)])
